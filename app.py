@@ -1,0 +1,158 @@
+"""Vox: the desktop voice of a local chat assistant. Entry point and Flask app.
+
+Where each request goes:
+    GET  /                                   the page (templates/index.html + static/vox.js)
+    GET  /health, /api/status                vox/routes/speech.py
+    POST /api/vox_speak_wav_stream           vox/routes/speech.py  (SSE: one message per chunk)
+    POST /api/vox_speak_wav                  vox/routes/speech.py  (one WAV)
+    POST /api/vox_stop(_speak), /api/stop_all_vox, GET /api/tts_is_speaking   vox/routes/speech.py
+    POST /api/tts_load(_turbo|_multilingual), /api/unload_tts                 vox/routes/speech.py
+    POST /api/vox_speak (?wait=true), GET /api/audio_devices                 vox/routes/speakers.py (host speakers)
+    GET/POST /api/voices, GET/PATCH/DELETE /api/voices/<id>, GET /api/voices/<id>/audio   vox/routes/voices.py
+    POST /api/chat, GET|DELETE /api/chat/history                             vox/routes/chat.py (local LLM)
+    POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  vox/routes/live.py (pushed text)
+Every reply takes one path (vox/runtime.py -> vox/pipeline.py -> an engine in vox/engines/), and every stop
+goes through one cancellation mechanism (vox/jobs.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import webbrowser
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
+
+from vox import config as vox_config
+from vox import hotkeys
+from vox.guard import Guard, is_loopback
+from vox.routes import chat, live, speakers, speech, voices
+from vox.runtime import Runtime, set_runtime
+from vox.validate import ApiError
+
+log = logging.getLogger("vox")
+
+
+def create_app(config: vox_config.Config | None = None, runtime: Runtime | None = None) -> Flask:
+    config = config or vox_config.load()
+    runtime = runtime or set_runtime(Runtime(config))
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_upload_mb * 2**20
+    app.json.sort_keys = False
+    app.extensions["vox"] = runtime
+    Guard(config).install(app)
+    app.register_blueprint(speech.bp)
+    app.register_blueprint(speakers.bp)
+    app.register_blueprint(voices.bp)
+    app.register_blueprint(chat.bp)
+    app.register_blueprint(live.bp)
+
+    @app.errorhandler(ApiError)
+    def api_error(e: ApiError):
+        return jsonify(e.body()), e.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        messages = {
+            404: "no such endpoint",
+            405: f"{request.method} is not allowed here; use {', '.join(getattr(e, 'valid_methods', None) or [])}",
+            413: f"the request is too large (limit {config.server.max_upload_mb} MB, server.max_upload_mb)",
+        }
+        return jsonify(error=messages.get(e.code or 500, e.description or e.name)), e.code
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unexpected error")
+        return jsonify(error=f"internal error: {type(e).__name__}: {e}"), 500
+
+    @app.get("/")
+    def index():
+        return render_template("index.html", config=config)
+
+    return app
+
+
+def serve(app: Flask, host: str, port: int):
+    """A threaded werkzeug server in the background; returns it so the caller can shut it down."""
+    server = make_server(host, port, app, threaded=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="vox-http", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="app.py", description="Vox: a desktop voice for a local chat assistant")
+    p.add_argument("--no-window", action="store_true", help="only serve; open no window or browser tab")
+    p.add_argument("--host", help="address to bind (default from config.toml: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default from config.toml: 5055)")
+    p.add_argument("--config", help="path to config.toml")
+    p.add_argument("--say", metavar="TEXT", help="speak TEXT on the speakers and exit")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    try:
+        config = vox_config.load(args.config)
+    except vox_config.ConfigError as e:
+        print(f"Vox cannot start: {e}", file=sys.stderr)
+        return 2
+    config.server.host = args.host or config.server.host
+    config.server.port = args.port if args.port is not None else config.server.port
+    if not is_loopback(config.server.host) and not config.server.api_key:
+        print(
+            f"Vox cannot start: binding to {config.server.host} would let other machines make it speak; "
+            "set server.api_key in config.toml (clients send it as X-API-Key) or use 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    runtime = set_runtime(Runtime(config))
+    if args.say is not None:
+        from vox import speakers
+
+        return speakers.say(runtime, args.say)
+    app = create_app(config, runtime)
+    try:
+        server, thread = serve(app, config.server.host, config.server.port)
+    except OSError as e:
+        print(f"Vox cannot start: {config.server.host}:{config.server.port}: {e.strerror}", file=sys.stderr)
+        return 2
+    url = f"http://{'127.0.0.1' if config.server.host in ('0.0.0.0', '::') else config.server.host}:{server.port}/"
+    log.info("Vox is listening on %s", url)
+    hotkeys.start(config, runtime)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        if args.no_window or not config.window.enabled:
+            stopping.wait()
+        else:
+            open_ui(url, config, stopping)
+    finally:
+        log.info("Vox is shutting down")
+        hotkeys.stop()
+        runtime.shutdown()
+        server.shutdown()
+        thread.join(5)
+    return 0
+
+
+def open_ui(url: str, config: vox_config.Config, stopping: threading.Event) -> None:
+    """The desktop window when a display and pywebview's Qt backend exist, else a browser tab."""
+    from vox import window
+
+    if window.run(url, config, stopping):
+        return
+    webbrowser.open(url)
+    stopping.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

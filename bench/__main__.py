@@ -1,0 +1,92 @@
+"""``make bench`` / ``make bench-quick``: run every benchmark, print one table, write bench/RESULTS.md.
+
+Each bench module has ``run(quick) -> list[dict]`` returning rows with ``what``, ``value``, ``target`` and
+``ok``; rows that carry ``measure`` and ``limit`` (lower is better) are also checked in quick mode, where a
+row fails CI only when it is more than 2x past its limit, so a noisy shared machine does not fail CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+MODULES = ["bench_text", "bench_server", "bench_browser", "bench_speakers", "bench_llm", "bench_turbo"]
+QUICK_SLACK = 2.0
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    python = platform.python_version()
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.platform()}, Python {python}"
+
+
+def table(rows: list[dict]) -> str:
+    head = ["#", "what", "value", "target", "ok"]
+    lines = [head] + [[r.get("id", ""), r["what"], str(r["value"]), str(r.get("target", "")),
+                       "yes" if r.get("ok") else ("-" if r.get("ok") is None else "NO")] for r in rows]
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+    out = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) + " |" for line in lines]
+    out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(out)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true", help="CI-sized run (< 2 min); fails only on > 2x regressions")
+    p.add_argument("--only", nargs="*", help="bench modules to run")
+    args = p.parse_args()
+    rows: list[dict] = []
+    failures: list[str] = []
+    started = time.monotonic()
+    for name in args.only or MODULES:
+        if not (HERE / f"{name}.py").exists():
+            continue
+        t0 = time.monotonic()
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            got = module.run(quick=args.quick)
+        except Exception:
+            traceback.print_exc()
+            failures.append(f"{name} crashed")
+            continue
+        print(f"[{name}: {time.monotonic() - t0:.0f} s]", file=sys.stderr)
+        rows.extend(got)
+    for r in rows:
+        measure, limit = r.get("measure"), r.get("limit")
+        if args.quick and measure is not None and limit is not None and measure > QUICK_SLACK * limit:
+            failures.append(f"{r['what']}: {r['value']} is more than {QUICK_SLACK}x past {r['target']}")
+    text = table(rows)
+    print(text)
+    if not args.quick:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+        (HERE / "RESULTS.md").write_text(
+            f"# Vox benchmark results\n\n`make bench` on {time.strftime('%Y-%m-%d')}, "
+            f"commit {commit.strip() or '?'}\n\n"
+            f"Machine: {machine()}\n\n{text}\n\nTotal bench time: {time.monotonic() - started:.0f} s.\n"
+        )
+        print(f"\nwrote {HERE / 'RESULTS.md'}")
+    for f in failures:
+        print(f"BENCH FAILURE: {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

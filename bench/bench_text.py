@@ -1,0 +1,182 @@
+"""Speech-text benchmark: speed of vox.text on a long reply, and Golden Rules accuracy against the others.
+
+    python -m bench.bench_text [--quick]
+
+run(quick) returns rows {"id", "what", "value", "target", "ok"} as bench/__main__.py expects: speed rows
+also carry "measure" and "limit" (seconds, lower is better); reference rows have ok None.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from vox.text import SentenceStream, SpeechStream, normalize_for_speech, speech_chunks, split_sentences  # noqa: E402
+
+GOLDEN = ROOT / "tests" / "data" / "golden_rules_en.json"
+
+# What the predecessor did: split after . ! ? and a space, then glue back pieces that end in a known
+# abbreviation.
+_NAIVE_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st mt jr sr co inc ltd vs etc e.g i.e a.m p.m u.s no p fig jan feb aug sept oct nov "
+    "dec".split()
+)
+
+
+def naive_split(text: str) -> list[str]:
+    """The predecessor's splitter: a regex with an abbreviation list."""
+    out: list[str] = []
+    for piece in re.split(r"(?<=[.!?])\s+", text.strip()):
+        last = out[-1].rsplit(None, 1)[-1].rstrip(".").lower() if out else ""
+        if last in _NAIVE_ABBREVIATIONS:
+            out[-1] += " " + piece
+        elif piece:
+            out.append(piece)
+    return out
+
+
+def golden_score(split: Callable[[str], list[str]]) -> int:
+    cases = json.loads(GOLDEN.read_text(encoding="utf-8"))["cases"]
+    return sum([s.strip() for s in split(c["text"]) if s.strip()] == c["sentences"] for c in cases)
+
+
+_SENTENCES = [
+    "The {n}th release of {name} costs ${price} and ships on Jan. {day}.",
+    "Dr. {person} said it runs {pct}% faster on version {ver}, e.g. in the U.S. market.",
+    "You can read the docs at https://docs.example.com/{name}/guide.html. They are short.",
+    "Send questions to {person}@example.org (we answer within {day} hours).",
+    "At {day} a.m. the job restarts, i.e. after the nightly backup of config.yaml finishes.",
+    '"Is it stable?" she asked. "Mostly," he said... and then he paused.',
+    "Compare {name} vs. the old tool: it handles {n} files per second, approx. {pct}% more.",
+    "Mr. {person} and Mrs. {person} met at {day}:30 p.m. to discuss the plan.",
+    "Why does this matter? Because {name} keeps every word, even the ones in (parentheses).",
+    "It works well!! Try it on {n} inputs, then check the log at ~/logs/{name}.log.",
+    "Version {ver} fixed {n} bugs; the rest are tracked as No. {day} through No. {n}.",
+    "The U.S. Government and the E.U. both publish data. How they differ is another story.",
+]
+_NAMES = ["Vox", "Piper", "Chatterbox", "Kokoro", "Whisper", "Ruff"]
+_PEOPLE = ["Smith", "Patel", "Garcia", "Chen", "Okafor", "Novak"]
+
+
+def long_reply(words: int = 10_000, seed: int = 7) -> str:
+    """A realistic assistant reply of about `words` words: sentences with the usual traps, some lists."""
+    rng = random.Random(seed)
+    parts: list[str] = []
+    count = 0
+    while count < words:
+        template = rng.choice(_SENTENCES)
+        sentence = template.format(
+            n=rng.randint(2, 99),
+            name=rng.choice(_NAMES),
+            person=rng.choice(_PEOPLE),
+            price=f"{rng.randint(1, 999)}.{rng.randint(0, 99):02d}",
+            day=rng.randint(1, 28),
+            pct=rng.randint(5, 95),
+            ver=f"{rng.randint(1, 4)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}",
+        )
+        if rng.random() < 0.05:
+            sentence = f"\n\n{rng.randint(1, 9)}. {sentence}\n"
+        parts.append(sentence)
+        count += len(sentence.split())
+    return " ".join(parts)
+
+
+def best_ms(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+def _char_stream(stream_type: type, text: str) -> list[str]:
+    stream = stream_type()
+    out: list[str] = []
+    for ch in text:
+        out += stream.feed(ch)
+    return out + stream.flush()
+
+
+def _pysbd() -> object | None:
+    try:
+        import pysbd  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return pysbd
+
+
+def run(quick: bool = False) -> list[dict]:
+    """Measure; quick=True repeats less and skips the slow pySBD timing."""
+    reps = 3 if quick else 10
+    reply = long_reply()
+    rows: list[dict] = []
+
+    def row(what: str, value: str, target: str, ok: bool | None, **limits: float | None) -> None:
+        entry = {"id": f"T{len(rows) + 1}", "what": what, "value": value, "target": target, "ok": ok}
+        rows.append(entry | limits)
+
+    def timed(what: str, ms: float, limit_ms: float | None) -> None:
+        target = f"< {limit_ms:.0f} ms" if limit_ms else "report"
+        ok = ms < limit_ms if limit_ms else None
+        row(what, f"{ms:.1f} ms", target, ok, measure=ms / 1000, limit=limit_ms / 1000 if limit_ms else None)
+
+    timed("split_sentences, 10,000-word reply", best_ms(lambda: split_sentences(reply, 1), reps), 50)
+    ms = best_ms(lambda: _char_stream(SentenceStream, reply), 1 if quick else 3)
+    timed("SentenceStream, same reply fed 1 char at a time", ms, 1000)
+    same = _char_stream(SentenceStream, reply) == split_sentences(reply, 1)
+    row("SentenceStream output == split_sentences", str(same), "True", same)
+    timed("normalize_for_speech, same reply", best_ms(lambda: normalize_for_speech(reply), reps), None)
+    timed("speech_chunks, same reply", best_ms(lambda: speech_chunks(reply), reps), None)
+    ms = best_ms(lambda: _char_stream(SpeechStream, reply), 1)
+    timed("SpeechStream, same reply fed 1 char at a time", ms, None)
+    if not quick:
+        big = "Hello there, world. " * (1 << 20 >> 4) + "x" * (1 << 19)
+        s = best_ms(lambda: split_sentences(big, 1), 1) / 1000
+        row("split_sentences, 1.5 MB single line", f"{s:.2f} s", "< 5 s", s < 5, measure=s, limit=5.0)
+
+    vox = golden_score(lambda t: split_sentences(t, 1))
+    row("Golden Rules (48 cases): Vox", f"{vox}/48", ">= 47", vox >= 47)
+    naive = golden_score(naive_split)
+    row("Golden Rules: predecessor regex + abbreviation list", f"{naive}/48", "reference", None)
+    pysbd = _pysbd()
+    if pysbd is None:
+        row("Golden Rules: pySBD", "not installed", "reference", None)
+    else:
+        seg = pysbd.Segmenter(language="en", clean=False)
+        version = getattr(pysbd, "__version__", "?")
+        python = sys.version.split()[0]
+        score = golden_score(seg.segment)
+        row(f"Golden Rules: pySBD {version} on Python {python}", f"{score}/48", "reference", None)
+        if not quick:
+            ms = best_ms(lambda: seg.segment(reply), 1)
+            row(f"pySBD {version}: segment the 10,000-word reply", f"{ms:.0f} ms", "reference", None)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    width = max(len(r["what"]) for r in rows)
+    vwidth = max(len(r["value"]) for r in rows)
+    print(f"{'#':<3} {'what':<{width}}  {'value':>{vwidth}}  {'target':<10}  ok")
+    for r in rows:
+        ok = "-" if r["ok"] is None else ("yes" if r["ok"] else "NO")
+        print(f"{r['id']:<3} {r['what']:<{width}}  {r['value']:>{vwidth}}  {r['target']:<10}  {ok}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    rows = run(quick="--quick" in (sys.argv[1:] if argv is None else argv))
+    print_table(rows)
+    return 0 if all(r["ok"] is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Random-weight Chatterbox checkpoints, so the real engine classes can be tested with no download.
+
+The real weights cannot be fetched on CI machines, but the real code paths (``from_local``, the T3 token
+loop, S3Gen, the vocoder) run the same with random weights: per-token compute does not depend on the
+weights' values, so speed figures are real for the architecture; speech quality is not.
+
+``small=True`` shrinks the T3 transformer (Turbo: GPT-2 2 layers x 256; Multilingual: Llama 14 layers x 256
+with 16 narrow heads, enough layers and heads for the alignment analyzer's hooks) and stores weights as fp16,
+so a build takes seconds. The shrink changes a module-level table in ``chatterbox``, so it must also be
+applied in every process that loads a small checkpoint: call :func:`use_small_config` here, or start the
+process with ``VOX_TEST_SMALL_CHATTERBOX=1`` (the engine applies it at load; see
+``vox.engines.chatterbox.shrink_t3_for_tests``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from vox.engines.chatterbox import TEST_SMALL_ENV, import_chatterbox, shrink_t3_for_tests
+
+TURBO = "turbo"
+MULTILINGUAL = "multilingual"
+_DONE = "vox-random-checkpoint.json"
+
+
+def use_small_config() -> None:
+    """Shrink T3 in this process (tests call it before building or loading a small checkpoint)."""
+    shrink_t3_for_tests()
+
+
+def small_env() -> dict[str, str]:
+    """Environment for a subprocess (e.g. the server) that must load the small checkpoints."""
+    return {**os.environ, TEST_SMALL_ENV: "1"}
+
+
+def build_checkpoint(directory: str | Path, small: bool = True, kind: str = TURBO) -> Path:
+    """Build a random checkpoint for ``kind`` in ``directory`` unless one of the same variant is there.
+
+    Returns the directory. The marker file is written last, so an interrupted build is rebuilt.
+    """
+    directory = Path(directory)
+    marker = directory / _DONE
+    want = {"kind": kind, "small": small, "version": 1}
+    if marker.exists() and json.loads(marker.read_text()) == want:
+        if small:
+            use_small_config()
+        return directory
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    if small:
+        use_small_config()
+    started = time.monotonic()
+    if kind == TURBO:
+        _build_turbo(directory, small)
+    elif kind == MULTILINGUAL:
+        _build_multilingual(directory, small)
+    else:
+        raise ValueError(f"unknown checkpoint kind {kind!r}")
+    marker.write_text(json.dumps(want))
+    print(f"built {'small' if small else 'full'} random {kind} checkpoint in {time.monotonic() - started:.1f} s")
+    return directory
+
+
+def _state(module, half: bool) -> dict:
+    """A state dict that safetensors/torch.save accept: detached, contiguous, no shared storage."""
+    import torch
+
+    out = {}
+    for key, value in module.state_dict().items():
+        value = value.detach().clone().contiguous()
+        if half and value.dtype == torch.float32:
+            value = value.half()
+        out[key] = value
+    return out
+
+
+def _build_turbo(directory: Path, small: bool) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    cb = import_chatterbox()
+    torch.manual_seed(0)
+    save_file(_state(cb.VoiceEncoder(), small), directory / "ve.safetensors")
+    save_file(_state(cb.T3(cb.turbo_t3_config()), small), directory / "t3_turbo_v1.safetensors")
+    save_file(_state(cb.S3Gen(meanflow=True), small), directory / "s3gen_meanflow.safetensors")
+    _write_bpe_tokenizer(directory)
+
+
+def _build_multilingual(directory: Path, small: bool) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    cb = import_chatterbox()
+    torch.manual_seed(0)
+    torch.save(_state(cb.VoiceEncoder(), small), directory / "ve.pt")
+    save_file(_state(cb.T3(cb.T3Config.multilingual()), small), directory / "t3_mtl23ls_v2.safetensors")
+    torch.save(_state(cb.S3Gen(), small), directory / "s3gen.pt")
+    _write_grapheme_tokenizer(directory / "grapheme_mtl_merged_expanded_v1.json")
+
+
+def _write_bpe_tokenizer(directory: Path) -> None:
+    """A tiny byte-level BPE tokenizer that ``AutoTokenizer.from_pretrained`` loads as GPT-2's."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    corpus = ["Hello there, this is a random checkpoint speaking.", "The quick brown fox jumps over the lazy dog."]
+    tok.train_from_iterator(corpus * 20, trainer=trainer)
+    tok.save(str(directory / "tokenizer.json"))
+    config = {
+        "tokenizer_class": "GPT2Tokenizer",
+        "bos_token": "<|endoftext|>",
+        "eos_token": "<|endoftext|>",
+        "unk_token": "<|endoftext|>",
+        "model_max_length": 1024,
+        "add_prefix_space": False,
+    }
+    (directory / "tokenizer_config.json").write_text(json.dumps(config))
+
+
+def _write_grapheme_tokenizer(path: Path) -> None:
+    """A character-level tokenizer with the special tokens and language tags MTLTokenizer expects.
+
+    T3's multilingual config uses id 255 as start-of-text and 0 as stop-of-text, and 2454 text ids.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    specials = ["[STOP]", "[UNK]", "[SPACE]", "[PAD]", "[SEP]", "[CLS]", "[MASK]"]
+    from vox.engines.chatterbox import SUPPORTED_LANGUAGES
+
+    tags = [f"[{code}]" for code in SUPPORTED_LANGUAGES]
+    chars = [chr(c) for c in range(33, 127)] + list("àáâäçèéêëìíîïñòóôöùúûüßøåæœ")
+    vocab: dict[str, int] = {}
+    for token in specials + tags + chars:
+        vocab.setdefault(token, len(vocab))
+    vocab["[START]"] = 255
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
+    tok.add_special_tokens(specials + tags + ["[START]"])
+    tok.save(str(path))

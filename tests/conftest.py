@@ -1,0 +1,124 @@
+"""Shared fixtures: a real Vox server in its own process on a real socket, and an SSE reader."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vox.audio import read_wav  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class VoxServer:
+    proc: subprocess.Popen
+    port: int
+    root: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def post(self, path: str, payload: dict | None = None, **kw) -> requests.Response:
+        return requests.post(self.url + path, json=payload, timeout=kw.pop("timeout", 60), **kw)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return requests.get(self.url + path, timeout=kw.pop("timeout", 30), **kw)
+
+    def stream(self, payload: dict, **kw) -> Iterator[dict]:
+        """The SSE messages of one /api/vox_speak_wav_stream request, parsed."""
+        with requests.post(self.url + "/api/vox_speak_wav_stream", json=payload, stream=True, timeout=60, **kw) as r:
+            assert r.status_code == 200, r.text
+            yield from sse_messages(r)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def sse_messages(response: requests.Response) -> Iterator[dict]:
+    for line in response.iter_lines(chunk_size=None, decode_unicode=True):
+        if line and line.startswith("data: "):
+            yield json.loads(line[6:])
+
+
+def decode_chunk(message: dict) -> tuple[np.ndarray, int]:
+    return read_wav(base64.b64decode(message["audio"]))
+
+
+def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tuple[str, ...] = ()) -> VoxServer:
+    """Start ``python app.py --no-window`` with its own config and voices folder; waits for /health."""
+    port = free_port()
+    voices = tmp / "voices"
+    voices.mkdir(parents=True, exist_ok=True)
+    cfg = tmp / "config.toml"
+    if "[voices]" not in config:
+        config += f'\n[voices]\ndir = "{voices}"\n'
+    cfg.write_text(config)
+    log = tmp / f"server-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--no-window", "--port", str(port), "--config", str(cfg), *args],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    server = VoxServer(proc, port, tmp, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{server.log_text()}")
+        try:
+            if requests.get(server.url + "/health", timeout=1).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"server did not answer /health in 30 s:\n{server.log_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[VoxServer]:
+    """One shared server with Piper loaded, for tests that don't change its state."""
+    s = start_server(tmp_path_factory.mktemp("vox"))
+    assert s.post("/api/tts_load", {"engine": "piper"}).status_code == 200
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path) -> Iterator[VoxServer]:
+    """A server of this test's own (engine not loaded yet)."""
+    s = start_server(tmp_path)
+    yield s
+    s.stop()

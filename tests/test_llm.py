@@ -1,0 +1,248 @@
+"""Talking to a local LLM, and programs pushing text to Vox, against a fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+
+from clonevoice_turbo import normalize_for_speech, speech_chunks, split_sentences
+from tests.conftest import sse_messages, start_server
+from tests.fake_llm import FakeLlm, tokenize
+
+REPLY = (
+    "Sure! The **Eiffel Tower** is about 330 metres tall. It was finished in 1889 for the World's Fair. "
+    "Dr. Gustave Eiffel's company built it in just over two years. Today it welcomes roughly 7 million "
+    "visitors a year. Would you like tips for visiting?"
+)
+
+
+@pytest.fixture(scope="module")
+def shared_fake():
+    f = FakeLlm().start()
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def fake(shared_fake):
+    """The module's fake LLM server, reset to its defaults for each test."""
+    fresh = FakeLlm(reply=REPLY)
+    for name in ("reply", "tokens_per_second", "status", "requests", "sent", "disconnected", "finished"):
+        setattr(shared_fake, name, getattr(fresh, name))
+    return shared_fake
+
+
+@pytest.fixture(scope="module")
+def vox_server(tmp_path_factory, shared_fake):
+    s = start_server(tmp_path_factory.mktemp("llm"),
+                     config=f'[llm]\nbase_url = "{shared_fake.base_url}"\nmodel = "test-model"\n')
+    assert s.post("/api/tts_load", {"engine": "piper"}).status_code == 200
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def vox(vox_server, fake):
+    requests.delete(vox_server.url + "/api/chat/history", timeout=10)
+    return vox_server
+
+
+def chat(vox, message: str, **kw) -> list[tuple[float, dict]]:
+    out = []
+    with requests.post(vox.url + "/api/chat", json={"message": message, **kw}, stream=True, timeout=120) as r:
+        assert r.status_code == 200, r.text
+        for m in sse_messages(r):
+            out.append((time.monotonic(), m))
+    return out
+
+
+def spoken(messages) -> list[str]:
+    """The chunk texts that were synthesised, in order."""
+    return [m["text"] for _, m in messages if "audio" in m and m["part"] == 0]
+
+
+def batch_chunks(reply: str) -> list[str]:
+    """What the batch path would synthesise for the whole reply: streaming must say exactly the same."""
+    return speech_chunks(normalize_for_speech(reply))
+
+
+def test_reply_streams_and_is_spoken_sentence_by_sentence(vox, fake):
+    started = time.monotonic()
+    messages = chat(vox, "Tell me about the Eiffel Tower.")
+    tokens = [m["token"] for _, m in messages if "token" in m]
+    assert "".join(tokens) == REPLY, "the view receives the reply token by token"
+    assert messages[-1][1]["done"] and messages[-1][1]["reply"] == REPLY
+    assert spoken(messages) == batch_chunks(REPLY)
+    assert "**" not in " ".join(m["text"] for _, m in messages if "audio" in m)
+    # The first audio arrives long before the LLM has finished writing.
+    first_audio = next(at for at, m in messages if "audio" in m)
+    last_token = max(at for at, m in messages if "token" in m)
+    assert first_audio < last_token - 1.0
+    assert fake.requests[0]["model"] == "test-model" and fake.requests[0]["stream"] is True
+    assert fake.requests[0]["messages"][-1] == {"role": "user", "content": "Tell me about the Eiffel Tower."}
+    assert started < first_audio
+
+
+def test_first_audio_follows_the_first_sentence_closely(vox, fake):
+    first_sentence = split_sentences(normalize_for_speech(REPLY), 1)[0]
+    t0 = time.perf_counter()
+    assert vox.post("/api/vox_speak_wav", {"text": first_sentence}).status_code == 200
+    synth = time.perf_counter() - t0  # synthesis of that sentence, HTTP included: an upper bound
+    messages = chat(vox, "Hi")
+    text, first_sentence_done = "", None
+    for at, m in messages:
+        if "token" in m:
+            text += m["token"]
+            if first_sentence_done is None and normalize_for_speech(text).startswith(first_sentence):
+                first_sentence_done = at
+    first_audio = next(at for at, m in messages if "audio" in m)
+    assert first_sentence_done is not None
+    assert first_audio - first_sentence_done <= synth + 0.1 + 0.2, "generous: the benchmark holds the target"
+
+
+def test_history_is_kept_and_can_be_cleared(vox, fake):
+    chat(vox, "First question")
+    chat(vox, "Second question")
+    sent = fake.requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[2]["content"] == REPLY
+    assert len(vox.get("/api/chat/history").json()["messages"]) == 4
+    r = requests.delete(vox.url + "/api/chat/history", timeout=10)
+    assert r.status_code == 200 and vox.get("/api/chat/history").json()["messages"] == []
+
+
+def test_stop_all_closes_the_llm_connection_and_silences(vox, fake):
+    fake.reply = " ".join(["This reply goes on and on for a long time."] * 40)
+    got: list[tuple[float, dict]] = []
+    first_audio = threading.Event()
+
+    def run():
+        with requests.post(vox.url + "/api/chat", json={"message": "go"}, stream=True, timeout=120) as r:
+            for m in sse_messages(r):
+                got.append((time.monotonic(), m))
+                if "audio" in m:
+                    first_audio.set()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    assert first_audio.wait(30)
+    stop_at = time.monotonic()
+    assert vox.post("/api/stop_all_vox").status_code == 200
+    t.join(10)
+    assert not t.is_alive(), "the chat stream closed"
+    assert fake.disconnected.wait(5), "the LLM server saw the connection close"
+    assert not fake.finished.is_set()
+    assert got[-1][1]["done"] and got[-1][1]["stopped"]
+    assert not [m for at, m in got if at > stop_at + 0.05 and "audio" in m], "no audio after stop-all"
+    assert not vox.get("/api/tts_is_speaking").json()["speaking"]
+
+
+def test_stop_silences_voice_but_the_text_goes_on(vox, fake):
+    fake.reply = " ".join(["Here is one more sentence of the answer."] * 12)
+    got: list[dict] = []
+    first_audio = threading.Event()
+
+    def run():
+        with requests.post(vox.url + "/api/chat", json={"message": "go"}, stream=True, timeout=120) as r:
+            for m in sse_messages(r):
+                got.append(m)
+                if "audio" in m:
+                    first_audio.set()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    assert first_audio.wait(30)
+    vox.post("/api/vox_stop")
+    audio_at_stop = sum("audio" in m for m in got)
+    t.join(60)
+    assert got[-1]["done"] and got[-1]["reply"] == fake.reply, "the LLM reply was completed"
+    assert sum("audio" in m for m in got) <= audio_at_stop + 1
+    assert fake.finished.is_set()
+
+
+def test_llm_server_down_gives_a_clear_message_and_speaking_still_works(tmp_path):
+    s = start_server(tmp_path, config='[llm]\nbase_url = "http://127.0.0.1:9/v1"\n')
+    try:
+        with requests.post(s.url + "/api/chat", json={"message": "hi"}, stream=True, timeout=60) as r:
+            messages = list(sse_messages(r))
+        errors = [m["error"] for m in messages if "error" in m]
+        assert errors and "no LLM server answers" in errors[0] and "ollama" in errors[0].lower()
+        assert messages[-1]["done"]
+        assert s.post("/api/vox_speak_wav", {"text": "Typed text still speaks."}).status_code == 200
+    finally:
+        s.stop()
+
+
+def test_llm_error_answer_is_reported(vox, fake):
+    fake.status = 404
+    messages = [m for _, m in chat(vox, "hi")]
+    assert any("model 'nope' not found" in m.get("error", "") for m in messages)
+
+
+def test_very_long_reply(vox, fake):
+    """300 sentences: the text streams in full and the voice says exactly the batch chunks, in order.
+    Once the text is complete the voice is stopped: synthesising all of it would only cost test time."""
+    fake.reply = " ".join(f"Point {i} is worth remembering." for i in range(300))
+    fake.tokens_per_second = 3000
+    got: list[dict] = []
+    with requests.post(vox.url + "/api/chat", json={"message": "long"}, stream=True, timeout=120) as r:
+        for m in sse_messages(r):
+            got.append(m)
+            if sum("audio" in x for x in got) == 4:
+                assert vox.post("/api/vox_stop").status_code == 200
+    assert got[-1]["done"] and got[-1]["reply"] == fake.reply and len(fake.reply) > 9000
+    said = [m["text"] for m in got if "audio" in m]
+    assert 4 <= len(said) <= 5 and said == batch_chunks(fake.reply)[: len(said)]
+
+
+@pytest.mark.parametrize("reply", [
+    "```python\nfor i in range(3):\n    print(i)\n```",
+    "# Plan\n\n- **First**: wake up\n- *Second*: coffee\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+])
+def test_markdown_or_code_reply(vox, fake, reply):
+    fake.reply, fake.tokens_per_second = reply, 200
+    messages = chat(vox, "md")
+    assert messages[-1][1]["reply"] == reply
+    said = " ".join(m["text"] for _, m in messages if "audio" in m)
+    assert "print(i)" not in said and "**" not in said and "|" not in said
+    assert spoken(messages) == batch_chunks(reply)
+
+
+def test_another_program_pushes_a_reply_to_the_page(vox):
+    heard: list[dict] = []
+    listening = threading.Event()
+
+    def page():
+        with requests.get(vox.url + "/api/live", stream=True, timeout=60) as r:
+            listening.set()
+            for m in sse_messages(r):
+                heard.append(m)
+                if m.get("done"):
+                    return
+
+    t = threading.Thread(target=page, daemon=True)
+    t.start()
+    assert listening.wait(10)
+    time.sleep(0.2)
+    r = vox.post("/api/replies", {"sink": "page"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    for token in tokenize(REPLY):
+        assert vox.post(f"/api/replies/{rid}/text", {"text": token}).status_code == 202
+        time.sleep(1 / 30)
+    assert vox.post(f"/api/replies/{rid}/end").status_code == 200
+    t.join(60)
+    assert [m["text"] for m in heard if "audio" in m] == batch_chunks(REPLY)
+    assert heard[-1]["done"] and not heard[-1]["stopped"]
+
+
+def test_pushing_to_a_page_when_none_is_open_is_a_clear_409(vox):
+    deadline = time.monotonic() + 5
+    while vox.get("/api/status").json()["pages"] and time.monotonic() < deadline:
+        time.sleep(0.1)  # a page that went away is noticed at the next keep-alive
+    r = vox.post("/api/replies", {"sink": "page"})
+    assert r.status_code == 409 and "no Vox page is open" in r.json()["error"]
+    assert vox.post("/api/replies/nope/text", {"text": "x"}).status_code == 404

@@ -1,0 +1,345 @@
+"""Host-speaker playback, checked at the "speakers": a PulseAudio null sink whose monitor is recorded.
+
+The server runs in its own process with PULSE_SERVER / XDG_RUNTIME_DIR pointing at a private pulse
+daemon, so PortAudio's ALSA ``default`` device plays into the null sink (tests/pulse.py).
+
+Timing honesty: recorded samples are put on the test's clock from parec's block arrival times (an upper
+bound, see ``Recorder.clock_offset``); the null sink's monitor records a sample when pulse renders it,
+which is up to the sink's configured latency (7.5 ms here, kept low by a keep-alive stream) before a real
+device would sound it, so that latency is added to every stop-to-silence figure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from tests import pulse
+from tests.conftest import ROOT, VoxServer, start_server
+from vox.audio import read_wav, rms
+
+pytestmark = pytest.mark.speakers
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "A gentle breeze moves the tall grass across the quiet meadow today.",
+    "Seven small boats sail slowly past the old lighthouse on the hill.",
+    "Bright lanterns glow along the narrow street as the evening settles in.",
+]
+TEXT = " ".join(SENTENCES[:3])
+LONG_TEXT = " ".join(SENTENCES * 3)
+# One sentence per chunk: several chunk boundaries in a short text, and each chunk long enough that the
+# engine finishes the next one before it has played even on a busy machine (so a gap is playback's fault).
+CONFIG = '[chunking]\ngroup_size = 1\n\n[hotkeys]\nglobal_enabled = false\n'
+MAX_GAP = 0.005
+MAX_STOP = 0.050
+
+
+@pytest.fixture(scope="module")
+def pulse_server(tmp_path_factory) -> Iterator[pulse.PulseServer]:
+    missing = pulse.available()
+    if missing:
+        pytest.skip(missing)
+    with pulse.running(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def vox(pulse_server, tmp_path_factory) -> Iterator[VoxServer]:
+    server = start_server(tmp_path_factory.mktemp("vox-speakers"), config=CONFIG, env=pulse_server.env)
+    try:
+        assert server.post("/api/tts_load", {"engine": "piper"}).status_code == 200
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_until_quiet(server: VoxServer, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server.get("/api/tts_is_speaking").json()["speaking"]:
+        assert time.monotonic() < deadline, "still speaking"
+        time.sleep(0.02)
+
+
+def test_audio_devices_lists_outputs_and_the_selected_one(vox):
+    r = vox.get("/api/audio_devices")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["available"] and body["error"] is None
+    names = {d["name"] for d in body["devices"]}
+    assert "default" in names, names
+    selected = [d for d in body["devices"] if d["selected"]]
+    assert len(selected) == 1 and selected[0]["index"] == body["selected"] == body["default"]
+    assert all(d["channels"] > 0 for d in body["devices"])
+
+
+def test_speakers_play_the_whole_reply_without_gaps(vox, pulse_server):
+    reference, rate = read_wav(vox.post("/api/vox_speak_wav", {"text": TEXT}).content)
+    ref_span = pulse.sound_span(reference)
+    assert ref_span is not None
+    ref_seconds = (ref_span[1] - ref_span[0]) / rate
+
+    recorder = pulse_server.record()
+    r = vox.post("/api/vox_speak?wait=true", {"text": TEXT})
+    time.sleep(0.2)
+    audio = recorder.stop()
+    assert r.status_code == 200, r.text
+    played = r.json()
+    assert played["completed"] and not played["stopped"] and played["chunks"] == 3, played
+
+    span = pulse.sound_span(audio)
+    assert span is not None, "the speakers received nothing"
+    seconds = (span[1] - span[0]) / pulse.RATE
+    speech = audio[span[0] : span[1]]
+    assert rms(speech) > 0.02, "speech energy expected at the speakers"
+    # Piper's timing varies a little between two syntheses of the same text (noise in its duration model).
+    assert abs(seconds - ref_seconds) < 0.06 * ref_seconds + 0.1, (seconds, ref_seconds)
+    # Nothing was inserted: the sound lasted no longer than the audio the server wrote.
+    assert seconds <= played["seconds"] + MAX_GAP, (seconds, played)
+
+    # Gaps: runs of digital silence inside the speech. Speech never has them (the quietest Piper sample is
+    # ~1e-5); the sink plays them when our stream has nothing. Compare with the reference audio's own runs.
+    gaps = pulse.gaps_inside(audio)
+    ref_gaps = pulse.gaps_inside(reference, rate=rate, level=1 / 32768)  # 16-bit WAV: its zero step
+    allowed = max(MAX_GAP, ref_gaps[0] if ref_gaps else 0.0)
+    assert not gaps or gaps[0] <= allowed, f"gaps {[round(g * 1000, 1) for g in gaps[:5]]} ms; {played}"
+    assert played["underruns"] == 0, played
+
+
+def test_speak_returns_once_playing_and_is_speaking_lasts_until_the_end(vox, pulse_server):
+    recorder = pulse_server.record()
+    t0 = time.monotonic()
+    r = vox.post("/api/vox_speak", {"text": SENTENCES[0]})
+    answered = time.monotonic()
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["playing"] and not body["completed"] and body["seconds"] < 1.0, body
+    assert vox.get("/api/tts_is_speaking").json()["speaking"]
+    wait_until_quiet(vox)
+    quiet = time.monotonic()
+    time.sleep(0.1)
+    audio = recorder.stop()
+    span = pulse.sound_span(audio)
+    assert span is not None
+    first, last = recorder.time_of(span[0]), recorder.time_of(span[1])
+    assert first - answered < 0.3, "sound follows the reply at once"
+    assert last <= quiet + 0.01, "tts_is_speaking turned false before the speakers went quiet"
+    assert quiet - last < 0.6, "tts_is_speaking stayed true long after the end"
+    assert answered - t0 < 5
+
+
+@dataclass
+class StopTrial:
+    sent: float
+    """When the test sent the stop request."""
+    answered: float
+    """When its reply arrived (the job was cancelled before that)."""
+    silent: float
+    """The speakers' last sound, sink latency included."""
+    playback: dict
+    """The speaking request's final reply (``stop_ms``: from the cancel to the stream aborted, server side)."""
+
+    @property
+    def end_to_end(self) -> float:
+        return self.silent - self.sent
+
+    @property
+    def after_reply(self) -> float:
+        return self.silent - self.answered
+
+    def __repr__(self) -> str:
+        return (f"<stop: end-to-end {1000 * self.end_to_end:.1f} ms, HTTP {1000 * (self.answered - self.sent):.1f} ms,"
+                f" server {self.playback['stop_ms']} ms>")  # fmt: skip
+
+
+def stop_while_speaking(vox: VoxServer, pulse_server: pulse.PulseServer, url: str, delay: float) -> StopTrial:
+    """Speak (``?wait=true`` in a thread), stop mid-word, and time the stop against the recording."""
+    recorder = pulse_server.record()
+    replies: list[requests.Response] = []
+    speak = lambda: replies.append(vox.post("/api/vox_speak?wait=true", {"text": LONG_TEXT}))  # noqa: E731
+    speaking = threading.Thread(target=speak)
+    speaking.start()
+    try:
+        time.sleep(delay)
+        assert recorder.wait_for_sound(), "no speech to interrupt"  # mid-word: the stop has something to cut
+        sent = time.monotonic()
+        stop = vox.post(url)
+        answered = time.monotonic()
+    finally:
+        speaking.join(30)
+    assert stop.status_code == 200 and stop.json()["stopped"], stop.text
+    assert not vox.get("/api/tts_is_speaking").json()["speaking"]
+    time.sleep(0.4)
+    audio = recorder.stop()
+    playback = replies[0].json()
+    assert playback["stopped"] and playback["job"] in stop.json()["stopped"], playback
+    span = pulse.sound_span(audio)
+    assert span is not None
+    assert span[1] < len(audio) - int(0.3 * pulse.RATE), "sound went on after the stop"
+    assert recorder.time_of(span[1]) > sent - 0.1, "the stop did not interrupt speech"
+    _, configured = pulse_server.sink_latency() or (0.0, 0.0)
+    return StopTrial(sent, answered, recorder.time_of(span[1]) + configured, playback)
+
+
+def test_stop_and_stop_all_silence_the_speakers_within_50_ms(vox, pulse_server):
+    trials = [
+        stop_while_speaking(vox, pulse_server, url, delay)
+        for url, delay in (("/api/vox_stop", 0.6), ("/api/stop_all_vox", 1.1), ("/api/vox_stop", 1.7))
+    ]
+    # Vox's own share, every time: from the cancel to the stream aborted (server clock) ...
+    assert all(t.playback["stop_ms"] <= 1000 * MAX_STOP for t in trials), trials
+    # ... and at the speakers: silent within 50 ms of the stop being acknowledged, sink latency included.
+    assert all(t.after_reply <= MAX_STOP for t in trials), trials
+    # End to end from sending the POST. This includes the HTTP round trip, which on a busy shared 2-core
+    # machine (load 8-9) took up to 190 ms now and then while the engine was synthesising: the best trial
+    # must meet the target, none may be far past it (bench/bench_speakers.py reports the spread).
+    assert min(t.end_to_end for t in trials) <= MAX_STOP, trials
+    assert max(t.end_to_end for t in trials) <= 6 * MAX_STOP, trials
+    # The engine stops generating too: nothing is left synthesising.
+    deadline = time.monotonic() + 5
+    while vox.get("/api/status").json().get("busy") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not vox.get("/api/status").json().get("busy")
+
+
+def test_a_new_browser_reply_replaces_speaker_playback(vox, pulse_server):
+    recorder = pulse_server.record()
+    job = vox.post("/api/vox_speak", {"text": LONG_TEXT}).json()["job"]
+    assert recorder.wait_for_sound()
+    sent = time.monotonic()
+    messages = list(vox.stream({"text": "Short."}))
+    assert messages[-1]["done"] and messages[0]["job"] != job
+    time.sleep(0.3)
+    audio = recorder.stop()
+    span = pulse.sound_span(audio)
+    assert span is not None and recorder.time_of(span[1]) < sent + 2.0
+    assert not vox.get("/api/tts_is_speaking").json()["speaking"]
+
+
+def test_say_speaks_on_the_speakers_and_exits(pulse_server, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'{CONFIG}\n[voices]\ndir = "{tmp_path / "voices"}"\n')
+    recorder = pulse_server.record()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--say", "Hello from the speakers."],
+        cwd=ROOT, env={**os.environ, **pulse_server.env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    audio = recorder.stop()
+    assert proc.returncode == 0, proc.stderr
+    span = pulse.sound_span(audio)
+    assert span is not None and 0.8 < (span[1] - span[0]) / pulse.RATE < 4
+
+
+# --- no speakers: a clear 503, and the rest of Vox keeps working ----------------------------------------
+
+
+def _assert_browser_playback_still_works(server: VoxServer) -> None:
+    assert server.get("/health").status_code == 200
+    messages = list(server.stream({"text": "Still speaking in the browser."}))
+    assert messages[-1]["done"] and not messages[-1]["stopped"]
+    assert any("audio" in m for m in messages)
+
+
+def _no_sound_server(tmp_path: Path) -> dict[str, str]:
+    """An environment whose pulse socket leads nowhere: on a machine without a sound card, no device."""
+    env = {"PULSE_SERVER": f"unix:{tmp_path / 'no-pulse'}", "XDG_RUNTIME_DIR": str(tmp_path)}
+    probe = "import sounddevice as sd; print(sum(d['max_output_channels'] > 0 for d in sd.query_devices()))"
+    found = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **env}, capture_output=True, text=True)
+    if found.returncode != 0 or found.stdout.strip() != "0":
+        pytest.skip(f"this machine has audio outputs without a sound server ({found.stdout.strip()})")
+    return env
+
+
+def test_no_output_device_is_503_and_the_server_stays_healthy(tmp_path):
+    server = start_server(tmp_path, config=CONFIG, env=_no_sound_server(tmp_path))
+    try:
+        r = server.post("/api/vox_speak", {"text": "Hello."})
+        assert r.status_code == 503, r.text
+        message = r.json()["error"]
+        assert "no audio output device" in message and "[speakers] device" in message, message
+        devices = server.get("/api/audio_devices").json()
+        assert devices["available"] is False and devices["devices"] == [] and devices["error"]
+        _assert_browser_playback_still_works(server)
+    finally:
+        server.stop()
+
+
+def test_a_portaudio_crash_is_contained(tmp_path):
+    """alsa-lib aborts the process that initialises PortAudio when ALSA_CONFIG_PATH names an empty file:
+    Vox finds out in a child process and answers 503 instead of dying."""
+    empty = tmp_path / "alsa-empty.conf"
+    empty.write_text("")
+    server = start_server(tmp_path, config=CONFIG, env={"ALSA_CONFIG_PATH": str(empty)})
+    try:
+        r = server.post("/api/vox_speak", {"text": "Hello."})
+        assert r.status_code == 503, r.text
+        assert "ALSA configuration" in r.json()["error"]
+        assert server.get("/api/audio_devices").json()["available"] is False
+        assert server.get("/health").status_code == 200 and server.proc.poll() is None
+    finally:
+        server.stop()
+
+
+def test_configured_device_that_does_not_exist_is_503_naming_the_setting(pulse_server, tmp_path):
+    config = CONFIG + '\n[speakers]\ndevice = "no-such-speakers"\n'
+    server = start_server(tmp_path, config=config, env=pulse_server.env)
+    try:
+        r = server.post("/api/vox_speak", {"text": "Hello."})
+        assert r.status_code == 503, r.text
+        message = r.json()["error"]
+        assert "speakers.device = 'no-such-speakers'" in message and "default" in message, message
+        assert server.get("/api/audio_devices").json()["selected"] is None
+        assert not server.get("/api/tts_is_speaking").json()["speaking"]
+        assert server.get("/health").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_missing_portaudio_is_503_with_what_to_install(tmp_path):
+    """A stand-in ``sounddevice`` that fails the way the real one does without libportaudio2."""
+    fake = tmp_path / "fake-site"
+    fake.mkdir()
+    (fake / "sounddevice.py").write_text('raise OSError("PortAudio library not found")\n')
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(fake), os.environ.get("PYTHONPATH")]))}
+    server = start_server(tmp_path, config=CONFIG, env=env)
+    try:
+        r = server.post("/api/vox_speak", {"text": "Hello."})
+        assert r.status_code == 503, r.text
+        assert "sudo apt-get install libportaudio2" in r.json()["error"]
+        devices = server.get("/api/audio_devices").json()
+        assert devices["available"] is False and "libportaudio2" in devices["error"]
+        _assert_browser_playback_still_works(server)
+    finally:
+        server.stop()
+
+
+def test_say_without_a_device_exits_with_a_message(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--config", str(config), "--say", "Hello."],
+        cwd=ROOT, env={**os.environ, **_no_sound_server(tmp_path)}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "no audio output device" in proc.stderr
+
+
+def test_recording_analysis_finds_an_inserted_gap():
+    """The gap detector itself: 6 ms of digital silence inside speech-like noise is found, 1 ms is not."""
+    rng = np.random.default_rng(1)
+    sound = (0.1 * rng.standard_normal(pulse.RATE)).astype(np.float32)
+    gap = int(0.006 * pulse.RATE)
+    audio = np.concatenate([np.zeros(100), sound, np.zeros(gap), sound, np.zeros(100)])
+    gaps = pulse.gaps_inside(audio)
+    assert gaps and abs(gaps[0] - 0.006) < 0.0005
+    assert len(gaps) == 1

@@ -1,0 +1,1 @@
+"""Vox: a desktop voice for a local chat assistant."""

@@ -1,0 +1,212 @@
+"""Settings from ``config.toml``: documented defaults, validation, and errors that name the line.
+
+The app runs with no file at all. Unknown keys are warned about (a typo should not be silent); a malformed
+file or a wrong value stops start-up with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("vox.config")
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATH = ROOT / "config.toml"
+
+
+class ConfigError(Exception):
+    """A config file Vox cannot use; the message names the file and, where known, the line."""
+
+
+@dataclass
+class Server:
+    host: str = "127.0.0.1"
+    """Loopback by default; any other address needs ``api_key``."""
+    port: int = 5055
+    api_key: str = ""
+    """Required when ``host`` is not a loopback address (X-API-Key header or ?api_key=)."""
+    allowed_origins: list[str] = field(default_factory=list)
+    """Extra web origins allowed to call the API (CORS and Origin checks); the app's own is always allowed."""
+    max_text_chars: int = 100_000
+    max_upload_mb: int = 20
+    max_queued_jobs: int = 4
+    """Replies being generated or played at once (speak requests replace each other, so this bounds abuse)."""
+
+
+@dataclass
+class Engine:
+    name: str = "piper"
+    """piper | turbo | multilingual: the engine used until another is loaded."""
+    voice: str = ""
+    """Default voice id; empty means the engine's own default (Joe for Piper)."""
+    speed: float = 1.0
+    """1.0 is normal; 0.5 (slow) .. 2.0 (fast)."""
+    device: str = "auto"
+    """auto | cpu | cuda, for Chatterbox."""
+    turbo_checkpoint: str = ""
+    """A local Chatterbox Turbo checkpoint directory; empty means the Hugging Face cache."""
+    multilingual_checkpoint: str = ""
+    lang: str = "en"
+
+
+@dataclass
+class Chunking:
+    group_size: int = 3
+    """Sentences per chunk after the first."""
+    max_chars: int = 300
+    """No chunk sent to an engine is longer (Chatterbox Turbo degrades past ~350 characters)."""
+    first_chunk_chars: int = 120
+    """A longer first sentence is cut at its first clause, for a quick start."""
+    quick_start: bool = True
+    """Start with one short chunk; false gives plain groups of ``group_size`` (the predecessor's policy)."""
+
+
+@dataclass
+class Window:
+    enabled: bool = True
+    """Open the desktop window; false (or --no-window) only serves."""
+    title: str = "Vox"
+    width: int = 960
+    height: int = 720
+
+
+@dataclass
+class Hotkeys:
+    stop: str = "Escape"
+    stop_all: str = "Shift+Escape"
+    speak: str = "Control+Enter"
+    global_enabled: bool = True
+    """System-wide stop / stop-all while another application has the focus (X11)."""
+    global_stop: str = "<ctrl>+<alt>+s"
+    global_stop_all: str = "<ctrl>+<alt>+<shift>+s"
+
+
+@dataclass
+class Speakers:
+    device: str = ""
+    """Output device name (substring) or index for host playback; empty is the system default."""
+    latency: str = "low"
+
+
+@dataclass
+class Voices:
+    dir: str = "voices"
+    """The voice library, relative to the app folder unless absolute."""
+
+
+@dataclass
+class Llm:
+    base_url: str = "http://127.0.0.1:11434/v1"
+    """An OpenAI-compatible server: Ollama (default), llama.cpp's server, LM Studio."""
+    model: str = "llama3.2"
+    system_prompt: str = "You are a helpful assistant. Answer briefly, in plain spoken language."
+    temperature: float = 0.7
+    api_key: str = ""
+
+
+@dataclass
+class Config:
+    server: Server = field(default_factory=Server)
+    engine: Engine = field(default_factory=Engine)
+    chunking: Chunking = field(default_factory=Chunking)
+    window: Window = field(default_factory=Window)
+    hotkeys: Hotkeys = field(default_factory=Hotkeys)
+    speakers: Speakers = field(default_factory=Speakers)
+    voices: Voices = field(default_factory=Voices)
+    llm: Llm = field(default_factory=Llm)
+    path: Path | None = None
+
+    @property
+    def voices_dir(self) -> Path:
+        p = Path(self.voices.dir).expanduser()
+        return p if p.is_absolute() else ROOT / p
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    """Best-effort line number of ``key`` inside ``[section]`` for error messages."""
+    current = ""
+    for n, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"\s*\[([^\]]+)\]", line)
+        if m:
+            current = m.group(1).strip()
+        elif current == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return n
+    return None
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """Check a value against the type of its default; ints are accepted where floats are expected."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        kind = type(default).__name__ if not isinstance(default, list) else "list of strings"
+        raise ConfigError(f"{where} must be a {kind}, not {value!r}")
+    return value
+
+
+def _problems(cfg: Config) -> list[tuple[str, str]]:
+    """(section.key, message) for every value out of range."""
+    c, e, s, k = cfg.chunking, cfg.engine, cfg.server, "must be between"
+    checks = [
+        ("server.port", 1 <= s.port <= 65535, f"{k} 1 and 65535"),
+        ("engine.name", e.name in ("piper", "turbo", "multilingual"), "must be piper, turbo or multilingual"),
+        ("engine.speed", 0.5 <= e.speed <= 2.0, f"{k} 0.5 and 2.0"),
+        ("engine.device", e.device in ("auto", "cpu", "cuda"), "must be auto, cpu or cuda"),
+        ("chunking.group_size", 1 <= c.group_size <= 20, f"{k} 1 and 20"),
+        ("chunking.max_chars", 40 <= c.max_chars <= 2000, f"{k} 40 and 2000"),
+        ("chunking.first_chunk_chars", 20 <= c.first_chunk_chars <= c.max_chars, f"{k} 20 and max_chars"),
+        ("server.max_text_chars", s.max_text_chars >= 1, "must be positive"),
+        ("server.max_upload_mb", s.max_upload_mb >= 1, "must be positive"),
+        ("server.max_queued_jobs", s.max_queued_jobs >= 1, "must be positive"),
+        ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
+    ]
+    return [(key, f"{key} {message}") for key, ok, message in checks if not ok]
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Read ``path`` (default ``config.toml`` beside the app); a missing default file means all defaults."""
+    explicit = path is not None
+    path = Path(path) if explicit else DEFAULT_PATH
+    cfg = Config()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: no such config file")
+        return cfg
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e} (TOML: key = value lines under [section] headers)") from e
+    cfg.path = path
+    for section, values in data.items():
+        target = getattr(cfg, section, None) if section != "path" else None
+        if target is None or not isinstance(values, dict):
+            log.warning("%s: unknown section [%s] ignored", path, section)
+            continue
+        known = {f.name: f for f in fields(target)}
+        for key, value in values.items():
+            if key not in known:
+                line = _line_of(text, section, key)
+                log.warning("%s:%s: unknown key %s.%s ignored", path, line or "?", section, key)
+                continue
+            line = _line_of(text, section, key)
+            where = f"{path}:{line or '?'}: {section}.{key}"
+            setattr(target, key, _coerce(value, getattr(target, key), where))
+    for key, message in _problems(cfg):
+        section, name = key.split(".")
+        raise ConfigError(f"{path}:{_line_of(text, section, name) or '?'}: {message}")
+    return cfg

@@ -1,0 +1,125 @@
+"""Replies whose text is still arriving: an LLM's stream, or deltas another program pushes to Vox.
+
+A TextFeed takes raw markdown deltas and hands the Generation speakable chunk texts as soon as the text
+layer releases them (a sentence is released once the next one visibly begins), so speech starts while the
+reply is still being written. The LiveHub carries audio of pushed replies to every open Vox page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from vox import text as speech_text
+from vox.config import Chunking
+from vox.jobs import Job
+from vox.pipeline import POLL, Generation
+
+_END = object()
+
+
+class TextFeed:
+    """Deltas in (``push``/``end``); chunk texts out, by iterating. Iteration ends at ``end`` or a cancel."""
+
+    def __init__(self, chunking: Chunking, idle_timeout: float = 120.0) -> None:
+        self.idle_timeout = idle_timeout
+        """A writer silent this long is taken to be done, so a forgotten reply cannot hold a job forever."""
+        self.last_push = time.monotonic()
+        self.job: Job | None = None
+        """The speech job whose cancel ends iteration; set by whoever starts the Generation."""
+        self._speech = speech_text.SpeechStream()
+        self._chunks = speech_text.ChunkStream(chunking.group_size, chunking.max_chars, chunking.first_chunk_chars)
+        self._queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self.text = ""
+        self.sentences: list[str] = []
+
+    def push(self, delta: str) -> list[str]:
+        """Add raw reply text; returns the sentences it completed."""
+        with self._lock:
+            self.last_push = time.monotonic()
+            self.text += delta
+            sentences = self._speech.feed(delta)
+            self._release(sentences)
+        return sentences
+
+    def end(self) -> list[str]:
+        """The reply is complete: release what is left."""
+        with self._lock:
+            sentences = self._speech.flush()
+            self._release(sentences)
+            for chunk in self._chunks.flush():
+                self._queue.put(chunk)
+            self._queue.put(_END)
+        return sentences
+
+    def _release(self, sentences: list[str]) -> None:
+        self.sentences.extend(sentences)
+        for sentence in sentences:
+            for chunk in self._chunks.feed(sentence):
+                self._queue.put(chunk)
+
+    def __iter__(self) -> Iterator[str]:
+        while self.job is None or not self.job.cancelled:
+            try:
+                item = self._queue.get(timeout=POLL)
+            except queue.Empty:
+                if time.monotonic() - self.last_push > self.idle_timeout:
+                    self.end()
+                continue
+            if item is _END:
+                return
+            yield item
+
+
+@dataclass
+class PushedReply:
+    """A reply another program pushes to Vox delta by delta, played in the Vox page or on the speakers."""
+
+    feed: TextFeed
+    gen: Generation
+    sink: str
+    thread: threading.Thread | None = None
+    created: float = field(default_factory=time.monotonic)
+
+    @property
+    def id(self) -> str:
+        return self.gen.job.id
+
+
+class LiveHub:
+    """Fan-out of SSE messages to the open Vox pages (``GET /api/live``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: dict[int, queue.Queue] = {}
+        self._ids = itertools.count()
+
+    def subscribe(self) -> tuple[int, queue.Queue]:
+        q: queue.Queue = queue.Queue(maxsize=256)
+        with self._lock:
+            key = next(self._ids)
+            self._subscribers[key] = q
+        return key, q
+
+    def unsubscribe(self, key: int) -> None:
+        with self._lock:
+            self._subscribers.pop(key, None)
+
+    @property
+    def listeners(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def publish(self, message: str) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers.values())
+        for q in subscribers:
+            try:
+                q.put_nowait(message)
+            except queue.Full:  # a page that stopped reading loses messages, not the server
+                pass

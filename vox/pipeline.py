@@ -1,0 +1,152 @@
+"""The one path every reply takes from chunk texts to audio: a producer thread per job synthesises ahead
+of the sink through a bounded queue; the sink (SSE, speakers, whole WAV) iterates the Generation.
+
+Every wait here watches the job's cancel event, so a stop ends the producer at the engine's next check
+(a sentence for Piper, a few tokens for Chatterbox) and the consumer within one poll interval.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from vox.engines import EngineManager
+from vox.engines.base import Voice
+from vox.jobs import Job
+
+POLL = 0.02
+"""Seconds between cancel checks while waiting: bounds stop latency for every sink."""
+AHEAD = 2
+"""Chunks synthesised ahead of the sink."""
+
+
+@dataclass
+class Chunk:
+    job_id: str
+    idx: int
+    total: int | None
+    """Chunks in the reply, or None while the text is still streaming in."""
+    text: str
+    audio: np.ndarray
+    sample_rate: int
+    part: int = 0
+    """Engines that stream inside a chunk (Chatterbox token slices) send several parts per chunk."""
+
+
+_END = object()
+
+
+class Generation:
+    """Synthesises ``texts`` for ``job`` in a producer thread; iterate it to receive Chunks in order."""
+
+    def __init__(
+        self,
+        job: Job,
+        engines: EngineManager,
+        texts: Iterable[str],
+        total: int | None,
+        voice: Voice | None,
+        speed: float,
+        lang: str | None = None,
+        heartbeat: float | None = None,
+        on_finished: Callable[[], None] | None = None,
+    ) -> None:
+        self.job, self.engines, self.texts, self.total = job, engines, texts, total
+        self.voice, self.speed, self.lang, self.heartbeat = voice, speed, lang, heartbeat
+        self.chunks_done = 0
+        self.completed = False
+        """True once the sink received the whole reply."""
+        self._on_finished = on_finished
+        self._holders = 2  # the producer thread and the sink
+        self._holders_lock = threading.Lock()
+        self._closed = False
+        self.producer_done = threading.Event()
+        self._queue: queue.Queue = queue.Queue(maxsize=AHEAD)
+        self._thread = threading.Thread(target=self._produce, name=f"vox-gen-{job.id}", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self.job.cancelled:
+            try:
+                self._queue.put(item, timeout=POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            engine = self.engines.get()
+            for idx, text in enumerate(self.texts):
+                if self.job.cancelled or not self._speak_chunk(engine, idx, text):
+                    break
+            self._put(_END)
+        except BaseException as e:  # surfaced to the sink as an error event
+            self._put(e)
+        finally:
+            self.producer_done.set()
+            self._release()
+
+    def _release(self) -> None:
+        """The job is finished when both the producer and the sink are done with it."""
+        with self._holders_lock:
+            self._holders -= 1
+            last = self._holders == 0
+        if last and self._on_finished is not None:
+            self._on_finished()
+
+    def close(self) -> None:
+        """Called by the sink when it stops reading: cancels an unfinished reply (client gone, stop, error)."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self.completed:
+            self.job.stop()
+        self._release()
+
+    def _speak_chunk(self, engine, idx: int, text: str) -> bool:
+        """Synthesise one chunk text, sending each piece the engine yields at once; False once cancelled."""
+        with self.engines.synth_lock:
+            pieces = engine.synthesize(text, self.voice, self.speed, self.job.cancel, self.lang)
+            try:
+                for part, pcm in enumerate(pieces):
+                    chunk = Chunk(self.job.id, idx, self.total, text, pcm, engine.sample_rate, part)
+                    if self.job.cancelled or not self._put(chunk):
+                        return False
+            finally:
+                pieces.close()
+        return not self.job.cancelled
+
+    def __iter__(self) -> Iterator[Chunk | None]:
+        """Chunks in order; None as a heartbeat when ``heartbeat`` seconds pass with nothing to send.
+
+        Ends quietly when the job is cancelled; raises what the producer raised.
+        """
+        last = time.monotonic()
+        while not self.job.cancelled:
+            try:
+                item = self._queue.get(timeout=POLL)
+            except queue.Empty:
+                if self.heartbeat is not None and time.monotonic() - last >= self.heartbeat:
+                    last = time.monotonic()
+                    yield None
+                continue
+            if item is _END:
+                self.completed = True
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if self.job.cancelled:
+                return
+            self.chunks_done = item.idx + 1
+            last = time.monotonic()
+            yield item
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
