@@ -116,50 +116,52 @@ def _pysbd() -> object | None:
 
 
 def run(quick: bool = False) -> list[dict]:
-    """Measure; quick=True repeats less and skips the slow pySBD timing."""
+    """Measure; quick=True repeats less and skips the slowest rows (T7, T11). Row ids are stable."""
     reps = 3 if quick else 10
     reply = long_reply()
     rows: list[dict] = []
 
-    def row(what: str, value: str, target: str, ok: bool | None, **limits: float | None) -> None:
-        entry = {"id": f"T{len(rows) + 1}", "what": what, "value": value, "target": target, "ok": ok}
-        rows.append(entry | limits)
+    def row(id_: str, what: str, value: str, target: str, ok: bool | None, **limits: float | None) -> None:
+        rows.append({"id": id_, "what": what, "value": value, "target": target, "ok": ok} | limits)
 
-    def timed(what: str, ms: float, limit_ms: float | None) -> None:
-        target = f"< {limit_ms:.0f} ms" if limit_ms else "report"
-        ok = ms < limit_ms if limit_ms else None
-        row(what, f"{ms:.1f} ms", target, ok, measure=ms / 1000, limit=limit_ms / 1000 if limit_ms else None)
+    def timed(id_: str, what: str, ms: float, limit_ms: float | None = None) -> None:
+        value = f"{ms:.1f} ms"
+        if limit_ms is None:
+            row(id_, what, value, "report", None)
+        else:
+            target = f"< {limit_ms:.0f} ms"
+            row(id_, what, value, target, ms < limit_ms, measure=ms / 1e3, limit=limit_ms / 1e3)
 
-    timed("split_sentences, 10,000-word reply", best_ms(lambda: split_sentences(reply, 1), reps), 50)
+    timed("T1", "split_sentences, 10,000-word reply", best_ms(lambda: split_sentences(reply, 1), reps), 50)
     ms = best_ms(lambda: _char_stream(SentenceStream, reply), 1 if quick else 3)
-    timed("SentenceStream, same reply fed 1 char at a time", ms, 1000)
+    timed("T2", "SentenceStream, same reply fed 1 char at a time", ms, 1000)
     same = _char_stream(SentenceStream, reply) == split_sentences(reply, 1)
-    row("SentenceStream output == split_sentences", str(same), "True", same)
-    timed("normalize_for_speech, same reply", best_ms(lambda: normalize_for_speech(reply), reps), None)
-    timed("speech_chunks, same reply", best_ms(lambda: speech_chunks(reply), reps), None)
+    row("T3", "SentenceStream output == split_sentences", str(same), "True", same)
+    timed("T4", "normalize_for_speech, same reply", best_ms(lambda: normalize_for_speech(reply), reps))
+    timed("T5", "speech_chunks, same reply", best_ms(lambda: speech_chunks(reply), reps))
     ms = best_ms(lambda: _char_stream(SpeechStream, reply), 1)
-    timed("SpeechStream, same reply fed 1 char at a time", ms, None)
+    timed("T6", "SpeechStream, same reply fed 1 char at a time", ms)
     if not quick:
         big = "Hello there, world. " * (1 << 20 >> 4) + "x" * (1 << 19)
         s = best_ms(lambda: split_sentences(big, 1), 1) / 1000
-        row("split_sentences, 1.5 MB single line", f"{s:.2f} s", "< 5 s", s < 5, measure=s, limit=5.0)
+        row("T7", "split_sentences, 1.5 MB single line", f"{s:.2f} s", "< 5 s", s < 5, measure=s, limit=5.0)
 
     vox = golden_score(lambda t: split_sentences(t, 1))
-    row("Golden Rules (48 cases): Vox", f"{vox}/48", ">= 47", vox >= 47)
+    row("T8", "Golden Rules (48 cases): Vox", f"{vox}/48", ">= 47", vox >= 47)
     naive = golden_score(naive_split)
-    row("Golden Rules: predecessor regex + abbreviation list", f"{naive}/48", "reference", None)
+    row("T9", "Golden Rules: predecessor regex + abbreviation list", f"{naive}/48", "reference", None)
     pysbd = _pysbd()
     if pysbd is None:
-        row("Golden Rules: pySBD", "not installed", "reference", None)
-    else:
-        seg = pysbd.Segmenter(language="en", clean=False)
-        version = getattr(pysbd, "__version__", "?")
-        python = sys.version.split()[0]
-        score = golden_score(seg.segment)
-        row(f"Golden Rules: pySBD {version} on Python {python}", f"{score}/48", "reference", None)
-        if not quick:
-            ms = best_ms(lambda: seg.segment(reply), 1)
-            row(f"pySBD {version}: segment the 10,000-word reply", f"{ms:.0f} ms", "reference", None)
+        row("T10", "Golden Rules: pySBD", "not installed", "reference", None)
+        return rows
+    seg = pysbd.Segmenter(language="en", clean=False)
+    version = getattr(pysbd, "__version__", "?")
+    score = golden_score(seg.segment)
+    python = sys.version.split()[0]
+    row("T10", f"Golden Rules: pySBD {version} on Python {python}", f"{score}/48", "reference", None)
+    if not quick:
+        ms = best_ms(lambda: seg.segment(reply), 1)
+        row("T11", f"pySBD {version}: segment the 10,000-word reply", f"{ms:.0f} ms", "reference", None)
     return rows
 
 

@@ -466,3 +466,12 @@ def test_markdown_every_word_stays_and_streams(case: tuple[str, list[str]], poin
     assert all("\n" not in s for s in sentences)  # every heading, item and line is a sentence of its own
     assert stream(SpeechStream, cut(md, points)) == sentences
     assert stream(SpeechStream, list(md)) == sentences
+
+
+@PROPERTY
+@given(markdown())
+def test_normalize_is_line_local_outside_code_fences(case: tuple[str, list[str]]) -> None:
+    md = case[0]
+    if "```" not in md:
+        per_line = [normalize_for_speech(line) for line in md.split("\n")]
+        assert "\n".join(line for line in per_line if line) == normalize_for_speech(md)

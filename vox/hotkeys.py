@@ -213,7 +213,7 @@ def start(config: Config, runtime) -> X11Listener | None:
             (parse(cfg.global_stop_all, "hotkeys.global_stop_all"), "stops everything", runtime.jobs.stop_all),
         ]
     except HotkeyError as e:
-        log.warning("global hotkeys off: %s in config.toml", e)
+        log.warning("global hotkeys off (config.toml): %s", e)
         return None
     display_name = os.environ.get("DISPLAY", "")
     if not display_name:

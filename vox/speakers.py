@@ -2,13 +2,15 @@
 
 The structure is the pipeline's, with the speakers as the sink::
 
-    generate_worker (the Generation's producer thread: engine -> bounded queue, AHEAD chunks ahead)
-        -> playback_worker (this module's thread: chunk after chunk into ONE blocking OutputStream)
+    generate_worker   the Generation's producer thread: engine -> bounded queue (AHEAD chunks ahead)
+    playback_worker   this module's thread: chunk after chunk into ONE OutputStream, 10 ms blocks
 
-Generation therefore runs ahead of playback and chunk n+1 is ready before chunk n has played, so the
-stream never waits at a chunk boundary. Writes go in 10 ms blocks and the worker checks the job's cancel
-event between blocks, so a stop (``/api/vox_stop``, ``/api/stop_all_vox``, a global hotkey, a new reply:
-all through ``vox.jobs.Controller``) aborts the stream, which drops what is buffered, within one block.
+Generation runs ahead of playback, so chunk n+1 is ready before chunk n has played and the stream never
+waits at a chunk boundary. The worker only writes what fits in the stream's buffer and otherwise waits on
+the job's cancel event, so a stop (``/api/vox_stop``, ``/api/stop_all_vox``, a global hotkey, a new reply:
+all through ``vox.jobs.Controller``) wakes it at once; it aborts the stream, which drops the buffered
+audio, and leaves the Generation's queued chunks unplayed. The job ends only when the last sample has been
+played, so ``/api/tts_is_speaking`` covers speaker playback.
 
 PortAudio is optional: ``sounddevice`` is imported lazily and a missing library or device becomes a
 ``SpeakersUnavailable`` whose message says what to install or configure (the routes answer 503 with it).
@@ -161,7 +163,7 @@ def _no_device_message(spec: str, devices: list[Device]) -> str:
             f"no output device matches speakers.device = {spec!r} in config.toml; choose a name (substring) "
             f"or index from GET /api/audio_devices: {names}; {BROWSER_NOTE}"
         )
-    return f"there is no default output device: set [speakers] device in config.toml to one of: {names}"
+    return f"there is no default output device: set [speakers] device in config.toml to one of: {names}; {BROWSER_NOTE}"
 
 
 def find_device(sd: ModuleType, spec: str) -> Device:

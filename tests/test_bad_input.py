@@ -1,0 +1,178 @@
+"""A table of bad requests across every endpoint: each gets a 4xx JSON error a person understands, the
+server keeps speaking, and voices/ stays byte-for-byte the same."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import wave
+
+import numpy as np
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import start_server
+
+J = "application/json"
+
+
+def wav(seconds: float, rate: int = 24000) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2 * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+GOOD_CLIP = wav(6.0)
+
+# (what, method, path, kwargs for requests, expected status)
+BAD = [
+    ("malformed json", "POST", "/api/vox_speak_wav_stream", {"data": b'{"text": "hi"', "ct": J}, 400),
+    ("json array", "POST", "/api/vox_speak_wav_stream", {"data": b'["hi"]', "ct": J}, 400),
+    ("json string", "POST", "/api/vox_speak_wav", {"data": b'"hi"', "ct": J}, 400),
+    ("json null", "POST", "/api/vox_speak_wav", {"data": b"null", "ct": J}, 400),
+    ("form instead of json", "POST", "/api/vox_speak_wav_stream", {"data": b"text=hi",
+                                                                   "ct": "application/x-www-form-urlencoded"}, 415),
+    ("text/plain", "POST", "/api/vox_speak_wav", {"data": b'{"text": "hi"}', "ct": "text/plain"}, 415),
+    ("no content type", "POST", "/api/vox_speak_wav", {"data": b'{"text": "hi"}', "ct": None}, 415),
+    ("empty body", "POST", "/api/vox_speak_wav_stream", {"data": b"", "ct": J}, 400),
+    ("missing text", "POST", "/api/vox_speak_wav_stream", {"json": {"voice": "joe"}}, 400),
+    ("text is a number", "POST", "/api/vox_speak_wav_stream", {"json": {"text": 42}}, 400),
+    ("text is a list", "POST", "/api/vox_speak_wav", {"json": {"text": ["a", "b"]}}, 400),
+    ("text is null", "POST", "/api/vox_speak_wav", {"json": {"text": None}}, 400),
+    ("text is an object", "POST", "/api/vox_speak", {"json": {"text": {"a": 1}}}, 400),
+    ("empty text", "POST", "/api/vox_speak_wav_stream", {"json": {"text": ""}}, 400),
+    ("whitespace text", "POST", "/api/vox_speak_wav", {"json": {"text": " \n\t "}}, 400),
+    ("only emoji", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "🎉🎉"}}, 400),
+    ("only a code block", "POST", "/api/vox_speak_wav", {"json": {"text": "```\n\n```"}}, None),
+    ("text too long", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "a" * 5001}}, 413),
+    ("negative speed", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "hi", "speed": -1}}, 400),
+    ("zero speed", "POST", "/api/vox_speak_wav", {"json": {"text": "hi", "speed": 0}}, 400),
+    ("NaN speed", "POST", "/api/vox_speak_wav_stream", {"data": b'{"text": "hi", "speed": NaN}', "ct": J}, 400),
+    ("Infinity speed", "POST", "/api/vox_speak_wav", {"data": b'{"text": "hi", "speed": Infinity}', "ct": J}, 400),
+    ("huge speed", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "hi", "speed": 1e308}}, 400),
+    ("speed as string", "POST", "/api/vox_speak_wav", {"json": {"text": "hi", "speed": "fast"}}, 400),
+    ("speed as bool", "POST", "/api/vox_speak_wav", {"json": {"text": "hi", "speed": True}}, 400),
+    ("unknown voice", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "hi", "voice": "nobody"}}, 404),
+    ("voice as number", "POST", "/api/vox_speak_wav", {"json": {"text": "hi", "voice": 7}}, 400),
+    ("traversal voice", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "hi", "voice": "../config"}}, 404),
+    ("unknown language", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "hi", "lang": "xx"}}, 400),
+    ("language as list", "POST", "/api/vox_speak_wav", {"json": {"text": "hi", "lang": ["en"]}}, 400),
+    ("unknown engine", "POST", "/api/tts_load", {"json": {"engine": "espeak"}}, 400),
+    ("engine as number", "POST", "/api/tts_load", {"json": {"engine": 3}}, 400),
+    ("invalid utf-8", "POST", "/api/vox_speak_wav_stream", {"data": b'{"text": "\xff\xfe hi"}', "ct": J}, 400),
+    ("NUL byte", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "hi\x00there"}}, 400),
+    ("NUL in pushed text", "POST", "/api/replies/none/text", {"json": {"text": "a\x00"}}, 404),
+    ("GET on a POST endpoint", "GET", "/api/vox_speak_wav_stream", {}, 405),
+    ("PUT on stop", "PUT", "/api/vox_stop", {}, 405),
+    ("DELETE on status", "DELETE", "/api/status", {}, 405),
+    ("POST on status", "POST", "/api/status", {"json": {}}, 405),
+    ("no such endpoint", "GET", "/api/nothing_here", {}, 404),
+    ("delete traversal id", "DELETE", "/api/voices/..%2F..%2Fconfig.toml", {}, 404),
+    ("delete absolute path", "DELETE", "/api/voices/%2Fetc%2Fpasswd", {}, 404),
+    ("delete odd unicode", "DELETE", "/api/voices/%EF%BD%85%EF%BD%96%EF%BD%89%EF%BD%8C", {}, 404),
+    ("delete bidi id", "DELETE", "/api/voices/abc%E2%80%AEdef", {}, 404),
+    ("delete built-in", "DELETE", "/api/voices/joe", {}, 403),
+    ("rename to traversal", "PATCH", "/api/voices/keeper", {"json": {"id": "../evil"}}, 400),
+    ("rename to absolute", "PATCH", "/api/voices/keeper", {"json": {"id": "/etc/passwd"}}, 400),
+    ("rename with bad type", "PATCH", "/api/voices/keeper", {"json": {"name": 5}}, 400),
+    ("preview unknown", "GET", "/api/voices/ghost/audio", {}, 404),
+    ("upload not audio", "POST", "/api/voices", {"files": {"file": ("x.wav", b"this is not audio" * 100)},
+                                                 "form": {"name": "notaudio"}}, 400),
+    ("upload zero bytes", "POST", "/api/voices", {"files": {"file": ("z.wav", b"")}, "form": {"name": "zero"}}, 400),
+    ("upload truncated", "POST", "/api/voices", {"files": {"file": ("t.wav", GOOD_CLIP[: len(GOOD_CLIP) // 3])},
+                                                 "form": {"name": "truncated"}}, 400),
+    ("upload too short", "POST", "/api/voices", {"files": {"file": ("s.wav", wav(3.0))}, "form": {"name": "short"}},
+     400),
+    ("upload without file", "POST", "/api/voices", {"form": {"name": "nofile"}}, 400),
+    ("upload traversal name", "POST", "/api/voices", {"files": {"file": ("../../x.wav", GOOD_CLIP)},
+                                                      "form": {"id": "../../x"}}, 400),
+    ("upload absolute name", "POST", "/api/voices", {"files": {"file": ("a.wav", GOOD_CLIP)},
+                                                     "form": {"id": "/tmp/x"}}, 400),
+    ("upload odd unicode name", "POST", "/api/voices", {"files": {"file": ("a.wav", GOOD_CLIP)},
+                                                        "form": {"name": "ｅｖｉｌ"}}, 400),
+    ("upload duplicate", "POST", "/api/voices", {"files": {"file": ("k.wav", GOOD_CLIP)}, "form": {"id": "keeper"}},
+     409),
+    ("upload too large", "POST", "/api/voices", {"files": {"file": ("big.wav", b"\0" * (3 * 2**20))},
+                                                 "form": {"name": "big"}}, 413),
+    ("chat without message", "POST", "/api/chat", {"json": {}}, 400),
+    ("chat speak not bool", "POST", "/api/chat", {"json": {"message": "hi", "speak": "yes"}}, 400),
+    ("reply with bad sink", "POST", "/api/replies", {"json": {"sink": "radio"}}, 400),
+    ("reply with bad speed", "POST", "/api/replies", {"json": {"sink": "speakers", "speed": -3}}, 400),
+    ("push to unknown reply", "POST", "/api/replies/nope/text", {"json": {"text": "hi"}}, 404),
+    ("end unknown reply", "POST", "/api/replies/nope/end", {}, 404),
+]
+
+
+def voices_snapshot(root) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def vox(tmp_path_factory):
+    s = start_server(tmp_path_factory.mktemp("bad"), config="[server]\nmax_text_chars = 5000\nmax_upload_mb = 2\n")
+    r = requests.post(s.url + "/api/voices", files={"file": ("keeper.wav", GOOD_CLIP)}, data={"id": "keeper"},
+                      timeout=30)
+    assert r.status_code == 201, r.text
+    yield s
+    s.stop()
+
+
+def send(s, method: str, path: str, kw: dict) -> requests.Response:
+    headers = {}
+    if "ct" in kw and kw["ct"] is not None:
+        headers["Content-Type"] = kw["ct"]
+    return requests.request(method, s.url + path, data=kw.get("data", kw.get("form")), json=kw.get("json"),
+                            files=kw.get("files"), headers=headers, timeout=30)
+
+
+def test_the_table_is_big_enough():
+    assert len(BAD) >= 50
+
+
+@pytest.mark.parametrize("what,method,path,kw,status", BAD, ids=[b[0] for b in BAD])
+def test_bad_request_gets_a_clear_json_error(vox, what, method, path, kw, status):
+    r = send(vox, method, path, kw)
+    if status is None:  # nothing speakable after normalisation: a 400, or a spoken note about the code
+        assert r.status_code in (200, 400)
+        return
+    assert r.status_code == status, f"{what}: {r.status_code} {r.text[:300]}"
+    assert r.headers["Content-Type"].startswith("application/json")
+    message = r.json()["error"]
+    assert isinstance(message, str) and 10 <= len(message) <= 400 and "Traceback" not in message
+    assert message[0].isalpha() or message[0] in "'\"", message
+
+
+def test_after_the_table_the_server_speaks_and_voices_are_unchanged(vox):
+    voices_dir = vox.root / "voices"
+    before = voices_snapshot(voices_dir)
+    for _, method, path, kw, _ in BAD:
+        send(vox, method, path, kw)
+    assert voices_snapshot(voices_dir) == before
+    messages = list(vox.stream({"text": "All good after the storm. Yes indeed."}))
+    assert messages[-1]["done"] and not messages[-1]["stopped"] and len(messages) >= 2
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.dictionaries(st.sampled_from(["text", "voice", "speed", "lang", "x"]),
+                               st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
+                                         st.floats(allow_nan=True), st.lists(st.integers(), max_size=2)),
+                               max_size=4))
+def test_fuzzed_speak_requests_never_5xx(vox, payload):
+    """Property: whatever JSON object is sent, the answer is 200 (real speech) or a clear 4xx JSON error."""
+    body = requests.models.complexjson.dumps(payload, allow_nan=True)
+    r = requests.post(vox.url + "/api/vox_speak_wav", data=body, headers={"Content-Type": J}, timeout=60)
+    assert r.status_code < 500, r.text
+    if r.status_code != 200:
+        assert r.json()["error"]
+    speed = payload.get("speed")
+    if isinstance(speed, float) and not math.isfinite(speed):
+        assert r.status_code == 400
