@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: run test bench bench-quick lint screenshots clean
+.PHONY: run turbo test bench bench-quick screenshots clean
 
 $(VENV)/.run-deps: requirements.txt
 	bash scripts/system-packages.sh run
@@ -14,19 +14,24 @@ $(VENV)/.run-deps: requirements.txt
 	$(PIP) -r requirements.txt
 	touch $@
 
-$(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt requirements-turbo.txt
-	bash scripts/system-packages.sh test
-	$(PIP) -r requirements-dev.txt
+$(VENV)/.turbo-deps: $(VENV)/.run-deps requirements-turbo.txt
 	$(PIP) -r requirements-turbo.txt
 	$(PIP) --no-deps chatterbox-tts==0.1.7
 	touch $@
+
+$(VENV)/.test-deps: $(VENV)/.turbo-deps requirements-dev.txt
+	bash scripts/system-packages.sh test
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+turbo: $(VENV)/.turbo-deps  ## the Chatterbox engines (torch; several GB with CUDA)
 
 run: $(VENV)/.run-deps
 	$(PY) app.py $(ARGS)
 
 test: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+	VOX_STRICT=1 $(PY) -m pytest -q -ra $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory bench-quick
 
 bench: $(VENV)/.test-deps

@@ -11,6 +11,7 @@
     return node;
   };
   const ENGINE_NAMES = { piper: "Piper", turbo: "Chatterbox Turbo", multilingual: "Chatterbox Multilingual" };
+  const BADGES = { piper: "Piper", turbo: "Turbo", multilingual: "Multilingual" };
   const LANGS = "ar da de el en es fi fr he hi it ja ko ms nl no pl pt ru sv sw tr zh".split(" ");
   const store = {
     get: (k, d) => {
@@ -55,13 +56,13 @@
   // ---- messages ------------------------------------------------------------------------------------
 
   let messageTimer = 0;
-  /** Show a message in the alert bar; errors stay until dismissed or replaced, notices fade. */
+  /** Show a message in the alert bar; errors and warnings stay until dismissed or replaced, info fades. */
   function showMessage(text, kind = "error") {
     clearTimeout(messageTimer);
     ui.message.dataset.kind = kind;
     $(".message-text", ui.message).textContent = text;
     ui.message.hidden = false;
-    if (kind !== "error") messageTimer = setTimeout(hideMessage, 5000);
+    if (kind === "info") messageTimer = setTimeout(hideMessage, 5000);
   }
   function hideMessage() {
     ui.message.hidden = true;
@@ -272,6 +273,7 @@
   events.addEventListener("replyerror", (e) => {
     setBubbleState(bubbles.get(e.detail.replyId), "error", `Failed: ${e.detail.message}`);
   });
+  events.addEventListener("notice", (e) => showMessage(e.detail.message, "warn"));
   events.addEventListener("error", (e) => {
     showMessage(e.detail.message, "error");
     refreshSpeaking();
@@ -432,8 +434,7 @@
     const badges = el(
       "span",
       { className: "badges" },
-      ...(v.engines || []).map((e) => el("span", { className: "badge", textContent: ENGINE_NAMES[e] || e })),
-      v.duration ? el("span", { className: "badge muted", textContent: fmtDuration(v.duration) }) : null
+      ...(v.engines || []).map((e) => el("span", { className: "badge", textContent: BADGES[e] || e }))
     );
     const preview = el("button", { type: "button", className: "small", textContent: "▶ Preview" });
     preview.setAttribute("aria-label", `Preview ${v.name}`);
@@ -448,21 +449,28 @@
       del.addEventListener("click", () => deleteVoice(v));
       actions.append(rename, del);
     }
-    const li = el("li", { className: "voice" }, el("div", { className: "voice-head" }, name, el("code", { textContent: v.id })), badges, actions);
+    const head = el(
+      "div",
+      { className: "voice-head" },
+      name,
+      el("code", { textContent: v.id }),
+      v.duration ? el("span", { className: "duration", textContent: fmtDuration(v.duration) }) : null
+    );
+    const li = el("li", { className: "voice" }, head, badges, actions);
     li.dataset.voice = v.id;
     return li;
   }
 
   let previewAudio = null;
+  /** A clip voice plays its clip; a Piper voice says a short sample (both from /api/voices/<id>/audio). */
   function previewVoice(v) {
     if (previewAudio) previewAudio.pause();
-    if (v.duration > 0) {
-      // A reference clip: play the clip itself.
-      previewAudio = new Audio(`/api/voices/${encodeURIComponent(v.id)}/audio`);
-      previewAudio.play().catch(() => showMessage(`The clip of ${v.name} could not be played.`));
-    } else {
-      window.speakText(`Hello, this is ${v.name.replace(/\(.*\)/, "").trim()}.`, undefined, { voice: v.id, speed: Number(ui.speed.value) });
-    }
+    previewAudio = new Audio(`/api/voices/${encodeURIComponent(v.id)}/audio`);
+    previewAudio.play().catch(() => {
+      // An older server without previews: say a sample sentence through the normal path instead.
+      const name = v.name.replace(/\(.*\)/, "").trim();
+      window.speakText(`Hello, this is ${name}.`, undefined, { voice: v.id, speed: Number(ui.speed.value) });
+    });
   }
 
   function startRename(li, v) {

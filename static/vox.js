@@ -149,8 +149,29 @@
           this.ctx = new Ctx({ latencyHint: "interactive" }); // a rate this browser refuses: let it resample
         }
       }
-      if (this.ctx.state === "suspended") this.ctx.resume().catch(() => {});
+      if (this.ctx.state === "suspended") {
+        this.ctx.resume().catch(() => {});
+        this._unlockOnGesture();
+      }
       return this.ctx;
+    }
+
+    /** Without a user gesture (a reply the page did not ask for), autoplay rules keep the context suspended:
+     * say so, and resume on the next click or key. */
+    _unlockOnGesture() {
+      if (this._unlockArmed) return;
+      this._unlockArmed = true;
+      const unlock = () => {
+        this._unlockArmed = false;
+        if (this.ctx) this.ctx.resume().catch(() => {});
+        for (const t of ["pointerdown", "keydown"]) document.removeEventListener(t, unlock, true);
+      };
+      for (const t of ["pointerdown", "keydown"]) document.addEventListener(t, unlock, true);
+      setTimeout(() => {
+        if (this.ctx && this.ctx.state === "suspended") {
+          this.emit("notice", { message: "The browser holds sound back until you interact: click anywhere to hear Vox." });
+        }
+      }, 500);
     }
 
     emit(type, detail) {

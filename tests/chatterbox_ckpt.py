@@ -4,12 +4,12 @@ The real weights cannot be fetched on CI machines, but the real code paths (``fr
 loop, S3Gen, the vocoder) run the same with random weights: per-token compute does not depend on the
 weights' values, so speed figures are real for the architecture; speech quality is not.
 
-``small=True`` shrinks the T3 transformer (Turbo: GPT-2 2 layers x 256; Multilingual: Llama 14 layers x 256
-with 16 narrow heads, enough layers and heads for the alignment analyzer's hooks) and stores weights as fp16,
-so a build takes seconds. The shrink changes a module-level table in ``chatterbox``, so it must also be
-applied in every process that loads a small checkpoint: call :func:`use_small_config` here, or start the
-process with ``VOX_TEST_SMALL_CHATTERBOX=1`` (the engine applies it at load; see
-``vox.engines.chatterbox.shrink_t3_for_tests``).
+``small=True`` shrinks the T3 transformer (Turbo: GPT-2, 2 layers x 256; Multilingual: Llama, 14 layers x 1024
+with a narrow MLP: its perceiver is fixed at 1024 wide, and the alignment analyzer hooks layers 9-13) and
+stores weights as fp16, so a build takes seconds. S3Gen and the voice encoder keep their real sizes. The
+shrink changes a module-level table in ``chatterbox``, so it must also be applied in every process that
+loads a small checkpoint: call :func:`use_small_config` here, or start the process with
+``VOX_TEST_SMALL_CHATTERBOX=1`` (the engine applies it at load; see ``shrink_t3_for_tests`` there).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import shutil
 import time
 from pathlib import Path
 
-from vox.engines.chatterbox import TEST_SMALL_ENV, import_chatterbox, shrink_t3_for_tests
+from vox.engines.chatterbox import SUPPORTED_LANGUAGES, TEST_SMALL_ENV, import_chatterbox, shrink_t3_for_tests
 
 TURBO = "turbo"
 MULTILINGUAL = "multilingual"
@@ -62,7 +62,9 @@ def build_checkpoint(directory: str | Path, small: bool = True, kind: str = TURB
     else:
         raise ValueError(f"unknown checkpoint kind {kind!r}")
     marker.write_text(json.dumps(want))
-    print(f"built {'small' if small else 'full'} random {kind} checkpoint in {time.monotonic() - started:.1f} s")
+    print(
+        f"built {'small' if small else 'full'} random {kind} checkpoint in {time.monotonic() - started:.1f} s"
+    )
     return directory
 
 
@@ -115,7 +117,10 @@ def _write_bpe_tokenizer(directory: Path) -> None:
         special_tokens=["<|endoftext|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    corpus = ["Hello there, this is a random checkpoint speaking.", "The quick brown fox jumps over the lazy dog."]
+    corpus = [
+        "Hello there, this is a random checkpoint speaking.",
+        "The quick brown fox jumps over the lazy dog.",
+    ]
     tok.train_from_iterator(corpus * 20, trainer=trainer)
     tok.save(str(directory / "tokenizer.json"))
     config = {
@@ -137,8 +142,6 @@ def _write_grapheme_tokenizer(path: Path) -> None:
     from tokenizers import Tokenizer, models, pre_tokenizers
 
     specials = ["[STOP]", "[UNK]", "[SPACE]", "[PAD]", "[SEP]", "[CLS]", "[MASK]"]
-    from vox.engines.chatterbox import SUPPORTED_LANGUAGES
-
     tags = [f"[{code}]" for code in SUPPORTED_LANGUAGES]
     chars = [chr(c) for c in range(33, 127)] + list("àáâäçèéêëìíîïñòóôöùúûüßøåæœ")
     vocab: dict[str, int] = {}

@@ -107,6 +107,16 @@ def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tup
     raise RuntimeError(f"server did not answer /health in 30 s:\n{server.log_text()}")
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Under ``make test`` (VOX_STRICT=1) every part is installed, so a skipped test is a failure."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("VOX_STRICT") and skipped:
+        reporter.write_line(f"VOX_STRICT: {len(skipped)} test(s) skipped; make test installs everything they need",
+                            red=True)
+        session.exitstatus = 1
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[VoxServer]:
     """One shared server with Piper loaded, for tests that don't change its state."""

@@ -40,7 +40,7 @@ TEXT = " ".join(SENTENCES[:3])
 LONG_TEXT = " ".join(SENTENCES * 3)
 # One sentence per chunk: several chunk boundaries in a short text, and each chunk long enough that the
 # engine finishes the next one before it has played even on a busy machine (so a gap is playback's fault).
-CONFIG = '[chunking]\ngroup_size = 1\n\n[hotkeys]\nglobal_enabled = false\n'
+CONFIG = "[chunking]\ngroup_size = 1\n\n[hotkeys]\nglobal_enabled = false\n"
 MAX_GAP = 0.005
 MAX_STOP = 0.050
 
@@ -343,3 +343,24 @@ def test_recording_analysis_finds_an_inserted_gap():
     gaps = pulse.gaps_inside(audio)
     assert gaps and abs(gaps[0] - 0.006) < 0.0005
     assert len(gaps) == 1
+
+
+def test_a_pushed_reply_plays_on_the_speakers_as_it_is_written(vox, pulse_server):
+    """Another program streams its LLM's reply to Vox at LLM pace; the speakers start before it ends."""
+    from tests.fake_llm import tokenize
+
+    recorder = pulse_server.record()
+    r = vox.post("/api/replies", {"sink": "speakers"})
+    assert r.status_code == 201, r.text
+    reply = r.json()["id"]
+    heard_before_end = False
+    for token in tokenize(TEXT):
+        assert vox.post(f"/api/replies/{reply}/text", {"text": token}).status_code == 202
+        heard_before_end = heard_before_end or recorder.recent_peak(0.05) > 0.05
+        time.sleep(1 / 30)
+    assert vox.post(f"/api/replies/{reply}/end").status_code == 200
+    wait_until_quiet(vox)
+    audio = recorder.stop()
+    assert heard_before_end, "speech started while the reply was still being written"
+    span = pulse.sound_span(audio)
+    assert span is not None and rms(audio[span[0] : span[1]]) > 0.02

@@ -154,12 +154,13 @@ def cdp_evaluate(ws_url: str, expression: str, timeout: float = 15):
 
 
 def page_ws_url(port: int, timeout: float = 60) -> str:
+    """The DevTools WebSocket of the window's page, once the page's scripts have run."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as r:
                 pages = [p for p in json.load(r) if p.get("type") == "page" and p["url"].startswith("http://127.")]
-            if pages:
+            if pages and cdp_evaluate(pages[0]["webSocketDebuggerUrl"], "typeof voxUI") == "object":
                 return pages[0]["webSocketDebuggerUrl"]
         except OSError:
             pass

@@ -91,6 +91,7 @@ class Speakers:
     device: str = ""
     """Output device name (substring) or index for host playback; empty is the system default."""
     latency: str = "low"
+    """low (0.2 s buffer) | high (0.5 s) | a number of seconds; a stop drops the buffer, so size costs no latency."""
 
 
 @dataclass

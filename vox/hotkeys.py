@@ -37,6 +37,8 @@ MODIFIER_NAMES = {
     "shift": "Shift", "alt": "Mod1", "alt_l": "Mod1", "alt_gr": "Mod5",
     "super": "Mod4", "cmd": "Mod4", "win": "Mod4", "meta": "Mod4",
 }  # fmt: skip
+MASKS = {"Shift": 1 << 0, "Control": 1 << 2, "Mod1": 1 << 3, "Mod4": 1 << 6, "Mod5": 1 << 7}
+"""X11 modifier masks (X.h: ShiftMask, ControlMask, Mod1Mask, Mod4Mask, Mod5Mask)."""
 
 
 class HotkeyError(ValueError):
@@ -78,10 +80,14 @@ def parse(spec: str, where: str = "") -> Hotkey:
     return Hotkey(spec, tuple(sorted(set(modifiers))), key)
 
 
+Binding = tuple[Hotkey, str, Callable[[], Any]]
+"""A hotkey, what it does (for the log) and the Controller call that does it."""
+
+
 class X11Listener:
     """One thread owning one X connection: grabs the hotkeys on the root window and dispatches presses."""
 
-    def __init__(self, bindings: list[tuple[Hotkey, str, Callable[[], Any]]], display_name: str) -> None:
+    def __init__(self, bindings: list[Binding], display_name: str) -> None:
         self.bindings = bindings
         self.display_name = display_name
         self.ready = threading.Event()
@@ -103,7 +109,6 @@ class X11Listener:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        from Xlib import XK, X, error
         from Xlib.display import Display
 
         try:
@@ -113,39 +118,11 @@ class X11Listener:
             self.ready.set()
             return
         try:
-            root = display.screen().root
-            masks = {name: getattr(X, f"{name}Mask") for name in ("Control", "Shift", "Mod1", "Mod4", "Mod5")}
-            relevant = 0
-            for m in masks.values():
-                relevant |= m
-            table: dict[tuple[int, int], tuple[Hotkey, str, Callable[[], Any]]] = {}
-            taken = []
-            for binding in self.bindings:
-                hotkey = binding[0]
-                keysym = XK.string_to_keysym(hotkey.key)
-                keycode = display.keysym_to_keycode(keysym) if keysym else 0
-                if not keycode:
-                    taken.append(f"{hotkey.spec} (no key {hotkey.key!r} on this keyboard)")
-                    continue
-                mods = 0
-                for name in hotkey.modifiers:
-                    mods |= masks[name]
-                catch = error.CatchError(error.BadAccess)
-                locks = _lock_variants(display, X)  # NumLock / CapsLock must not disable the hotkey
-                for lock in locks:
-                    root.grab_key(keycode, mods | lock, True, X.GrabModeAsync, X.GrabModeAsync, onerror=catch)
-                display.sync()
-                if catch.get_error() is not None:
-                    for lock in locks:
-                        root.ungrab_key(keycode, mods | lock)
-                    taken.append(f"{hotkey.spec} (another program has it)")
-                    continue
-                table[(keycode, mods)] = binding
-                self.active.append(hotkey)
+            table, taken = self._grab(display)
             self.result = self._summary(taken)
             self.ready.set()
             if table:
-                self._loop(display, table, relevant, X)
+                self._loop(display, table)
         except Exception as e:  # the X server went away
             self.result = self.result or f"global hotkeys unavailable: {type(e).__name__}: {e}"
             log.warning("global hotkeys stopped: %s: %s", type(e).__name__, e)
@@ -155,6 +132,37 @@ class X11Listener:
                 display.close()
             except Exception:
                 pass
+
+    def _grab(self, display: Any) -> tuple[dict[tuple[int, int], Binding], list[str]]:
+        """Grab every hotkey on the root window: ({(keycode, modifier mask): binding}, [what failed])."""
+        from Xlib import XK, X, error
+
+        root = display.screen().root
+        table: dict[tuple[int, int], Binding] = {}
+        taken = []
+        locks = _lock_variants(display)  # NumLock / CapsLock must not disable the hotkey
+        for binding in self.bindings:
+            hotkey = binding[0]
+            keysym = XK.string_to_keysym(hotkey.key)
+            keycode = display.keysym_to_keycode(keysym) if keysym else 0
+            if not keycode:
+                taken.append(f"{hotkey.spec} (no key {hotkey.key!r} on this keyboard)")
+                continue
+            mods = 0
+            for name in hotkey.modifiers:
+                mods |= MASKS[name]
+            catch = error.CatchError(error.BadAccess)
+            for lock in locks:
+                root.grab_key(keycode, mods | lock, True, X.GrabModeAsync, X.GrabModeAsync, onerror=catch)
+            display.sync()
+            if catch.get_error() is not None:
+                for lock in locks:
+                    root.ungrab_key(keycode, mods | lock)
+                taken.append(f"{hotkey.spec} (another program has it)")
+                continue
+            table[(keycode, mods)] = binding
+            self.active.append(hotkey)
+        return table, taken
 
     def _summary(self, taken: list[str]) -> str:
         where = f"X11 display {self.display_name}"
@@ -166,7 +174,12 @@ class X11Listener:
             line += "; under Wayland (XWayland) they fire only while an X11 window has the focus"
         return line
 
-    def _loop(self, display: Any, table: dict, relevant: int, X: Any) -> None:
+    def _loop(self, display: Any, table: dict[tuple[int, int], Binding]) -> None:
+        from Xlib import X
+
+        relevant = 0
+        for mask in MASKS.values():
+            relevant |= mask
         fd = display.fileno()
         while not self._stopping.is_set():
             if not display.pending_events():  # reads what has arrived without blocking
@@ -183,17 +196,16 @@ class X11Listener:
                     log.info("global hotkey %s: %s %s", hotkey.spec, what, result or "")
 
 
-def _lock_variants(display: Any, X: Any) -> list[int]:
+def _lock_variants(display: Any) -> list[int]:
     """Modifier combinations of CapsLock and NumLock (whichever ModN holds Num_Lock on this server)."""
-    from Xlib import XK
+    from Xlib import XK, X
 
     numlock = 0
     num_code = display.keysym_to_keycode(XK.string_to_keysym("Num_Lock"))
     for index, codes in enumerate(display.get_modifier_mapping()):
         if num_code and num_code in codes:
             numlock = 1 << index
-    locks = {0, X.LockMask, numlock, X.LockMask | numlock}
-    return sorted(locks)
+    return sorted({0, X.LockMask, numlock, X.LockMask | numlock})
 
 
 _listener: X11Listener | None = None

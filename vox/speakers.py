@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -51,7 +52,7 @@ LATENCY = {"low": 0.2, "high": 0.5}
 drops the buffer (measured: silent within a few ms whatever its size), and the stream starts sounding with
 its first block, so the buffer costs neither stop nor start latency; it only has to ride out scheduling
 stalls. On a shared 2-core machine at load 8-9, PortAudio's own "low" (9 ms) and 0.1 s both left gaps of
-up to 0.3 s; 0.2 s left none in 12 replies."""
+up to 0.3 s; 0.2 s and 0.3 s left none in 8 replies."""
 INSTALL_HINT = "sudo apt-get install libportaudio2"
 BROWSER_NOTE = "browser playback still works"
 
@@ -217,9 +218,7 @@ def list_devices(spec: str) -> dict[str, Any]:
         "configured": spec,
         "default": default,
         "selected": selected,
-        "devices": [
-            {**d.__dict__, "default": d.index == default, "selected": d.index == selected} for d in devices
-        ],
+        "devices": [{**d.__dict__, "default": d.index == default, "selected": d.index == selected} for d in devices],
     }
 
 
@@ -429,9 +428,16 @@ class Playback:
         }
 
 
-def generate_worker(runtime, text: str, voice_id: str | None = None, **opts: Any) -> Generation:
+def generate_worker(runtime, text: str | Iterable[str], voice_id: str | None = None, **opts: Any) -> Generation:
     """Producer: the one pipeline's Generation (a SPEECH job in the Controller, synthesising ahead)."""
     return runtime.speak(text, voice_id, **opts)
+
+
+def start(runtime, text: str | Iterable[str], voice_id: str | None = None, **opts: Any) -> Playback:
+    """Start playing ``text`` (or chunk texts still arriving, for pushed replies) without waiting."""
+    cfg = runtime.config.speakers
+    sd, device = select_device(cfg.device)
+    return Playback(generate_worker(runtime, text, voice_id, **opts), sd, device, parse_latency(cfg.latency))
 
 
 def speak(runtime, text: str, voice_id: str | None = None, wait: bool = False, **opts: Any) -> Playback:
@@ -441,10 +447,7 @@ def speak(runtime, text: str, voice_id: str | None = None, wait: bool = False, *
     ``SpeakersUnavailable`` (no PortAudio, no device, the device would not open), ``ApiError`` for bad
     input, ``EngineUnavailable`` when the engine cannot load. ``opts``: speed, lang.
     """
-    cfg = runtime.config.speakers
-    latency = parse_latency(cfg.latency)
-    sd, device = select_device(cfg.device)
-    playback = Playback(generate_worker(runtime, text, voice_id, **opts), sd, device, latency)
+    playback = start(runtime, text, voice_id, **opts)
     (playback.done if wait else playback.started).wait()
     if playback.error is not None:
         raise playback.error

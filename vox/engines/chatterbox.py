@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -55,6 +55,8 @@ INSTALL_COMMAND = (
 )
 TEST_SMALL_ENV = "VOX_TEST_SMALL_CHATTERBOX"
 """Test-only: when set to 1, ``load()`` shrinks T3 to match the small random checkpoints the tests build."""
+TEST_TOKENS_ENV = "VOX_TEST_CHATTERBOX_TOKENS"
+"""Test-only, with TEST_SMALL_ENV: a fixed token count per model call (random weights never stop)."""
 
 _MODULES = (
     "torch", "torchaudio", "transformers", "diffusers", "librosa", "s3tokenizer", "perth",
@@ -91,7 +93,7 @@ def _import_torchaudio() -> None:
     extension" (what torchaudio itself reports when the library file is absent) and imports it again.
     """
     try:
-        import torchaudio  # noqa: F401
+        import torchaudio
     except OSError as exc:
         log.info("torchaudio's C extension does not load here (%s); using its pure-Python parts", exc)
         stub = types.ModuleType("torchaudio._extension")
@@ -115,8 +117,7 @@ def _import_chatterbox() -> types.SimpleNamespace:
 
     _import_torchaudio()
     from chatterbox import mtl_tts, tts_turbo
-    from chatterbox.models.s3gen import S3Gen
-    from chatterbox.models.s3gen import flow_matching
+    from chatterbox.models.s3gen import S3Gen, flow_matching
     from chatterbox.models.s3gen.s3gen import S3Token2Mel
     from chatterbox.models.t3 import T3
     from chatterbox.models.t3.inference.alignment_stream_analyzer import (
@@ -274,8 +275,8 @@ class _Vocoder:
     output near the sequence's right edge changes once more tokens follow. So each slice re-vocodes a
     little left context with the new tokens and cross-fades where it meets the previous slice:
 
-    - slice k vocodes tokens [committed - 12, n) (without ``finalize``, S3Gen leaves out the last 3 tokens,
-      which it needs as look-ahead) and emits audio from ``committed`` up to 2 tokens before its end;
+    - slice k vocodes tokens [committed - 12, n) and trusts its output only up to n - 3 (S3Gen looks 3 tokens
+      ahead; the last ones have no future yet), and emits audio from ``committed`` up to 2 tokens before that;
     - those last 2 tokens (80 ms) are held back and cross-faded (raised cosine, gains summing to 1) with the
       same stretch rendered by slice k+1, whose vocoder also reuses slice k's excitation source there
       (HiFT's ``cache_source``), so both renderings of the fade region are nearly identical;
@@ -320,7 +321,8 @@ class _Vocoder:
         torch = self.engine.cb.torch
         frames = 2 * (start + count)
         if self.noise is None or self.noise.shape[2] < frames:
-            more = max(frames, 2 * (len(self.tokens) + 64)) - (0 if self.noise is None else self.noise.shape[2])
+            have = 0 if self.noise is None else self.noise.shape[2]
+            more = max(frames, 2 * (len(self.tokens) + 64)) - have
             fresh = torch.randn(1, 80, more, dtype=self.model.s3gen.dtype, device=self.engine.device)
             self.noise = fresh if self.noise is None else torch.cat([self.noise, fresh], dim=2)
         return self.noise[:, :, 2 * start : frames]
@@ -357,18 +359,19 @@ class _Vocoder:
                 wav[:, : len(fade)] *= fade
             audio = wav[0].float().cpu().numpy()
         if engine.watermark:
-            # Watermark the whole rendering before cutting it, so its edges land in held-back or context audio.
+            # Watermark the whole rendering before cutting it: its edges fall in held-back or context audio.
             with engine.compute(autocast=False):
                 audio = np.asarray(self.model.watermarker.apply_watermark(audio, sample_rate=SAMPLE_RATE))
         audio = audio.astype(np.float32, copy=False)
         self.last = _Rendering(start, end, source)
         emit_to = end if final else end - _XFADE_TOKENS
-        piece = audio[(self.committed - start) * SAMPLES_PER_TOKEN : (emit_to - start) * SAMPLES_PER_TOKEN].copy()
+        at = SAMPLES_PER_TOKEN
+        piece = audio[(self.committed - start) * at : (emit_to - start) * at].copy()
         if self.tail is not None and len(self.tail):
             n = min(len(self.tail), len(piece))
             fade_in = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)
             piece[:n] = self.tail[:n] * (1.0 - fade_in) + piece[:n] * fade_in
-        self.tail = None if final else audio[(emit_to - start) * SAMPLES_PER_TOKEN : (end - start) * SAMPLES_PER_TOKEN]
+        self.tail = None if final else audio[(emit_to - start) * at : (end - start) * at]
         self.committed = emit_to
         self.seconds += time.perf_counter() - started
         return piece.astype(np.float32, copy=False)
@@ -529,10 +532,12 @@ class _ChatterboxEngine:
         self.cb: types.SimpleNamespace | None = None
         self.stats = SynthesisStats()
         self.token_count = 0
-        """Speech tokens generated by the current (or last) synthesize call; tests watch it to stop mid-way."""
+        """Speech tokens generated by the current (or last) synthesize call; tests watch it to stop midway."""
         self._model: Any = None
         self._conds: _ConditionalsCache | None = None
-        self._lock = threading.RLock()  # held while the model computes: generation, conditionals, load
+        # Held while the model computes (load, conditionals, a whole generation). A plain Lock, not an RLock:
+        # a generator may be closed from another thread than the one that started it.
+        self._lock = threading.Lock()
         self._closing = threading.Event()  # set by unload(): a running generation stops at its next token
 
     # ---- loading
@@ -556,8 +561,11 @@ class _ChatterboxEngine:
             checkpoint = self._find_checkpoint(progress)
             progress(0.1, "importing torch and chatterbox")
             self.cb = cb = import_chatterbox()
-            if os.environ.get(TEST_SMALL_ENV) == "1":
+            if os.environ.get(TEST_SMALL_ENV) == "1":  # test harness only: see shrink_t3_for_tests
                 shrink_t3_for_tests()
+                tokens = os.environ.get(TEST_TOKENS_ENV)
+                if tokens:
+                    self.max_new_tokens = self.min_new_tokens = int(tokens)
             torch = cb.torch
             self.device = self._pick_device(torch)
             if self.device == "cuda":
@@ -570,8 +578,7 @@ class _ChatterboxEngine:
                 model = self._from_local(checkpoint)
             except Exception as exc:
                 raise EngineUnavailable(
-                    f"{self.title} could not load the checkpoint in {checkpoint}: {exc}. "
-                    f"{self._files_help()}"
+                    f"{self.title} could not load the checkpoint in {checkpoint}: {exc}. {self._files_help()}"
                 ) from exc
             folder = None
             if self.cache_dir is not None:
@@ -600,23 +607,27 @@ class _ChatterboxEngine:
         if wanted == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         if wanted.startswith("cuda") and not torch.cuda.is_available():
-            raise EngineUnavailable(f"{self.title}: device {wanted!r} was asked for but CUDA is not available")
+            raise EngineUnavailable(
+                f"{self.title}: device {wanted!r} was asked for, but CUDA is not available"
+            )
         return wanted
 
     def _find_checkpoint(self, progress: Progress) -> Path:
         if self.checkpoint_dir is not None:
             missing = self._missing_files(self.checkpoint_dir)
             if missing:
-                where = "does not exist" if not self.checkpoint_dir.is_dir() else f"lacks {', '.join(missing)}"
-                raise EngineUnavailable(f"{self.title} checkpoint folder {self.checkpoint_dir} {where}. "
-                                        f"{self._files_help()}")
+                where = f"lacks {', '.join(missing)}" if self.checkpoint_dir.is_dir() else "does not exist"
+                raise EngineUnavailable(
+                    f"{self.title} checkpoint folder {self.checkpoint_dir} {where}. {self._files_help()}"
+                )
             return self.checkpoint_dir
         progress(0.05, f"looking for {self.repo_id} in the Hugging Face cache")
         try:
             from huggingface_hub import snapshot_download
 
             try:
-                found = Path(snapshot_download(self.repo_id, allow_patterns=self.hub_patterns, local_files_only=True))
+                patterns = list(self.hub_patterns)
+                found = Path(snapshot_download(self.repo_id, allow_patterns=patterns, local_files_only=True))
                 if not self._missing_files(found):
                     return found
             except Exception:  # not in the cache
@@ -624,7 +635,7 @@ class _ChatterboxEngine:
             if os.environ.get("HF_HUB_OFFLINE") == "1":
                 raise RuntimeError("HF_HUB_OFFLINE=1")
             progress(0.06, f"downloading {self.repo_id} (several GB) into the Hugging Face cache")
-            found = Path(snapshot_download(self.repo_id, allow_patterns=self.hub_patterns))
+            found = Path(snapshot_download(self.repo_id, allow_patterns=list(self.hub_patterns)))
         except Exception as exc:
             raise EngineUnavailable(
                 f"No {self.title} checkpoint: none is configured, none is in the Hugging Face cache, and "
@@ -641,9 +652,9 @@ class _ChatterboxEngine:
     def _files_help(self) -> str:
         files = ", ".join(self.weight_files)
         return (
-            f"Put the files of the Hugging Face repo {self.repo_id} ({files}; conds.pt, the built-in voice, "
-            f"is optional) in one folder and set {self.config_key} = \"/path/to/that/folder\" in the [engine] "
-            f"section of config.toml."
+            f"Put the files of the Hugging Face repo {self.repo_id} ({files}; conds.pt, the built-in "
+            f'voice, is optional) in one folder and set {self.config_key} = "/path/to/that/folder" in the '
+            f"[engine] section of config.toml."
         )
 
     def _fingerprint(self, folder: Path) -> str:
@@ -698,22 +709,26 @@ class _ChatterboxEngine:
     def conditionals(self, voice: Voice | None) -> Any:
         """The voice's conditionals: from memory, from disk, or computed (about a second) and cached."""
         with self._lock:
-            model = self._require_model()
-            if voice is None or voice.path is None:
-                if model.conds is None:
-                    raise ValueError(
-                        f"this {self.title} checkpoint has no built-in voice (conds.pt); pick a voice with a "
-                        f"reference clip"
-                    )
-                return model.conds
-            self._check_reference(voice)
-            path = Path(voice.path)
-            sha = self._conds.digest(path)
-            conds = self._conds.get(voice, sha, self._load_conds)
-            if conds is None:
-                conds = self._compute_conds(model, path)
-                self._conds.put(sha, conds, conds.save)
-            return conds
+            return self._conditionals(voice)
+
+    def _conditionals(self, voice: Voice | None) -> Any:
+        """``conditionals`` for a caller that holds the model lock."""
+        model = self._require_model()
+        if voice is None or voice.path is None:
+            if model.conds is None:
+                raise ValueError(
+                    f"this {self.title} checkpoint has no built-in voice (conds.pt); pick a voice with a "
+                    f"reference clip"
+                )
+            return model.conds
+        self._check_reference(voice)
+        path = Path(voice.path)
+        sha = self._conds.digest(path)
+        conds = self._conds.get(voice, sha, self._load_conds)
+        if conds is None:
+            conds = self._compute_conds(model, path)
+            self._conds.put(sha, conds, conds.save)
+        return conds
 
     def warm_voices(self, voices: list[Voice]) -> None:
         """Compute (or load) every voice's conditionals now; meant for a background thread after load.
@@ -799,12 +814,16 @@ class _ChatterboxEngine:
         def stop() -> bool:
             return cancel.is_set() or self._closing.is_set()
 
+        def first_audio() -> None:
+            if stats.first_audio_seconds is None:
+                stats.first_audio_seconds = time.perf_counter() - started
+
         with self._hold(cancel) as ready:
             if not ready:
                 stats.stopped = True
                 return
             model = self._model
-            conds = self.conditionals(voice)
+            conds = self._conditionals(voice)
             for piece in pieces:
                 if stop():
                     break
@@ -812,24 +831,29 @@ class _ChatterboxEngine:
                 stats.model_calls.append(piece)
                 vocoder = _Vocoder(self, model, conds.gen, self.tokens_per_slice)
                 tokens = self._tokens(model, conds, piece, lang, stop)
-                t3_started = time.perf_counter()
-                for token in tokens:
-                    self.token_count += 1
-                    stats.tokens += 1
-                    audio = vocoder.feed(token)
-                    if audio is not None and len(audio):
-                        stats.first_audio_seconds = stats.first_audio_seconds or time.perf_counter() - started
-                        yield audio
-                    if stop():
-                        tokens.close()
-                        break
-                stats.t3_seconds += time.perf_counter() - t3_started - vocoder.seconds
+                try:
+                    while not stop():
+                        t3_started = time.perf_counter()
+                        token = next(tokens, None)
+                        stats.t3_seconds += time.perf_counter() - t3_started
+                        if token is None:
+                            break
+                        self.token_count += 1
+                        stats.tokens += 1
+                        audio = vocoder.feed(token)
+                        if audio is not None and len(audio):
+                            first_audio()
+                            yield audio
+                finally:
+                    tokens.close()
+                    stats.vocoder_seconds += vocoder.seconds
                 if stop():
                     break
+                started_final = vocoder.seconds
                 audio = vocoder.finish()
-                stats.vocoder_seconds += vocoder.seconds
+                stats.vocoder_seconds += vocoder.seconds - started_final
                 if len(audio):
-                    stats.first_audio_seconds = stats.first_audio_seconds or time.perf_counter() - started
+                    first_audio()
                     yield audio
         stats.stopped = stop()
 
@@ -839,8 +863,8 @@ class _ChatterboxEngine:
     # ---- per-model parts (subclasses)
 
     conditionals_class: Any = None
-    conds_kwargs: dict = {}
-    hub_patterns: list[str] = []
+    conds_kwargs: ClassVar[dict[str, Any]] = {}
+    hub_patterns: tuple[str, ...] = ()
 
     @property
     def end_tokens(self) -> list[int]:
@@ -859,14 +883,18 @@ class _ChatterboxEngine:
 class ChatterboxTurboEngine(_ChatterboxEngine):
     """Chatterbox Turbo: English, GPT-2 T3 without CFG, 2-step meanflow S3Gen. The fast one."""
 
-    name = "chatterbox-turbo"
+    name = "turbo"
     title = "Chatterbox Turbo"
     config_key = "turbo_checkpoint"
     repo_id = "ResembleAI/chatterbox-turbo"
-    weight_files = ("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors",
-                    "tokenizer_config.json")  # fmt: skip
-    hub_patterns = ["*.safetensors", "*.json", "*.txt", "*.pt", "*.model"]
-    conds_kwargs = {"exaggeration": 0.0, "norm_loudness": True}
+    weight_files = (
+        "ve.safetensors",
+        "t3_turbo_v1.safetensors",
+        "s3gen_meanflow.safetensors",
+        "tokenizer_config.json",
+    )
+    hub_patterns = ("*.safetensors", "*.json", "*.txt", "*.pt", "*.model")
+    conds_kwargs: ClassVar[dict[str, Any]] = {"exaggeration": 0.0, "norm_loudness": True}
 
     # Upstream's generate() defaults.
     temperature = 0.8
@@ -944,14 +972,13 @@ class ChatterboxTurboEngine(_ChatterboxEngine):
 class ChatterboxMultilingualEngine(_ChatterboxEngine):
     """Chatterbox Multilingual: 23 languages, Llama T3 with classifier-free guidance, 10-step S3Gen."""
 
-    name = "chatterbox-multilingual"
+    name = "multilingual"
     title = "Chatterbox Multilingual"
     config_key = "multilingual_checkpoint"
     repo_id = "ResembleAI/chatterbox"
     weight_files = ("ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json")
-    hub_patterns = ["ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json",
-                    "conds.pt", "Cangjie5_TC.json"]  # fmt: skip
-    conds_kwargs = {"exaggeration": 0.5}
+    hub_patterns = (*weight_files, "conds.pt", "Cangjie5_TC.json")
+    conds_kwargs: ClassVar[dict[str, Any]] = {"exaggeration": 0.5}
     SUPPORTED_LANGUAGES = SUPPORTED_LANGUAGES
 
     # Upstream's generate() defaults.
@@ -993,7 +1020,8 @@ class ChatterboxMultilingualEngine(_ChatterboxEngine):
             text = cb.mtl_tts.punc_norm(text)
             text_tokens = model.tokenizer.text_to_tokens(text, language_id=lang).to(self.device)
             text_tokens = torch.cat([text_tokens, text_tokens], dim=0)  # conditional and unconditional rows
-            text_tokens = F.pad(F.pad(text_tokens, (1, 0), value=hp.start_text_token), (0, 1), value=hp.stop_text_token)
+            text_tokens = F.pad(text_tokens, (1, 0), value=hp.start_text_token)
+            text_tokens = F.pad(text_tokens, (0, 1), value=hp.stop_text_token)
             text_tokens = text_tokens.to(dtype=torch.long)
             start = hp.start_speech_token * torch.ones_like(text_tokens[:, :1])
             embeds, len_cond = t3.prepare_input_embeds(
@@ -1060,9 +1088,10 @@ class _Analyzer:
     def attach(cls, cb: Any, t3: Any, len_cond: int, text_len: int) -> _Analyzer:
         tfmr = t3.tfmr
         heads = cb.LLAMA_ALIGNED_HEADS
-        enough = max(layer for layer, _ in heads) < len(tfmr.layers) and max(
-            head for _, head in heads
-        ) < tfmr.config.num_attention_heads
+        enough = (
+            max(layer for layer, _ in heads) < len(tfmr.layers)
+            and max(head for _, head in heads) < tfmr.config.num_attention_heads
+        )
         if not (t3.hp.is_multilingual and enough):
             return cls()
         attentions = [tfmr.layers[layer].self_attn for layer, _ in heads]

@@ -42,7 +42,7 @@ def _to_page(rt, reply: PushedReply) -> None:
 
 def _reply(reply_id: str) -> PushedReply:
     reply = runtime().replies.get(reply_id)
-    if reply is None:
+    if reply is None or reply.gen.job.finished.is_set():
         raise ApiError(404, f"no open reply {reply_id!r} (it ended, was stopped, or never existed)")
     return reply
 
@@ -62,11 +62,16 @@ def create_reply():
         raise ApiError(400, "'voice' must be a voice id string")
     if sink == "page" and rt.hub.listeners == 0:
         raise ApiError(409, "no Vox page is open to play this reply; open Vox or use \"sink\": \"speakers\"")
+    for old_id in [k for k, r in rt.replies.items() if r.gen.job.finished.is_set()]:
+        rt.replies.pop(old_id, None)
     feed = TextFeed(rt.config.chunking)
     if sink == "speakers":
         from vox import speakers
 
-        gen = speakers.start(rt, feed, voice_id=voice, speed=speed)
+        try:
+            gen = speakers.start(rt, feed, voice, speed=speed).gen
+        except speakers.SpeakersUnavailable as e:
+            raise ApiError(503, str(e), speakers=False) from None
     else:
         gen = rt.speak(feed, voice, speed)
     feed.job = gen.job

@@ -1,0 +1,102 @@
+"""Screenshots of the page for the docs: ``python scripts/screenshots.py`` (or ``make screenshots``).
+
+Starts Vox without a window on a temporary voices folder, adds two cloned-voice clips (made with Piper),
+opens the page in headless Chromium, speaks, and saves docs/screenshots/main.png (a reply playing, its
+current sentence highlighted), voices.png (the voices panel) and main-dark.png.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_browser import launch  # noqa: E402
+from tests.conftest import start_server  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1180, "height": 760}
+FIRST = "Good morning! What is on the agenda today?"
+REPLY = (
+    "Here is the plan for today. The team meets at nine for a short stand-up. "
+    "After that, design reviews the new onboarding screens. Lunch is booked for half past twelve. "
+    "In the afternoon we test the release candidate on all three platforms. "
+    "Anything that breaks gets fixed before Friday."
+)
+CLIPS = {
+    "Narrator": "This is a calm, clear reading voice. It speaks evenly, with short pauses between sentences.",
+    "Grandpa": "Let me tell you a story from long ago, when the winters were colder, the snow was deeper, "
+    "and the nights were so much longer than they are today.",
+}
+
+
+def add_voices(server) -> None:
+    """Two clip voices, so the voices panel shows a library and not just the built-in voice."""
+    for name, text in CLIPS.items():
+        wav = server.post("/api/vox_speak_wav", {"text": text, "speed": 0.9}).content
+        r = requests.post(
+            server.url + "/api/voices",
+            files={"file": (f"{name.lower()}.wav", wav, "audio/wav")},
+            data={"name": name},
+            timeout=60,
+        )
+        if r.status_code not in (201, 409):
+            print(f"could not add the voice {name}: {r.status_code} {r.text}", file=sys.stderr)
+
+
+def shoot(browser, url: str, scheme: str) -> None:
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(url)
+    page.evaluate("() => voxUI.ready")
+    suffix = "" if scheme == "light" else "-dark"
+    # A finished reply, then one playing with its second sentence highlighted.
+    page.fill("#text", FIRST)
+    page.click("#speak")
+    page.wait_for_function("() => vox.last && vox.last.status === 'done' && !vox.speaking", timeout=60_000)
+    page.fill("#text", REPLY)
+    page.click("#speak")
+    page.wait_for_function("() => document.querySelector('.chunk.now[data-idx=\"1\"]')", timeout=60_000)
+    page.fill("#text", "Thanks! Read me the next item when you are ready.")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(350)  # let the highlight transition settle
+    page.screenshot(path=str(OUT / f"main{suffix}.png"))
+    if scheme == "light":
+        page.click("#voices-toggle")
+        page.wait_for_function("() => document.querySelectorAll('#voice-list .voice').length >= 1")
+        page.wait_for_timeout(200)
+        page.screenshot(path=str(OUT / "voices.png"))
+    page.evaluate("() => stopVOXSpeaking()")
+    context.close()
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(Path(tmp))
+        try:
+            server.post("/api/tts_load", {"engine": "piper"})
+            add_voices(server)
+            with sync_playwright() as p:
+                browser = launch(p)
+                try:
+                    for scheme in ("light", "dark"):
+                        shoot(browser, server.url + "/", scheme)
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+    for f in sorted(OUT.glob("*.png")):
+        print(f.relative_to(ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
