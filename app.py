@@ -150,7 +150,9 @@ def open_ui(url: str, config: vox_config.Config, stopping: threading.Event) -> N
 
     if window.run(url, config, stopping):
         return
-    webbrowser.open(url)
+    if window.can_open_browser():
+        # In a thread: webbrowser waits for browsers it starts itself, and a signal must still stop Vox.
+        threading.Thread(target=webbrowser.open, args=(url,), name="vox-browser", daemon=True).start()
     stopping.wait()
 
 

@@ -186,14 +186,16 @@
     const body = el("div", { className: "reply-body pending" }, text);
     const stateLabel = el("span", { className: "reply-state" }, "Preparing…");
     const again = el("button", { type: "button", className: "link again", textContent: "Say again" });
-    again.addEventListener("click", () => speak(text));
+    // A pushed reply's text is only known from its chunks; a typed one is said again as typed.
+    again.addEventListener("click", () => speak(opts.where === "live" ? body.textContent : text));
     const meta = el(
       "div",
       { className: "reply-meta" },
       stateLabel,
-      el("span", { textContent: voiceName(opts.voice) }),
-      el("span", { textContent: `${Number(opts.speed || 1).toFixed(2)}×` }),
+      opts.where === "live" ? null : el("span", { textContent: voiceName(opts.voice) }),
+      opts.where === "live" ? null : el("span", { textContent: `${Number(opts.speed || 1).toFixed(2)}×` }),
       opts.where === "speakers" ? el("span", { textContent: "speakers" }) : null,
+      opts.where === "live" ? el("span", { textContent: "pushed by another program" }) : null,
       el("time", { textContent: new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) }),
       again
     );
@@ -223,8 +225,8 @@
   const events = window.vox.events;
   events.addEventListener("replystart", (e) => {
     hideMessage();
-    const { replyId, text, voice, speed } = e.detail;
-    addBubble(replyId, text, { voice, speed });
+    const { replyId, text, voice, speed, live } = e.detail;
+    addBubble(replyId, text || "…", { voice, speed, where: live ? "live" : "page" });
     if (ui.text.value === text) ui.text.value = "";
     refreshSpeaking();
   });

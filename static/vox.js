@@ -7,11 +7,13 @@
  *   VoxPlayer                     one AudioContext; each chunk is an AudioBufferSourceNode scheduled to start on
  *                                 the exact sample where the previous one ends. A later LLM chat feature reuses it
  *                                 with begin(replyId) / playChunk(replyId, msg) / finish(replyId) / stop().
+ *   GET /api/live                 replies other programs push (POST /api/replies) play here the same way;
+ *                                 a {"stop": true} message there silences the page (a stop from outside).
  *
  * Events (on window.vox.events, an EventTarget; detail is a plain object):
  *   replystart {replyId, text, voice, speed}   chunk {replyId, idx, part, total, text, start, end}
  *   playing {replyId, idx, text}  (idx null between chunks)   replyend {replyId, reason: done|stopped|replaced|error}
- *   error {replyId?, message}     notice {message}
+ *   error {replyId?, message}     notice {message}     stop {all}  (a feature with its own stream aborts it)
  * No external libraries; plain ES2020 so it runs as-is in Chromium and QtWebEngine.
  */
 (function (global) {
@@ -208,12 +210,15 @@
       buffer.copyToChannel(wav.samples, 0);
       // Times are kept in frames of the context so that, when the rates match, every start lands on a whole
       // sample and chunk n+1 begins on the very sample after chunk n's last one (no seam, no added silence).
+      // currentTime is where the render thread is; a start one render quantum (128 frames) past it is still
+      // placed exactly. Later than that, the queue ran dry: start after a small lead, so the start time is
+      // surely still ahead when the render thread sees it (a late start would shift this chunk onto the next).
       const rate = ctx.sampleRate;
-      const earliest = Math.ceil((ctx.currentTime + (r.chunks.length ? LATE_LEAD : FIRST_LEAD)) * rate);
+      const renderFrame = Math.ceil(ctx.currentTime * rate);
       let frame = r.nextFrame;
-      if (frame === null || frame < earliest) {
+      if (frame === null || frame < renderFrame + 128) {
         if (frame !== null) this.counts.underruns++;
-        frame = earliest;
+        frame = Math.ceil((ctx.currentTime + (r.chunks.length ? LATE_LEAD : FIRST_LEAD)) * rate);
       }
       const source = ctx.createBufferSource();
       source.buffer = buffer;
@@ -462,13 +467,14 @@
   /** Stop the current reply: silent at once, stream aborted, server generation stopped. */
   function stopVOXSpeaking() {
     const had = cancelCurrent("stopped");
+    events.dispatchEvent(new CustomEvent("stop", { detail: { all: false } }));
     return tellServer("/api/vox_stop").then((ok) => ok && had);
   }
 
   /** Stop everything Vox is doing: this page's reply, the speakers, anything else the server runs. */
   function stopAllVOX() {
     cancelCurrent("stopped");
-    events.dispatchEvent(new CustomEvent("stopall", { detail: {} }));
+    events.dispatchEvent(new CustomEvent("stop", { detail: { all: true } }));
     return tellServer("/api/stop_all_vox");
   }
 
@@ -491,6 +497,60 @@
       notifyError(message);
       return { ok: false, error: message };
     }
+  }
+
+  // ---- replies pushed by other programs (POST /api/replies with "sink": "page") -------------------------
+
+  /**
+   * Play what the server publishes on GET /api/live: replies another program streams into Vox. Each pushed
+   * reply (its job id) becomes a player reply like a spoken one: it replaces what is playing, Stop silences
+   * it, and chunks that arrive after it was stopped are dropped. EventSource reconnects by itself.
+   */
+  function listenLive() {
+    if (!global.EventSource) return null;
+    const source = new EventSource("/api/live");
+    const begun = new Set();
+    source.onmessage = (e) => {
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch (err) {
+        return;
+      }
+      if (msg.stop) {
+        // A stop from outside the page (global hotkey, another client): silence what this page still has
+        // queued, unless the reply playing started after that stop (server job numbers only grow).
+        const playing = player.reply && replies.find((r) => r.id === player.reply.id);
+        const number = playing && playing.job ? parseInt(String(playing.job).slice(1), 10) : 0;
+        if (!(number > msg.newest)) cancelCurrent("stopped");
+        return;
+      }
+      if (!msg.job) return;
+      const id = `live-${msg.job}`;
+      if (msg.audio) {
+        if (!begun.has(id)) {
+          if (begun.size > 100) begun.clear();
+          begun.add(id);
+          cancelCurrent("replaced");
+          const rec = { id, text: "", voice: "", live: true, status: "streaming", job: msg.job };
+          rec.startedAt = performance.now();
+          replies.push(rec);
+          if (replies.length > HISTORY) replies.shift();
+          player.begin(id, { live: true });
+          events.dispatchEvent(new CustomEvent("replystart", { detail: { replyId: id, text: "", live: true } }));
+        }
+        const rec = replies.find((r) => r.id === id);
+        if (rec) rec.text = rec.text ? `${rec.text} ${msg.part ? "" : msg.text}`.trim() : msg.text;
+        player.playChunk(id, msg);
+      } else if (msg.done || msg.error) {
+        const rec = replies.find((r) => r.id === id);
+        if (rec && rec.status === "streaming") record(rec, msg.error ? "error" : msg.stopped ? "stopped" : "done", msg.error);
+        if (msg.error) notifyError(`A pushed reply failed: ${msg.error}`, id);
+        if (msg.stopped && player.reply && player.reply.id === id) player.stop("stopped");
+        else player.finish(id);
+      }
+    };
+    return source;
   }
 
   const vox = {
@@ -530,6 +590,8 @@
     const rec = replies.find((r) => r.id === e.detail.replyId);
     if (rec) (rec.schedule = rec.schedule || []).push(e.detail);
   });
+
+  vox.live = listenLive();
 
   global.VoxPlayer = VoxPlayer;
   global.vox = vox;

@@ -247,3 +247,39 @@ def test_server_killed_then_restarted(browser, tmp_path, monkeypatch):
     finally:
         page.context.close()
         srv.stop()
+
+
+def test_reply_pushed_by_another_program_plays_in_the_page(page, server):
+    # The page listens on /api/live; until it is connected the server answers 409 ("no Vox page is open").
+    deadline = time.monotonic() + 10
+    while (r := server.post("/api/replies", {"sink": "page"})).status_code == 409:
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.1)
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    for delta in ("Hello from another program. ", "It streams its reply ", "into Vox as it writes it."):
+        assert server.post(f"/api/replies/{rid}/text", {"text": delta}).status_code == 202
+    assert server.post(f"/api/replies/{rid}/end").status_code == 200
+    wait(page, "() => vox.last && vox.last.live && vox.last.status === 'done' && !vox.speaking", timeout=60)
+    assert sse_chunks(page) == [], "the page's own speak stream was not involved"
+    rec = Recording(page)
+    assert np.abs(rec.pcm).max() > 0.05, "the pushed reply was not played"
+    bubble = page.locator("#conversation .reply").last
+    assert "Hello from another program." in bubble.inner_text()
+    assert bubble.get_attribute("data-state") == "done"
+
+
+def test_play_on_speakers_uses_the_host_and_shows_its_answer(page):
+    posted = []
+    page.on("request", lambda r: posted.append(r.url.split("/api/")[-1]) if r.method == "POST" else None)
+    page.check("#speakers")
+    page.fill("#text", "On the speakers.")
+    page.click("#speak")
+    # Either the host plays it, or (no sound device here) the server's 503 message is shown.
+    wait(page, "() => ['done', 'error'].includes(document.querySelector('#conversation .reply').dataset.state)")
+    state = page.locator("#conversation .reply").last.get_attribute("data-state")
+    if state == "error":
+        assert "speakers" in page.locator("#message").inner_text().lower()
+    assert "vox_speak" in posted and "vox_speak_wav_stream" not in posted
+    assert page.evaluate("() => vox.ctx") is None, "the page itself played audio"
+    page.click("#stop")  # stops host playback too (same stop path)

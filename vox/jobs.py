@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SPEECH = "speech"
@@ -27,13 +28,18 @@ _ids = itertools.count(1)
 @dataclass(eq=False)
 class Job:
     kind: str = SPEECH
-    id: str = field(default_factory=lambda: f"j{next(_ids)}")
+    number: int = field(default_factory=lambda: next(_ids))
+    """Increases with every job, so a stop can say which jobs it is older than."""
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     """Set once nothing works for this job any more (its threads have ended)."""
     started: float = field(default_factory=time.monotonic)
     stopped_at: float | None = None
     _on_cancel: list = field(default_factory=list, repr=False)
+
+    @property
+    def id(self) -> str:
+        return f"j{self.number}"
 
     @property
     def cancelled(self) -> bool:
@@ -61,6 +67,10 @@ class Controller:
         self.max_jobs = max_jobs
         self._lock = threading.Lock()
         self._jobs: list[Job] = []
+        self.on_stop: list[Callable[[bool, int], None]] = []
+        """Called after every stop with (stop-all?, number of the newest job it covers), e.g. to silence
+        audio a page already holds without touching a reply started after the stop."""
+        self.newest = 0
 
     def start(self, kind: str = SPEECH, replace: bool = True) -> Job:
         """Register a new job; a new speech job replaces (cancels) the one speaking."""
@@ -73,6 +83,7 @@ class Controller:
                     if j.kind == SPEECH:
                         j.stop()
             job = Job(kind=kind)
+            self.newest = job.number
             self._jobs.append(job)
             return job
 
@@ -84,17 +95,20 @@ class Controller:
 
     def stop(self) -> list[str]:
         """Cancel what is speaking; returns the ids cancelled."""
-        return self._cancel(lambda j: j.kind == SPEECH)
+        return self._cancel(lambda j: j.kind == SPEECH, everything=False)
 
     def stop_all(self) -> list[str]:
         """Cancel every job: speech, speaker playback, LLM streams, recordings."""
-        return self._cancel(lambda j: True)
+        return self._cancel(lambda j: True, everything=True)
 
-    def _cancel(self, which) -> list[str]:
+    def _cancel(self, which: Callable[[Job], bool], everything: bool) -> list[str]:
         with self._lock:
             hit = [j for j in self._jobs if which(j) and not j.cancelled]
+            newest = self.newest
         for j in hit:
             j.stop()
+        for listener in self.on_stop:
+            listener(everything, newest)
         return [j.id for j in hit]
 
     def active(self, kind: str | None = None) -> list[Job]:

@@ -8,6 +8,7 @@ reply is still being written. The LiveHub carries audio of pushed replies to eve
 from __future__ import annotations
 
 import itertools
+import json
 import queue
 import threading
 import time
@@ -20,6 +21,11 @@ from vox.jobs import Job
 from vox.pipeline import POLL, Generation
 
 _END = object()
+
+
+def sse(payload: dict) -> str:
+    """One Server-Sent Events message."""
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
 class TextFeed:

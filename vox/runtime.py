@@ -17,7 +17,7 @@ from vox.config import Config
 from vox.engines import EngineManager
 from vox.engines.base import Voice
 from vox.jobs import SPEECH, Controller, Job, TooManyJobs
-from vox.live import LiveHub, PushedReply
+from vox.live import LiveHub, PushedReply, sse
 from vox.pipeline import Generation
 from vox.validate import ApiError
 from vox.voices import UnknownVoice, VoiceLibrary
@@ -34,6 +34,9 @@ class Runtime:
         self.chat_history: list[dict] = []
         """The LLM conversation of this session (cleared by DELETE /api/chat/history)."""
         self.hub = LiveHub()
+        self.jobs.on_stop.append(
+            lambda everything, newest: self.hub.publish(sse({"stop": True, "all": everything, "newest": newest}))
+        )
         self.replies: dict[str, PushedReply] = {}
 
     def resolve_voice(self, voice_id: str | None) -> Voice | None:

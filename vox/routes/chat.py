@@ -12,11 +12,11 @@ import threading
 
 from flask import Blueprint, Response, jsonify
 
-from vox.live import TextFeed
+from vox.live import TextFeed, sse
 from vox.llm import LlmError, stream_chat
 from vox.pipeline import POLL
 from vox.routes import body, runtime
-from vox.routes.speech import chunk_message, sse
+from vox.routes.speech import chunk_message
 from vox.validate import ApiError, speak_request
 
 bp = Blueprint("chat", __name__)

@@ -16,9 +16,9 @@ import threading
 
 from flask import Blueprint, Response, jsonify
 
-from vox.live import PushedReply, TextFeed
+from vox.live import PushedReply, TextFeed, sse
 from vox.routes import body, runtime
-from vox.routes.speech import HEARTBEAT, chunk_message, sse
+from vox.routes.speech import HEARTBEAT, chunk_message
 from vox.validate import ApiError
 
 bp = Blueprint("live", __name__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 
@@ -12,6 +11,7 @@ from flask import Blueprint, Response, jsonify
 
 from vox.audio import wav_bytes
 from vox.engines.base import EngineUnavailable
+from vox.live import sse
 from vox.pipeline import Chunk, Generation
 from vox.routes import body, runtime
 from vox.validate import ApiError, speak_request
@@ -20,10 +20,6 @@ bp = Blueprint("speech", __name__)
 HEARTBEAT = 0.25
 """Seconds between SSE keep-alive comments: a write is how a vanished client is noticed."""
 STARTED = time.time()
-
-
-def sse(payload: dict) -> str:
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
 def chunk_message(chunk: Chunk) -> str:
