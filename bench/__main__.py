@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -36,6 +37,12 @@ def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     python = platform.python_version()
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.platform()}, Python {python}"
+
+
+def row_order(r: dict) -> tuple:
+    """The issue's numbering first (1, 1a, 2 ... 10), then the text layer's T rows."""
+    m = re.match(r"(T?)(\d+)(.*)", str(r.get("id", "")))
+    return (1, 0, "") if m is None else (m.group(1) == "T", int(m.group(2)), m.group(3))
 
 
 def table(rows: list[dict]) -> str:
@@ -69,6 +76,7 @@ def main() -> int:
             continue
         print(f"[{name}: {time.monotonic() - t0:.0f} s]", file=sys.stderr)
         rows.extend(got)
+    rows.sort(key=row_order)
     for r in rows:
         measure, limit = r.get("measure"), r.get("limit")
         if args.quick and measure is not None and limit is not None and measure > QUICK_SLACK * limit:

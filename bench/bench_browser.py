@@ -387,9 +387,9 @@ def run(quick: bool = False) -> list[dict]:
     return [
         row("5", "browser: silence added per chunk boundary, Vox player, in the page (sample-exact)",
             spread(page, "ms"), "< 5 ms", measure=max(page), limit=0.005),
-        row("5b", "browser: same, Vox player, at the sound card (PulseAudio null sink)",
+        row("5a", "browser: same, Vox player, at the sound card (PulseAudio null sink)",
             spread(vox, "ms") + (f"; {note}" if note else ""), "< 5 ms", measure=statistics.median(vox), limit=0.005),
-        row("6", "browser: same, the predecessor's one <audio> per chunk played on 'ended', at the sound card",
+        row("5b", "browser: same, the predecessor's one <audio> per chunk played on 'ended', at the sound card",
             spread(old, "ms") if old else "not run in quick mode", "for comparison", ok=None),
     ]  # fmt: skip
 

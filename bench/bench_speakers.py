@@ -91,7 +91,7 @@ def one_play_per_chunk(vox: VoxServer, sink: pulse.PulseServer, text: str) -> tu
 def run(quick: bool = False) -> list[dict]:
     missing = pulse.available()
     if missing:
-        return [row("9", "speakers (PulseAudio null sink)", f"skipped: {missing}", "", ok=None)]
+        return [row("6", "speakers (PulseAudio null sink)", f"skipped: {missing}", "", ok=None)]
     replies, stops = (1, 3) if quick else (3, 10)
     text = " ".join(SENTENCES[:3] if quick else SENTENCES)
     rows: list[dict] = []
@@ -108,23 +108,23 @@ def run(quick: bool = False) -> list[dict]:
                 late += summary["late_chunks"]
                 starts.append(summary["started_ms"] / 1000)
             worst = max(gaps)
-            rows.append(row("9", f"speakers: longest silence inserted in speech, {boundaries} chunk boundaries",
+            rows.append(row("6", f"speakers: longest silence inserted in speech, {boundaries} chunk boundaries",
                             f"{worst * 1000:.1f} ms (recorded at the sink)", f"<= {MAX_GAP * 1000:.0f} ms",
                             measure=worst, limit=MAX_GAP))  # fmt: skip
-            rows.append(row("9a", "speakers: underruns / of them before a late chunk (server clock)",
+            rows.append(row("6a", "speakers: underruns / of them before a late chunk (server clock)",
                             f"{underruns} / {late}", "0", ok=underruns == 0))  # fmt: skip
-            rows.append(row("9b", "speakers: POST /api/vox_speak -> first audio written", spread(starts), "report"))
+            rows.append(row("6b", "speakers: POST /api/vox_speak -> first audio written", spread(starts), "report"))
             if not quick:
                 old, n = one_play_per_chunk(vox, sink, text)
-                rows.append(row("9c", f"  predecessor: one sd.play() per chunk, longest {n} gaps",
+                rows.append(row("6c", f"  predecessor: one sd.play() per chunk, longest {n} gaps",
                                 spread((old + [0.0] * n)[:n]), "reference"))  # fmt: skip
             trials = [stop_trial(vox, sink, " ".join(SENTENCES * 3), 0.4 + 0.37 * i) for i in range(stops)]
             e2e, after, server = ([t[k] for t in trials] for k in range(3))
-            rows.append(row("10", "speakers: stop POST sent -> silence (incl. HTTP and sink latency)",
+            rows.append(row("6d", "speakers: stop POST sent -> silence (incl. HTTP and sink latency)",
                             f"{spread(e2e)}, p95 {p95(e2e) * 1000:.0f} ms", f"<= {MAX_STOP * 1000:.0f} ms (median)",
                             measure=float(np.median(e2e)), limit=MAX_STOP))  # fmt: skip
-            rows.append(row("10a", "  stop reply received -> silence", spread(after), "report"))
-            rows.append(row("10b", "  server: cancel -> stream aborted", spread(server), f"<= {MAX_STOP * 1000:.0f} ms",
+            rows.append(row("6e", "  stop reply received -> silence", spread(after), "report"))
+            rows.append(row("6f", "  server: cancel -> stream aborted", spread(server), f"<= {MAX_STOP * 1000:.0f} ms",
                             measure=max(server), limit=MAX_STOP))  # fmt: skip
         finally:
             vox.stop()
