@@ -2,7 +2,8 @@
 
 Starts Vox without a window on a temporary voices folder, adds two cloned-voice clips (made with Piper),
 opens the page in headless Chromium, speaks, and saves docs/screenshots/main.png (a reply playing, its
-current sentence highlighted), voices.png (the voices panel) and main-dark.png.
+current sentence highlighted), voices.png (the voices panel), main-dark.png and chat.png (the LLM chat, a
+reply streaming in while it is spoken, from the tests' fake OpenAI-compatible server).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_browser import launch  # noqa: E402
 from tests.conftest import start_server  # noqa: E402
+from tests.fake_llm import FakeLlm  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1180, "height": 760}
@@ -28,6 +30,20 @@ REPLY = (
     "In the afternoon we test the release candidate on all three platforms. "
     "Anything that breaks gets fixed before Friday."
 )
+CHAT = [
+    (
+        "What is the weather like in Lisbon in May?",
+        "Warm and mostly **sunny**: about 22 °C in the afternoon, cooler by the river in the evening.",
+    ),
+    (
+        "And how do I get around?",
+        "The easiest way is the **Viva Viagem** card. Load it once and use it on the metro, trams and buses.\n\n"
+        "1. Ride the historic `Tram 28` early in the morning, before the queues.\n"
+        "2. Take the Santa Justa lift up to the Carmo ruins.\n"
+        "3. For Belém, the train from Cais do Sodré is quickest.\n\n"
+        "Most of the centre is also lovely on foot.",
+    ),
+]
 CLIPS = {
     "Narrator": "This is a calm, clear reading voice. It speaks evenly, with short pauses between sentences.",
     "Grandpa": "Let me tell you a story from long ago, when the winters were colder, the snow was deeper, "
@@ -75,12 +91,43 @@ def shoot(browser, url: str, scheme: str) -> None:
     context.close()
 
 
+def shoot_chat(browser, url: str, fake: FakeLlm) -> None:
+    """chat.png: one finished exchange, then a reply streaming in while its current sentence is spoken."""
+    context = browser.new_context(viewport=VIEWPORT, color_scheme="light", device_scale_factor=1)
+    page = context.new_page()
+    page.goto(url)
+    page.evaluate("() => Promise.all([voxUI.ready, voxChat.ready])")
+    page.click("#mode-chat")
+    (question, answer), (question2, answer2) = CHAT
+    fake.reply, fake.tokens_per_second = answer, 500
+    page.uncheck("#chat-speak")  # the first reply is only there to be seen
+    page.fill("#chat-input", question)
+    page.press("#chat-input", "Enter")
+    page.wait_for_function("() => voxChat.last && voxChat.last.status === 'done'", timeout=60_000)
+    page.check("#chat-speak")
+    fake.reply, fake.tokens_per_second = answer2, 25
+    page.fill("#chat-input", question2)
+    page.press("#chat-input", "Enter")
+    page.wait_for_function(
+        "() => voxChat.last.text.includes('Santa Justa') && voxChat.last.status === 'streaming' && "
+        "CSS.highlights.has('vox-chat-now')",
+        timeout=60_000,
+    )
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(OUT / "chat.png"))
+    page.evaluate("() => stopVOXSpeaking()")
+    fake.finished.wait(30)  # let the reply end rather than cut the fake server's connection
+    context.close()
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp))
+        fake = FakeLlm().start()
+        server = start_server(Path(tmp), config=f'[llm]\nbase_url = "{fake.base_url}"\nmodel = "llama3.2"\n')
         try:
             server.post("/api/tts_load", {"engine": "piper"})
             add_voices(server)
@@ -89,10 +136,12 @@ def main() -> int:
                 try:
                     for scheme in ("light", "dark"):
                         shoot(browser, server.url + "/", scheme)
+                    shoot_chat(browser, server.url + "/", fake)
                 finally:
                     browser.close()
         finally:
             server.stop()
+            fake.stop()
     for f in sorted(OUT.glob("*.png")):
         print(f.relative_to(ROOT))
     return 0

@@ -5,8 +5,10 @@
  *   stopVOXSpeaking()             silence now, abort the stream, POST /api/vox_stop.
  *   stopAllVOX()                  the same, then POST /api/stop_all_vox (speakers, LLM, everything).
  *   VoxPlayer                     one AudioContext; each chunk is an AudioBufferSourceNode scheduled to start on
- *                                 the exact sample where the previous one ends. A later LLM chat feature reuses it
- *                                 with begin(replyId) / playChunk(replyId, msg) / finish(replyId) / stop().
+ *                                 the exact sample where the previous one ends.
+ *   beginReply(id, info)          a reply whose stream a feature reads itself (the LLM chat, chat.js, with
+ *                                 sseMessages): it replaces the one playing; the feature feeds
+ *                                 player.playChunk(id, msg) / player.finish(id).
  *   GET /api/live                 replies other programs push (POST /api/replies) play here the same way;
  *                                 a {"stop": true} message there silences the page (a stop from outside).
  *
@@ -499,6 +501,22 @@
     }
   }
 
+  /**
+   * Start a reply whose stream another feature reads itself (the LLM chat, static/chat.js): it replaces the
+   * reply in progress and becomes the player's, like speakText's; the caller feeds it with
+   * player.playChunk(id, msg) and ends it with player.finish(id) or player.stop(). Listed in vox.replies; the
+   * caller sets rec.job from its first chunk, so a stop broadcast on GET /api/live is matched against it, and
+   * rec.status when it ends. No replystart event: the caller shows the reply itself.
+   */
+  function beginReply(id, info = {}) {
+    cancelCurrent("replaced");
+    const rec = { ...info, id, status: "streaming", job: null, startedAt: performance.now() };
+    replies.push(rec);
+    if (replies.length > HISTORY) replies.shift();
+    player.begin(id, info);
+    return rec;
+  }
+
   // ---- replies pushed by other programs (POST /api/replies with "sink": "page") -------------------------
 
   /**
@@ -560,6 +578,9 @@
     VoxPlayer,
     parseWav,
     sseMessages,
+    readError,
+    networkMessage,
+    beginReply,
     speakText,
     speakOnSpeakers,
     stopVOXSpeaking,

@@ -285,13 +285,21 @@ class _Vocoder:
 
     At the join the output is continuous by construction: the fade starts from the very rendering the
     previous piece ended with. ``tokens_per_slice=0`` vocodes the whole chunk at once (upstream's way).
+
+    Every slice re-vocodes the reference prompt too (up to 10 s, 250 tokens), which costs little on a GPU but
+    dominates on a CPU. With ``growth`` 2 the slices double (35, 70, 140... tokens): the first audio comes
+    as early, and as long as T3 runs faster than real time each slice is ready before the audio already sent
+    has played, with far fewer vocoder calls.
     """
 
-    def __init__(self, engine: _ChatterboxEngine, model: Any, ref: dict, tokens_per_slice: int) -> None:
+    def __init__(
+        self, engine: _ChatterboxEngine, model: Any, ref: dict, tokens_per_slice: int, growth: float = 1.0
+    ) -> None:
         self.engine = engine
         self.model = model
         self.ref = ref
         self.slice = tokens_per_slice
+        self.growth = growth
         self.tokens: list[int] = []
         self.committed = 0  # tokens whose audio has been emitted
         self.tail: np.ndarray | None = None  # audio rendered past `committed`, to cross-fade into
@@ -306,7 +314,7 @@ class _Vocoder:
             self.tokens.append(token)
         if self.slice <= 0 or len(self.tokens) < self.next_render:
             return None
-        self.next_render = len(self.tokens) + self.slice
+        self.next_render = len(self.tokens) + max(self.slice, round(len(self.tokens) * (self.growth - 1)))
         if len(self.tokens) - _FLOW_LOOKAHEAD - _XFADE_TOKENS <= self.committed:
             return None
         return self._render(final=False)
@@ -500,6 +508,7 @@ class _ChatterboxEngine:
         cache_dir: Path | None = None,
         max_chars: int = 300,
         tokens_per_slice: int = 35,
+        slice_growth: float = 2.0,
         max_new_tokens: int = 1000,
         min_new_tokens: int = 0,
         max_cached_voices: int = 8,
@@ -512,7 +521,10 @@ class _ChatterboxEngine:
         device: "auto" (CUDA when available, else CPU), "cuda", "cpu" or "mps".
         cache_dir: where per-voice conditionals are kept on disk; None keeps them in memory only.
         max_chars: no single model call gets more characters than this.
-        tokens_per_slice: vocode every this many speech tokens; 0 vocodes each chunk once, at its end.
+        tokens_per_slice: vocode the first this many speech tokens as soon as they are out, then the next
+            slices as they come; 0 vocodes each chunk once, at its end (upstream's way).
+        slice_growth: each slice is this many times the tokens so far (at least ``tokens_per_slice``):
+            2 gives slices after 35, 70, 140... tokens; 1 gives a slice every ``tokens_per_slice`` tokens.
         max_new_tokens: cap on speech tokens per model call (25 per second of audio).
         min_new_tokens: the stop token is masked until this many tokens (tests: random weights, fixed length).
         cfm_steps: S3Gen flow steps; None keeps the model's own (Turbo 2, Multilingual 10).
@@ -523,6 +535,7 @@ class _ChatterboxEngine:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.max_chars = max_chars
         self.tokens_per_slice = tokens_per_slice
+        self.slice_growth = slice_growth
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens
         self.max_cached_voices = max_cached_voices
@@ -829,7 +842,7 @@ class _ChatterboxEngine:
                     break
                 stats.pieces += 1
                 stats.model_calls.append(piece)
-                vocoder = _Vocoder(self, model, conds.gen, self.tokens_per_slice)
+                vocoder = _Vocoder(self, model, conds.gen, self.tokens_per_slice, self.slice_growth)
                 tokens = self._tokens(model, conds, piece, lang, stop)
                 try:
                     while not stop():

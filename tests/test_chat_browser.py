@@ -1,0 +1,273 @@
+"""The LLM chat in real Chromium: a real Vox server with real Piper, and the fake LLM server at 30 tokens/s.
+
+The reply streams into the view token by token while the page already plays its first sentences; the view
+renders the markdown while the voice says plain text; Esc silences the voice and the text goes on; Shift+Esc
+stops everything and the LLM server sees its connection close; Clear empties the history; with no LLM server
+the page says how to start one and typed text still speaks. What the page played is recorded inside the page
+(bench/bench_browser.py RECORDER_JS), so "silent after the stop" is checked on the samples themselves.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from bench.bench_browser import Recording, launch, new_page
+from tests.conftest import start_server
+from tests.fake_llm import FakeLlm
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+
+REPLY = (
+    "Sure! Here is a **short plan** for your *trip* to Paris.\n\n"
+    "## Morning\n\n"
+    "1. Visit the `Louvre` early, before the crowds arrive.\n"
+    "2. Walk along the **Seine** to Notre-Dame.\n\n"
+    "## Afternoon\n\n"
+    "- Have lunch in the *Marais* with a friend.\n"
+    "- Climb the Eiffel Tower at sunset.\n\n"
+    "Enjoy your day in Paris, and take lots of photos!"
+)
+STEADY = " ".join(["Here is one more sentence of the answer."] * 12)  # about 4 s at 30 tokens/s
+LONG = " ".join(["This reply goes on and on for a long time."] * 40)  # about 15 s
+MS = 0.001
+ASSISTANT = "#chat-log .msg.assistant"
+
+
+@pytest.fixture(scope="module")
+def shared_fake():
+    f = FakeLlm(reply=REPLY, tokens_per_second=30).start()
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def fake(shared_fake):
+    """The module's fake LLM server, reset for each test."""
+    fresh = FakeLlm(reply=REPLY, tokens_per_second=30)
+    for name in ("reply", "tokens_per_second", "status", "requests", "sent", "disconnected", "finished"):
+        setattr(shared_fake, name, getattr(fresh, name))
+    return shared_fake
+
+
+@pytest.fixture(scope="module")
+def vox_server(tmp_path_factory, shared_fake):
+    s = start_server(tmp_path_factory.mktemp("chat"),
+                     config=f'[llm]\nbase_url = "{shared_fake.base_url}"\nmodel = "test-model"\n')
+    assert s.post("/api/tts_load", {"engine": "piper"}).status_code == 200
+    assert s.post("/api/vox_speak_wav", {"text": "Warm up."}).status_code == 200  # ONNX warm-up
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+def open_chat(browser, url: str):
+    page = new_page(browser, url + "/")
+    page.evaluate("() => Promise.all([voxUI.ready, voxChat.ready])")
+    page.click("#mode-chat")
+    return page
+
+
+@pytest.fixture
+def page(browser, vox_server, fake):
+    requests.delete(vox_server.url + "/api/chat/history", timeout=10)
+    page = open_chat(browser, vox_server.url)
+    yield page
+    page.context.close()
+    vox_server.post("/api/stop_all_vox")  # what the closed page left generating must not slow the next test
+
+
+def wait(page, expr: str, timeout: float = 30, arg=None):
+    return page.wait_for_function(expr, arg=arg, timeout=timeout * 1000, polling=30)
+
+
+def wait_playing(page, seconds: float = 0.3):
+    """Until the page has played ``seconds`` of the chat reply's audio."""
+    wait(page, "s => vox.chunks.length && vox.ctx.currentTime > vox.chunks[0].start + s", arg=seconds)
+
+
+def send(page, text: str) -> None:
+    page.fill("#chat-input", text)
+    page.press("#chat-input", "Enter")
+
+
+def last_input_time(page, **match) -> float:
+    inputs = [i for i in page.evaluate("() => window.__rec.inputs") if all(i.get(k) == v for k, v in match.items())]
+    assert inputs, f"no input event {match}"
+    return inputs[-1]["t"]
+
+
+def assert_silent_after(page, t_action: float, within: float = 50 * MS) -> None:
+    rec = Recording(page)
+    last = rec.last_sound()
+    assert last is not None, "nothing was played"
+    late = rec.time(last) - t_action
+    assert late < within, f"sound {late * 1000:.0f} ms after the stop"
+
+
+SAMPLER = """() => {
+  // Every 30 ms: how much of the reply the view shows, whether the LLM is still writing, whether sound plays.
+  const samples = (window.__samples = []);
+  const timer = setInterval(() => {
+    const r = voxChat.last;
+    const msg = [...document.querySelectorAll('#chat-log .msg.assistant')].pop();
+    if (!r || !msg) return;
+    const typing = msg.querySelector('.typing');
+    samples.push({
+      len: msg.querySelector('.msg-body').textContent.length,
+      status: r.status,
+      busy: msg.getAttribute('aria-busy'),
+      typing: !!typing && typing.offsetParent !== null,
+      playing: !!(vox.ctx && vox.chunks.length && vox.ctx.currentTime > vox.chunks[0].start),
+    });
+    if (r.status !== 'waiting' && r.status !== 'streaming') clearInterval(timer);
+  }, 30);
+}"""
+
+
+def test_reply_streams_token_by_token_renders_markdown_and_speaks_while_written(page, fake):
+    page.evaluate(SAMPLER)
+    send(page, "Plan my day in Paris")
+    wait(page, "() => voxChat.last && voxChat.last.status === 'done'", timeout=60)
+    samples = page.evaluate("() => window.__samples")
+    streaming = [s for s in samples if s["status"] == "streaming"]
+    lengths = [s["len"] for s in streaming]
+    # Token by token: many intermediate states, each longer than the one before (nothing shown is taken back).
+    final = page.locator(ASSISTANT).last.locator(".msg-body").inner_text()
+    assert len({n for n in lengths if 0 < n < samples[-1]["len"]}) >= 8, lengths
+    assert lengths == sorted(lengths) and max(lengths) <= samples[-1]["len"]
+    # While the LLM writes: a typing indicator, and the message marked busy for screen readers.
+    assert all(s["typing"] and s["busy"] == "true" for s in streaming)
+    assert page.locator(ASSISTANT).last.locator(".typing").is_hidden()
+    assert page.locator(ASSISTANT).last.get_attribute("aria-busy") == "false"
+    assert page.locator("#chat-log").get_attribute("aria-live") == "polite"
+    # The page played the reply's first sentences before the LLM had finished writing it.
+    assert any(s["playing"] for s in streaming), "no sound before the reply was complete"
+    assert fake.finished.is_set()
+    # The view renders the markdown, safely; the voice says the words without the marks.
+    body = page.locator(ASSISTANT).last.locator(".msg-body")
+    assert body.locator("strong").first.inner_text() == "short plan"
+    assert body.locator("em").first.inner_text() == "trip"
+    assert body.locator("code").inner_text() == "Louvre"
+    assert body.locator("h4").all_inner_texts() == ["Morning", "Afternoon"]
+    assert body.locator("ol > li").count() == 2 and body.locator("ul > li").count() == 2
+    assert not any(mark in final for mark in ("**", "`", "##"))
+    played = page.evaluate("() => vox.replies.find(r => r.id === voxChat.last.id).schedule.map(c => c.text)")
+    assert played and "Louvre" in " ".join(played)
+    assert not any(mark in t for t in played for mark in ("*", "`", "#")), played
+    assert Recording(page).last_sound(0.05) is not None, "the reply was not heard"
+    # The user's message is in the conversation too, and the input is ready for the next one.
+    assert page.locator("#chat-log .msg.user").inner_text().startswith("Plan my day in Paris")
+    assert page.input_value("#chat-input") == ""
+
+
+def test_esc_silences_the_voice_while_the_text_completes(page, fake, vox_server):
+    fake.reply = STEADY
+    posted = []
+    page.on("request", lambda r: posted.append(r.url.split("/api/")[-1]) if r.method == "POST" else None)
+    send(page, "Keep talking")
+    wait_playing(page)
+    shown = page.evaluate(f"() => document.querySelector('{ASSISTANT} .msg-body').textContent.length")
+    assert page.evaluate("() => voxChat.last.status") == "streaming"
+    page.keyboard.press("Escape")
+    t_stop = last_input_time(page, type="keydown", key="Escape")
+    wait(page, "() => voxChat.last.status === 'done'", timeout=30)
+    assert fake.finished.is_set() and not fake.disconnected.is_set()
+    reply = page.locator(ASSISTANT).last
+    assert reply.locator(".msg-body").inner_text().strip() == STEADY
+    assert len(STEADY) > shown, "the reply was already complete when Esc was pressed"
+    assert reply.get_attribute("data-state") == "done" and reply.get_attribute("data-voice") == "stopped"
+    assert "Voice stopped" in reply.locator(".msg-meta").inner_text()
+    page.wait_for_timeout(300)  # long enough for a stale chunk to play if one could
+    assert_silent_after(page, t_stop)
+    assert "vox_stop" in posted and "stop_all_vox" not in posted
+    assert not vox_server.get("/api/tts_is_speaking").json()["speaking"]
+
+
+def test_shift_esc_stops_the_reply_and_closes_the_llm_connection(page, fake):
+    fake.reply = LONG
+    send(page, "Talk for a long time")
+    wait_playing(page)
+    page.keyboard.press("Shift+Escape")
+    t_stop = last_input_time(page, type="keydown", key="Escape")
+    assert fake.disconnected.wait(5), "the LLM server did not see its connection close"
+    wait(page, "() => voxChat.last.status === 'stopped'", timeout=10)
+    assert not fake.finished.is_set()
+    reply = page.locator(ASSISTANT).last
+    assert reply.get_attribute("data-state") == "stopped"
+    assert "Stopped" in reply.locator(".msg-meta").inner_text()
+    assert reply.locator(".typing").is_hidden()
+    text = reply.locator(".msg-body").inner_text()
+    assert 0 < len(text) < len(LONG)
+    page.wait_for_timeout(400)
+    assert reply.locator(".msg-body").inner_text() == text, "text kept arriving after stop-all"
+    assert_silent_after(page, t_stop)
+    assert page.evaluate("() => vox.speaking") is False
+    # The page is ready for the next message.
+    assert page.locator("#chat-send").is_enabled()
+
+
+def test_history_comes_back_and_clear_empties_it(page, fake, vox_server):
+    fake.reply, fake.tokens_per_second = "Hello! How can I **help** you?", 200
+    chats = []
+    page.on("request", lambda r: chats.append(r.post_data_json) if r.url.endswith("/api/chat") else None)
+    page.uncheck("#chat-speak")  # "Speak replies" off: text only
+    page.fill("#chat-input", "First line")
+    page.press("#chat-input", "Shift+Enter")  # a new line, not a send
+    page.type("#chat-input", "second line")
+    assert page.input_value("#chat-input") == "First line\nsecond line" and not fake.requests
+    page.press("#chat-input", "Enter")
+    wait(page, "() => voxChat.last && voxChat.last.status === 'done'", timeout=30)
+    assert chats[-1]["speak"] is False and chats[-1]["message"] == "First line\nsecond line"
+    assert page.evaluate("() => vox.ctx") is None, "a reply not to be spoken was played"
+    assert len(vox_server.get("/api/chat/history").json()["messages"]) == 2
+    # A reload shows the conversation again (from the server), in the mode the page was left in.
+    page.reload()
+    page.evaluate("() => Promise.all([voxUI.ready, voxChat.ready])")
+    assert page.locator("#mode-chat").get_attribute("aria-selected") == "true"
+    assert page.locator("#chat-log .msg").count() == 2
+    assert page.locator(f"{ASSISTANT} strong").inner_text() == "help"
+    assert not page.locator("#chat-speak").is_checked(), "the Speak replies choice is remembered"
+    # The tabs work from the keyboard.
+    page.focus("#mode-chat")
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#text").is_visible() and page.locator("#chat").is_hidden()
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#chat-log").is_visible() and page.locator("#text").is_hidden()
+    page.click("#chat-clear")
+    wait(page, "() => !document.querySelector('#chat-log .msg')", timeout=10)
+    assert page.locator("#chat-empty").is_visible()
+    assert vox_server.get("/api/chat/history").json()["messages"] == []
+
+
+def test_llm_down_says_how_to_start_one_and_typed_text_still_speaks(browser, tmp_path):
+    server = start_server(tmp_path, config='[llm]\nbase_url = "http://127.0.0.1:9/v1"\n')
+    page = open_chat(browser, server.url)
+    try:
+        send(page, "Hello?")
+        wait(page, "() => voxChat.last && voxChat.last.status === 'error'", timeout=30)
+        error = page.locator(f"{ASSISTANT} .msg-error")
+        assert error.get_attribute("role") == "alert"
+        text = error.inner_text()
+        assert "Ollama" in text and "ollama serve" in text and "127.0.0.1:9" in text, text
+        assert page.locator("#chat-llm").get_attribute("data-state") == "error"
+        assert page.evaluate("() => vox.speaking") is False
+        # Speaking typed text is unaffected.
+        page.click("#mode-speak")
+        page.fill("#text", "Typed text still speaks.")
+        page.click("#speak")
+        wait(page, "() => vox.last && vox.last.text === 'Typed text still speaks.' && vox.last.status === 'done'",
+             timeout=60)
+        assert page.locator("#conversation .reply").last.get_attribute("data-state") in ("streaming", "done")
+        assert page.locator("#chat").is_hidden()
+    finally:
+        page.context.close()
+        server.stop()
