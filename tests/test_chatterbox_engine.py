@@ -62,7 +62,7 @@ def rss() -> int:
 def turbo_checkpoint(tmp_path_factory) -> Path:
     from tests.chatterbox_ckpt import build_checkpoint
 
-    return build_checkpoint(tmp_path_factory.mktemp("ckpt") / "turbo", small=True)
+    return build_checkpoint(tmp_path_factory.getbasetemp() / "chatterbox-turbo-small", small=True)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +212,7 @@ def test_no_model_call_gets_more_than_max_chars(turbo, reference, monkeypatch):
 
     def tokens(model, conds, text, lang, stop):
         calls.append(text)
-        return iter(())
+        yield from ()
 
     monkeypatch.setattr(turbo, "_tokens", tokens)
     turbo.max_chars = 60
@@ -275,7 +275,9 @@ def test_multilingual_speaks_a_language_and_refuses_unknown_ones(tmp_path_factor
         len(SUPPORTED_LANGUAGES) == 23
         and ChatterboxMultilingualEngine.SUPPORTED_LANGUAGES == SUPPORTED_LANGUAGES
     )
-    checkpoint = build_checkpoint(tmp_path_factory.mktemp("ckpt") / "mtl", small=True, kind=MULTILINGUAL)
+    checkpoint = build_checkpoint(
+        tmp_path_factory.getbasetemp() / "chatterbox-mtl-small", small=True, kind=MULTILINGUAL
+    )
     engine = ChatterboxMultilingualEngine(
         checkpoint, device="cpu", max_new_tokens=12, min_new_tokens=12, cfm_steps=2, watermark=False
     )

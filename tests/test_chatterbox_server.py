@@ -32,7 +32,7 @@ def write_clip(path, seconds: float = 6.0) -> None:
 
 
 def test_turbo_loads_streams_a_cloned_voice_and_unloads(tmp_path_factory):
-    checkpoint = build_checkpoint(tmp_path_factory.mktemp("ckpt") / "turbo", small=True)
+    checkpoint = build_checkpoint(tmp_path_factory.getbasetemp() / "chatterbox-turbo-small", small=True)
     root = tmp_path_factory.mktemp("vox-turbo")
     (root / "voices").mkdir()
     write_clip(root / "voices" / "clone.wav")

@@ -571,9 +571,12 @@ class _ChatterboxEngine:
                     f"{self.title} needs Python packages that are not installed ({', '.join(missing)}). "
                     f"Install them with: {INSTALL_COMMAND}"
                 )
-            checkpoint = self._find_checkpoint(progress)
+            # A local folder is checked first (instant); the Hugging Face cache or a download only after
+            # the packages have imported, so nobody downloads gigabytes for an engine that cannot run.
+            checkpoint = self._find_checkpoint(progress) if self.checkpoint_dir is not None else None
             progress(0.1, "importing torch and chatterbox")
-            self.cb = cb = import_chatterbox()
+            self.cb = cb = self._import()
+            checkpoint = checkpoint or self._find_checkpoint(progress)
             if os.environ.get(TEST_SMALL_ENV) == "1":  # test harness only: see shrink_t3_for_tests
                 shrink_t3_for_tests()
                 tokens = os.environ.get(TEST_TOKENS_ENV)
@@ -599,6 +602,15 @@ class _ChatterboxEngine:
             self._conds = _ConditionalsCache(folder, self.max_cached_voices)
             self._model = model
             progress(1.0, f"{self.title} ready on {self.device}")
+
+    def _import(self) -> types.SimpleNamespace:
+        try:
+            return import_chatterbox()
+        except (ImportError, OSError) as exc:  # installed, but broken or mismatched (torch/torchaudio)
+            raise EngineUnavailable(
+                f"{self.title} cannot import its packages ({type(exc).__name__}: {exc}). "
+                f"Install them with: {INSTALL_COMMAND}"
+            ) from exc
 
     def unload(self) -> None:
         """Drop the model and every tensor Vox holds, and give the memory back to the system."""
@@ -634,7 +646,7 @@ class _ChatterboxEngine:
                     f"{self.title} checkpoint folder {self.checkpoint_dir} {where}. {self._files_help()}"
                 )
             return self.checkpoint_dir
-        progress(0.05, f"looking for {self.repo_id} in the Hugging Face cache")
+        progress(0.15, f"looking for {self.repo_id} in the Hugging Face cache")
         try:
             from huggingface_hub import snapshot_download
 
@@ -647,7 +659,7 @@ class _ChatterboxEngine:
                 pass
             if os.environ.get("HF_HUB_OFFLINE") == "1":
                 raise RuntimeError("HF_HUB_OFFLINE=1")
-            progress(0.06, f"downloading {self.repo_id} (several GB) into the Hugging Face cache")
+            progress(0.16, f"downloading {self.repo_id} (several GB) into the Hugging Face cache")
             found = Path(snapshot_download(self.repo_id, allow_patterns=list(self.hub_patterns)))
         except Exception as exc:
             raise EngineUnavailable(
