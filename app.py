@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 from vox import config as vox_config
 from vox import hotkeys
 from vox.guard import Guard, is_loopback
+from vox.memory import limit_malloc_arenas
 from vox.routes import chat, live, speakers, speech, voices
 from vox.runtime import Runtime, set_runtime
 from vox.validate import ApiError
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    limit_malloc_arenas()
     runtime = set_runtime(Runtime(config))
     if args.say is not None:
         from vox import speakers

@@ -10,33 +10,11 @@
 (function () {
   "use strict";
 
-  const $ = (sel, root = document) => root.querySelector(sel);
-  const el = (tag, props = {}, ...children) => {
-    const node = Object.assign(document.createElement(tag), props);
-    for (const c of children) if (c != null) node.append(c);
-    return node;
-  };
   const vox = window.vox;
   const voxUI = window.voxUI;
+  const { $, el, store } = voxUI; // shared page helpers (ui.js)
   const HIGHLIGHT = "vox-chat-now"; // the CSS Custom Highlight of the sentence being spoken
   const STOP_ALL_GRACE_MS = 4000; // after stop-all, wait this long for the server's "stopped" before hanging up
-  const store = {
-    get: (k, d) => {
-      try {
-        const v = localStorage.getItem(`vox.${k}`);
-        return v === null ? d : JSON.parse(v);
-      } catch (e) {
-        return d;
-      }
-    },
-    set: (k, v) => {
-      try {
-        localStorage.setItem(`vox.${k}`, JSON.stringify(v));
-      } catch (e) {
-        /* private mode: preferences just don't persist */
-      }
-    },
-  };
 
   // ---- markdown, safely ---------------------------------------------------------------------------
   // Everything the LLM wrote is HTML-escaped before any markup is added, and the markup added is a fixed set

@@ -671,6 +671,6 @@
   if (store.get("panel", false)) setPanel(true);
   // `ready` settles once the voices and the first status are in (tests and the chat feature wait on it).
   const ready = Promise.all([loadVoices(), pollStatus()]);
-  window.voxUI = { ready, showMessage, loadVoices, pollStatus, setPanel, hotkeys, parseHotkey, speak };
+  window.voxUI = { ready, showMessage, loadVoices, pollStatus, setPanel, hotkeys, parseHotkey, speak, $, el, store };
   ui.text.focus();
 })();

@@ -12,7 +12,7 @@ import requests
 from tests.conftest import sse_messages, start_server
 
 CLIENTS = 8
-REQUESTS = 520
+REQUESTS = 2000
 TIME_LIMIT = 150.0
 RSS_GROWTH_MB = 60
 """Documented bound: Python's allocator and onnxruntime keep some arenas after a burst."""

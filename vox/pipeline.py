@@ -111,7 +111,13 @@ class Generation:
 
     def _speak_chunk(self, engine, idx: int, text: str) -> bool:
         """Synthesise one chunk text, sending each piece the engine yields at once; False once cancelled."""
-        with self.engines.synth_lock:
+        lock = self.engines.synth_lock
+        while not lock.acquire(timeout=POLL):  # a reply replaced while it waits gives up without synthesising
+            if self.job.cancelled:
+                return False
+        try:
+            if self.job.cancelled:
+                return False
             pieces = engine.synthesize(text, self.voice, self.speed, self.job.cancel, self.lang)
             try:
                 for part, pcm in enumerate(pieces):
@@ -120,6 +126,8 @@ class Generation:
                         return False
             finally:
                 pieces.close()
+        finally:
+            lock.release()
         return not self.job.cancelled
 
     def __iter__(self) -> Iterator[Chunk | None]:

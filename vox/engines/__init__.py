@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from vox.config import Config
 from vox.engines.base import Engine, EngineUnavailable, Voice
+from vox.memory import trim_heap
 
 log = logging.getLogger("vox.engines")
 
@@ -128,7 +129,7 @@ class EngineManager:
             with self.synth_lock:
                 engine.unload()
             gc.collect()
-            _trim_heap()
+            trim_heap()
             self.state, self.message = "unloaded", f"{engine.name} unloaded"
             return True
 
@@ -144,15 +145,3 @@ class EngineManager:
             "sample_rate": engine.sample_rate if engine else None,
             "device": getattr(engine, "device", "cpu") if engine else None,
         }
-
-
-def _trim_heap() -> None:
-    """Give freed heap pages back to the OS (glibc), so unloading shows up in RSS."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-

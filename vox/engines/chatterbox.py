@@ -19,7 +19,6 @@ trivial. Turbo speaks English; its ``lang`` is ignored.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import hashlib
 import logging
@@ -37,6 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from vox.engines.base import EngineUnavailable, Progress, Voice, no_progress
+from vox.memory import trim_heap
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +205,7 @@ def release_memory(cuda: bool = False) -> None:
         import torch
 
         torch.cuda.empty_cache()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
+    trim_heap()
 
 
 # ---------------------------------------------------------------------------------------------- text
