@@ -79,7 +79,7 @@ def run(quick: bool = False) -> list[dict]:
     missing = _missing_modules()
     if missing:
         skipped = f"skipped: {', '.join(missing)} not installed"
-        return [row("T0", "Chatterbox Turbo bench", skipped, "requirements-turbo.txt", ok=None)]
+        return [row("9", "Chatterbox Turbo bench", skipped, "requirements-turbo.txt", ok=None)]
     import psutil
 
     from tests.chatterbox_ckpt import build_checkpoint
@@ -122,41 +122,41 @@ def run(quick: bool = False) -> list[dict]:
     tag = f"CPU, {variant} random checkpoint"
     rows = [
         row(
-            "T1",
+            "9a",
             f"Turbo checkpoint build (or cached) / load ({tag})",
             f"{build_s:.1f} s / {load_s:.1f} s",
             "info",
         ),
         row(
-            "T2",
+            "9b",
             "Turbo RSS: before load / loaded / after unload",
             f"{rss_before / 2**20:.0f} / {rss_loaded / 2**20:.0f} / {rss_unloaded / 2**20:.0f} MiB",
             "unload gives back most of it",
             ok=rss_loaded - rss_unloaded > 0.5 * (rss_loaded - rss_before),
         ),
-        row("T3", "Turbo voice conditionals from a 10 s clip (once per clip)", f"{conds_s:.1f} s", "info"),
+        row("9c", "Turbo voice conditionals from a 10 s clip (once per clip)", f"{conds_s:.1f} s", "info"),
         row(
-            "T4",
+            "9d",
             f"Turbo T3 ms per speech token ({tag}; {whole_reply.stats.tokens} tokens)",
             f"{ms_token:.1f} ms",
             "< 40 ms is real time (GPU)",
             ok=None if not quick else ms_token < 40,
         ),
-        row("T5", "Turbo S3Gen + watermark seconds per second of audio", f"{vocoder_rtf:.2f}", "info"),
+        row("9e", "Turbo S3Gen + watermark seconds per second of audio", f"{vocoder_rtf:.2f}", "info"),
         row(
-            "T6",
+            "9f",
             f"TTFA, first sentence as Vox's first chunk ({n_first} tokens, whole-chunk vocoding)",
             f"{whole_first.first:.1f} s",
             "info",
         ),
         row(
-            "T7",
+            "9g",
             f"TTFA, whole 10-sentence reply in one generate() ({n_reply} tokens)",
             f"{whole_reply.first:.1f} s",
             "info",
         ),
         row(
-            "T8",
+            "9h",
             "TTFA ratio: Vox first chunk / whole reply",
             f"{chunk_ratio:.2f}",
             "< 1",
@@ -164,13 +164,13 @@ def run(quick: bool = False) -> list[dict]:
             limit=None if quick else 1.0,
         ),
         row(
-            "T9",
+            "9i",
             "TTFA, first sentence with token slices (35, then doubling)",
             f"{sliced_first.first:.1f} s (vs {whole_first.first:.1f} s whole-chunk)",
             "info",
         ),
         row(
-            "T10",
+            "9j",
             "TTFA ratio: token slices / whole-chunk vocoding",
             f"{slice_ratio:.2f}",
             "< 1 (full size; the small T3 costs ~nothing, so quick shows ~1)",
@@ -181,7 +181,7 @@ def run(quick: bool = False) -> list[dict]:
     if not quick:
         rows.append(
             row(
-                "T11",
+                "9k",
                 "First sentence done: token slices / whole-chunk (each slice re-vocodes the prompt)",
                 f"{sliced_first.total:.1f} s / {whole_first.total:.1f} s",
                 "info",

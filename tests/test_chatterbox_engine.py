@@ -121,7 +121,7 @@ def test_missing_checkpoint_says_which_files_and_which_config_key(tmp_path):
 
 
 def test_missing_packages_name_the_install_command(monkeypatch, tmp_path):
-    import vox.engines.chatterbox as module
+    import vox.engines.chatterbox.engine as module  # load() looks _missing_modules up there
 
     monkeypatch.setattr(module, "_missing_modules", lambda: ["torch", "chatterbox"])
     with pytest.raises(
