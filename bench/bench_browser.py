@@ -362,6 +362,7 @@ def run(quick: bool = False) -> list[dict]:
     clients = ("vox",) if quick else ("vox", "predecessor")  # quick (CI) checks Vox; the comparison is for `make bench`
     gaps: dict[str, list[float]] = {"vox": [], "predecessor": [], "page": []}
     late = {"vox": 0, "predecessor": 0}
+    retried = 0
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp) / "server", config=SERVER_CONFIG)
         pulse = PulseServer(Path(tmp) / "pulse").start()
@@ -373,7 +374,12 @@ def run(quick: bool = False) -> list[dict]:
                 try:
                     for _ in range(trials):  # interleaved, so machine noise hits both clients alike
                         for client in clients:
-                            got = trial(browser, pulse, server.url + "/", client)
+                            try:
+                                got = trial(browser, pulse, server.url + "/", client)
+                            except AssertionError as e:  # seen once in ~10 runs on a loaded machine: say so, retry
+                                print(f"bench_browser: {client} trial failed ({e}); retrying once", file=sys.stderr)
+                                retried += 1
+                                got = trial(browser, pulse, server.url + "/", client)
                             gaps[client] += got["device"][0]
                             late[client] += got["device"][1]
                             gaps["page"] += got.get("page", [])
@@ -384,6 +390,7 @@ def run(quick: bool = False) -> list[dict]:
             server.stop()
     vox, old, page = gaps["vox"], gaps["predecessor"], gaps["page"]
     note = f"{late['vox'] + late['predecessor']} late boundaries left out" if any(late.values()) else ""
+    note += f"{'; ' if note else ''}{retried} trial(s) retried" if retried else ""
     return [
         row("5", "browser: silence added per chunk boundary, Vox player, in the page (sample-exact)",
             spread(page, "ms"), "< 5 ms", measure=max(page), limit=0.005),

@@ -61,7 +61,14 @@ def test_turbo_loads_streams_a_cloned_voice_and_unloads(tmp_path_factory):
             assert words in error
         assert server.get("/api/status").json()["engine"] == "turbo"  # the failed load left Turbo speaking
 
+        write_clip(root / "voices" / "short.wav", seconds=3.0)  # dropped in by hand: too short to clone
+        messages = list(server.stream({"text": "Too short.", "voice": "short"}))
+        assert "longer than 5 seconds" in messages[-1]["error"] and "3.0 s" in messages[-1]["error"], messages
+
+        loaded_mb = server.get("/api/status").json()["memory_mb"]
         r = server.post("/api/unload_tts", timeout=60)
         assert r.status_code == 200 and r.json()["loaded"] is False
+        unloaded_mb = server.get("/api/status").json()["memory_mb"]
+        assert unloaded_mb < loaded_mb - 100, (loaded_mb, unloaded_mb)  # the small checkpoint is ~600 MB
     finally:
         server.stop()
