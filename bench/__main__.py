@@ -88,7 +88,8 @@ def main() -> int:
         (HERE / "RESULTS.md").write_text(
             f"# Vox benchmark results\n\n`make bench` on {time.strftime('%Y-%m-%d')}, "
             f"commit {commit.strip() or '?'}\n\n"
-            f"Machine: {machine()}\n\n{text}\n\nTotal bench time: {time.monotonic() - started:.0f} s.\n"
+            f"Machine: {machine()}\n\n{text}\n\nTotal bench time: {time.monotonic() - started:.0f} s. "
+            "What profiling found: [PROFILE.md](PROFILE.md).\n"
         )
         print(f"\nwrote {HERE / 'RESULTS.md'}")
     for f in failures:
