@@ -65,7 +65,6 @@ class Generation:
         self._holders = 2  # the producer thread and the sink
         self._holders_lock = threading.Lock()
         self._closed = False
-        self.producer_done = threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=AHEAD)
         self._thread = threading.Thread(target=self._produce, name=f"vox-gen-{job.id}", daemon=True)
         self._thread.start()
@@ -89,7 +88,6 @@ class Generation:
         except BaseException as e:  # surfaced to the sink as an error event
             self._put(e)
         finally:
-            self.producer_done.set()
             self._release()
 
     def _release(self) -> None:
@@ -154,7 +152,3 @@ class Generation:
             self.chunks_done = item.idx + 1
             last = time.monotonic()
             yield item
-
-    def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
