@@ -15,6 +15,7 @@ import requests
 from bench.bench_browser import Recording, launch, new_page
 from tests.conftest import start_server
 from tests.fake_llm import FakeLlm
+from tests.test_browser import assert_silent_after, last_input_time
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -97,20 +98,6 @@ def wait_playing(page, seconds: float = 0.3):
 def send(page, text: str) -> None:
     page.fill("#chat-input", text)
     page.press("#chat-input", "Enter")
-
-
-def last_input_time(page, **match) -> float:
-    inputs = [i for i in page.evaluate("() => window.__rec.inputs") if all(i.get(k) == v for k, v in match.items())]
-    assert inputs, f"no input event {match}"
-    return inputs[-1]["t"]
-
-
-def assert_silent_after(page, t_action: float, within: float = 50 * MS) -> None:
-    rec = Recording(page)
-    last = rec.last_sound()
-    assert last is not None, "nothing was played"
-    late = rec.time(last) - t_action
-    assert late < within, f"sound {late * 1000:.0f} ms after the stop"
 
 
 SAMPLER = """() => {
