@@ -31,6 +31,11 @@ REPLY10 = (
     "Please keep your status updated in the tracker. I will send a reminder an hour before each session. "
     "Let me know if you want me to change anything."
 )
+QUIET = 1.0
+"""release_memory_after_s for the memory row (the default is 10 s)."""
+SETTLE = 0.2
+"""Seconds between trials: onnxruntime's threads spin for a while after a run and would slow the next trial
+on a small machine, whichever process it runs in."""
 LONG = " ".join(f"This is sentence number {i}, and it goes on for a little while." for i in range(1, 60))
 
 
@@ -98,21 +103,14 @@ def startup_time(tmp: Path) -> float:
 def run(quick: bool = False) -> list[dict]:
     rows: list[dict] = []
     tmp = Path(tempfile.mkdtemp(prefix="vox-bench-"))
-    trials = 3 if quick else 9
+    trials = 3 if quick else 15
     vox = start_server(tmp / "vox")
     old = start_server(tmp / "predecessor", config="[chunking]\nquick_start = false\n")
     try:
         for s in (vox, old):
             s.post("/api/tts_load", {"engine": "piper"})
             first_audio_and_total(s.url, "Warm up. Two sentences.")
-        vox_first, old_first, vox_total = [], [], []
-        for _ in range(trials):
-            f, total, chunks = first_audio_and_total(vox.url, REPLY10)
-            vox_first.append(f)
-            vox_total.append(total)
-            old_first.append(first_audio_and_total(old.url, REPLY10)[0])
-
-        # The engine alone, in this process: the floor for the first chunk and for the whole reply.
+        # The floor: the engine alone, in this process, on the first chunk and on the whole reply.
         c = vox_config.Chunking()
         chunk_texts = speech_text.speech_chunks(speech_text.normalize_for_speech(REPLY10), c.group_size,
                                                 c.max_chars, c.first_chunk_chars)
@@ -120,15 +118,23 @@ def run(quick: bool = False) -> list[dict]:
         engine.load()
         never = threading.Event()
         list(engine.synthesize(chunk_texts[0], None, 1.0, never))
-        floor_first, floor_total = [], []
-        for _ in range(trials):
+
+        def timed(work) -> float:
+            time.sleep(SETTLE)
             t0 = time.perf_counter()
-            list(engine.synthesize(chunk_texts[0], None, 1.0, never))
-            floor_first.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            for text in chunk_texts:
-                list(engine.synthesize(text, None, 1.0, never))
-            floor_total.append(time.perf_counter() - t0)
+            work()
+            return time.perf_counter() - t0
+
+        vox_first, old_first, vox_total, floor_first, floor_total = [], [], [], [], []
+        for _ in range(trials):  # interleaved, so machine noise hits every variant alike
+            time.sleep(SETTLE)
+            f, total, chunks = first_audio_and_total(vox.url, REPLY10)
+            vox_first.append(f)
+            vox_total.append(total)
+            time.sleep(SETTLE)
+            old_first.append(first_audio_and_total(old.url, REPLY10)[0])
+            floor_first.append(timed(lambda: list(engine.synthesize(chunk_texts[0], None, 1.0, never))))
+            floor_total.append(timed(lambda: [list(engine.synthesize(t, None, 1.0, never)) for t in chunk_texts]))
         engine.unload()
 
         m_vox, m_old, m_floor = (statistics.median(x) for x in (vox_first, old_first, floor_first))
@@ -158,7 +164,7 @@ def run(quick: bool = False) -> list[dict]:
         vox.stop()
         old.stop()
 
-    mem = start_server(tmp / "memory")
+    mem = start_server(tmp / "memory", config=f"[server]\nrelease_memory_after_s = {QUIET}\n")
     try:
         before = mem.get("/api/status").json()["memory_mb"]
         mem.post("/api/tts_load", {"engine": "piper"})
@@ -166,13 +172,17 @@ def run(quick: bool = False) -> list[dict]:
         replies = 40 if quick else 200
         texts = ["Hello there, this is a short reply.", "The second reply has two sentences. Here it is.",
                  "Numbers like 3.14 and dates like May 5 are fine."]
-        for i in range(replies):
+        for i in range(replies):  # back to back: the freed heap is kept for the next reply
             first_audio_and_total(mem.url, texts[i % len(texts)])
+        hot = mem.get("/api/status").json()["memory_mb"]
+        time.sleep(QUIET + 1)
         after = mem.get("/api/status").json()["memory_mb"]
         growth = after - loaded
-        rows.append(row("7", f"RSS before load / after Piper / after {replies} replies",
+        rows.append(row("7", f"RSS before load / after Piper / after {replies} replies, once quiet",
                         f"{before:.0f} / {loaded:.0f} / {after:.0f} MB (growth {growth:+.0f} MB)",
                         "growth <= 20 MB", growth, 20.0))
+        rows.append(row("7a", f"  RSS right after reply {replies}, before the quiet-time release", f"{hot:.0f} MB",
+                        "report"))
     finally:
         mem.stop()
 

@@ -21,7 +21,7 @@ TEXTS = ["Hi.", "Short one. And another.", "A third reply, with a comma. Then a 
 
 
 def test_soak(tmp_path):
-    s = start_server(tmp_path)
+    s = start_server(tmp_path, config="[server]\nrelease_memory_after_s = 0.5\n")
     try:
         s.post("/api/tts_load", {"engine": "piper"})
         for _ in range(3):
@@ -79,7 +79,26 @@ def test_soak(tmp_path):
                 break
             time.sleep(0.1)
         assert after["threads"] <= base["threads"], (base["threads"], after["threads"])
+        time.sleep(1.0)  # quiet for release_memory_after_s: freed heap goes back to the OS
+        after = s.get("/api/status").json()
         assert after["memory_mb"] - base["memory_mb"] < RSS_GROWTH_MB
         assert list(s.stream({"text": "Still speaking after the soak."}))[-1]["done"]
+    finally:
+        s.stop()
+
+
+def test_memory_goes_back_once_quiet(tmp_path):
+    """A reply leaves tens of MB of freed heap behind; it is kept while replies follow each other and handed
+    back to the OS once Vox has been quiet for release_memory_after_s."""
+    s = start_server(tmp_path, config="[server]\nrelease_memory_after_s = 2\n")
+    try:
+        s.post("/api/tts_load", {"engine": "piper"})
+        reply = " ".join(TEXTS[2] for _ in range(4))
+        for _ in range(2):
+            assert list(s.stream({"text": reply}))[-1]["done"]
+        hot = s.get("/api/status").json()["memory_mb"]
+        time.sleep(3.5)
+        quiet = s.get("/api/status").json()["memory_mb"]
+        assert quiet < hot - 5, (hot, quiet)
     finally:
         s.stop()

@@ -13,6 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.text_cases import CHUNKS, NORMALIZE, SENTENCES
+from vox.config import Config
+from vox.config import Engine as EngineSettings
+from vox.runtime import Runtime
 from vox.text import (
     CODE_BLOCK_NOTE,
     ChunkStream,
@@ -177,11 +180,21 @@ def test_chunk_stream_releases_first_sentence_at_once_then_groups() -> None:
     assert c.feed("New reply.") == ["New reply."]
 
 
-def test_chunk_stream_long_first_sentence_splits_at_once() -> None:
+def test_chunk_stream_first_sentence_comes_in_pieces_at_once() -> None:
     c = ChunkStream(first_chunk_chars=40)
     first = c.feed("This opening sentence is rather long, so the start is just its first clause.")
-    assert first == ["This opening sentence is rather long,"]
-    assert c.flush() == ["so the start is just its first clause."]
+    assert first == ["This opening sentence is rather long,", "so the start is just its first clause."]
+    assert c.feed("Then.") == [] and c.feed("More.") == ["Then. More."]
+    assert c.flush() == []
+
+
+def test_reply_opens_with_a_clause_only_for_piper() -> None:
+    """Chatterbox babbles on prompts as short as "Sure," (resemble-ai/chatterbox#97); Piper says them cleanly."""
+    reply = "Sure, here is the plan. Step one."
+    for engine, first in (("piper", "Sure,"), ("turbo", "Sure, here is the plan.")):
+        rt = Runtime(Config(engine=EngineSettings(name=engine)))
+        assert rt.chunk_texts(reply)[0] == first
+        assert rt.chunk_stream().feed("Sure, here is the plan.")[0] == first
 
 
 # -- bad input ---------------------------------------------------------------------------------------------

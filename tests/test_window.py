@@ -216,8 +216,8 @@ def wait_window(display: str, app: App, timeout: float = 60) -> int:
     raise AssertionError(f"no window titled Vox:\n{app.log_text()}")
 
 
-def wait_exit(app: App, timeout: float = 5) -> int:
-    """The exit code, which must come within ``timeout`` (it takes under a second here)."""
+def wait_exit(app: App, timeout: float = 15) -> int:
+    """The exit code, which must come within ``timeout`` (under a second here; 5+ s once, in a loaded full run)."""
     try:
         return app.proc.wait(timeout)
     except subprocess.TimeoutExpired:

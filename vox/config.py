@@ -36,6 +36,8 @@ class Server:
     max_upload_mb: int = 20
     max_queued_jobs: int = 4
     """Replies being generated or played at once (speak requests replace each other, so this bounds abuse)."""
+    release_memory_after_s: float = 10.0
+    """Seconds of quiet after which the memory freed by replies is handed back to the OS."""
 
 
 @dataclass
@@ -61,7 +63,7 @@ class Chunking:
     max_chars: int = 300
     """No chunk sent to an engine is longer (Chatterbox Turbo degrades past ~350 characters)."""
     first_chunk_chars: int = 120
-    """A longer first sentence is cut at its first clause, for a quick start."""
+    """The first sentence is said in pieces for a quick start: its first clause, then the rest (each at most this)."""
     quick_start: bool = True
     """Start with one short chunk; false gives plain groups of ``group_size`` (the predecessor's policy)."""
 
@@ -173,6 +175,7 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("server.max_text_chars", s.max_text_chars >= 1, "must be positive"),
         ("server.max_upload_mb", s.max_upload_mb >= 1, "must be positive"),
         ("server.max_queued_jobs", s.max_queued_jobs >= 1, "must be positive"),
+        ("server.release_memory_after_s", 0 <= s.release_memory_after_s <= 3600, f"{k} 0 and 3600"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
     ]
     return [(key, f"{key} {message}") for key, ok, message in checks if not ok]

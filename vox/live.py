@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from vox import text as speech_text
-from vox.config import Chunking
 from vox.jobs import Job
 from vox.pipeline import POLL, Generation
 
@@ -31,14 +30,14 @@ def sse(payload: dict) -> str:
 class TextFeed:
     """Deltas in (``push``/``end``); chunk texts out, by iterating. Iteration ends at ``end`` or a cancel."""
 
-    def __init__(self, chunking: Chunking, idle_timeout: float = 120.0) -> None:
+    def __init__(self, chunks: speech_text.ChunkStream, idle_timeout: float = 120.0) -> None:
         self.idle_timeout = idle_timeout
         """A writer silent this long is taken to be done, so a forgotten reply cannot hold a job forever."""
         self.last_push = time.monotonic()
         self.job: Job | None = None
         """The speech job whose cancel ends iteration; set by whoever starts the Generation."""
         self._speech = speech_text.SpeechStream()
-        self._chunks = speech_text.ChunkStream(chunking.group_size, chunking.max_chars, chunking.first_chunk_chars)
+        self._chunks = chunks
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self.text = ""

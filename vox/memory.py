@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import sys
+import threading
+from collections.abc import Callable
 
 M_ARENA_MAX = -8
 
@@ -28,3 +30,29 @@ def trim_heap() -> None:
         libc = _libc()
         if libc is not None:
             libc.malloc_trim(0)
+
+
+class TrimWhenQuiet:
+    """Calls trim_heap once nothing has run for ``delay`` seconds (``poke()`` at the end of each reply).
+
+    Trimming after every reply handed back ~70 MB of a reply's freed buffers, but the next reply paid ~10 ms
+    of page faults on its first chunk; waiting for quiet keeps a burst of replies fast and still leaves RSS
+    flat between conversations.
+    """
+
+    def __init__(self, delay: float, busy: Callable[[], bool]) -> None:
+        self.delay, self._busy = delay, busy
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def poke(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.delay, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        if not self._busy():  # a reply still running pokes again when it ends
+            trim_heap()

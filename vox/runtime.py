@@ -14,11 +14,11 @@ import numpy as np
 
 from vox import text as speech_text
 from vox.config import Config
-from vox.engines import EngineManager
+from vox.engines import EngineManager, opens_with_clause
 from vox.engines.base import Voice
 from vox.jobs import SPEECH, Controller, Job, TooManyJobs
 from vox.live import LiveHub, PushedReply, sse
-from vox.memory import trim_heap
+from vox.memory import TrimWhenQuiet
 from vox.pipeline import Generation
 from vox.validate import ApiError
 from vox.voices import UnknownVoice, VoiceLibrary
@@ -39,6 +39,7 @@ class Runtime:
             lambda everything, newest: self.hub.publish(sse({"stop": True, "all": everything, "newest": newest}))
         )
         self.replies: dict[str, PushedReply] = {}
+        self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
 
     def resolve_voice(self, voice_id: str | None) -> Voice | None:
         """The voice to use, checked against the engine that will speak; None means the engine's default."""
@@ -63,7 +64,14 @@ class Runtime:
         spoken = speech_text.normalize_for_speech(text)
         if not c.quick_start:  # the predecessor's policy, kept for comparison
             return speech_text.split_sentences(spoken, c.group_size)
-        return speech_text.speech_chunks(spoken, c.group_size, c.max_chars, c.first_chunk_chars)
+        opening = opens_with_clause(self.engines.active_name)
+        return speech_text.speech_chunks(spoken, c.group_size, c.max_chars, c.first_chunk_chars, opening)
+
+    def chunk_stream(self) -> speech_text.ChunkStream:
+        """The chunk policy for a reply whose sentences arrive one by one (a streamed LLM reply)."""
+        c = self.config.chunking
+        opening = opens_with_clause(self.engines.active_name)
+        return speech_text.ChunkStream(c.group_size, c.max_chars, c.first_chunk_chars, opening)
 
     def speak(
         self,
@@ -96,10 +104,10 @@ class Runtime:
         )
 
     def _finished(self, job: Job) -> None:
-        """A reply is over: forget its job and hand its freed buffers back to the OS (without this, RSS
-        climbed ~90 MB over the first 100 replies and stayed there: glibc keeps freed heap)."""
+        """A reply is over: forget its job; once Vox is quiet, hand its freed buffers back to the OS (without
+        this, RSS climbed ~90 MB over the first 100 replies and stayed there: glibc keeps freed heap)."""
         self.jobs.finish(job)
-        trim_heap()
+        self.trimmer.poke()
 
     def synthesize_all(self, text: str, **opts) -> tuple[np.ndarray, int]:
         """The whole reply as one array (for /api/vox_speak_wav and generate_tts_wav)."""

@@ -43,7 +43,7 @@ def chat_events(rt, message: str, voice: str | None, speed: float | None, speak:
     for old in rt.jobs.active(LLM):
         old.stop()
     llm_job = rt.jobs.start(LLM, replace=False)
-    feed = TextFeed(rt.config.chunking)
+    feed = TextFeed(rt.chunk_stream())
     try:
         gen = rt.speak(feed, voice, speed, heartbeat=POLL) if speak else None
     except Exception:

@@ -64,7 +64,7 @@ def create_reply():
         raise ApiError(409, "no Vox page is open to play this reply; open Vox or use \"sink\": \"speakers\"")
     for old_id in [k for k, r in rt.replies.items() if r.gen.job.finished.is_set()]:
         rt.replies.pop(old_id, None)
-    feed = TextFeed(rt.config.chunking)
+    feed = TextFeed(rt.chunk_stream())
     if sink == "speakers":
         from vox import speakers
 
