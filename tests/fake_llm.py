@@ -46,6 +46,7 @@ class FakeLlm:
                 pass
 
             def do_POST(self) -> None:
+                self.close_connection = True  # one request per connection, as Vox's client makes them
                 length = int(self.headers.get("Content-Length") or 0)
                 fake.requests.append(json.loads(self.rfile.read(length) or b"{}"))
                 if fake.status != 200:

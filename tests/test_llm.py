@@ -103,6 +103,20 @@ def test_first_audio_follows_the_first_sentence_closely(vox, fake):
     assert first_audio - first_sentence_done <= synth + 0.1 + 0.2, "generous: the benchmark holds the target"
 
 
+def test_a_reply_opening_with_a_clause_speaks_before_its_first_sentence_ends(vox, fake):
+    fake.reply = "Sure, here is everything you need to know about the tower and its long history. It is tall."
+    messages = chat(vox, "Hi")
+    text, sentence_done = "", None
+    for at, m in messages:
+        if "token" in m:
+            text += m["token"]
+            if sentence_done is None and "history." in text:
+                sentence_done = at
+    first_audio = next(at for at, m in messages if "audio" in m)
+    assert spoken(messages) == batch_chunks(fake.reply) and spoken(messages)[0] == "Sure,"
+    assert sentence_done is not None and first_audio < sentence_done, "the clause was said while the LLM wrote"
+
+
 def test_history_is_kept_and_can_be_cleared(vox, fake):
     chat(vox, "First question")
     chat(vox, "Second question")

@@ -168,6 +168,39 @@ def test_speech_stream_serves_an_llm_reply() -> None:
     assert "Here is some shell code." in " ".join(spoken) and "make" not in " ".join(spoken)
 
 
+def streamed_chunks(pieces: list[str]) -> tuple[list[str], int | None]:
+    """What live.TextFeed does with an LLM's deltas: the chunks, and the piece that released the first."""
+    speech, chunks, out, first = SpeechStream(), ChunkStream(), [], None
+    for i, piece in enumerate(pieces):
+        for sentence in speech.feed(piece):
+            out += chunks.feed(sentence)
+        if not chunks.started:
+            out += chunks.open_early(speech.unfinished())
+        if out and first is None:
+            first = i
+    for sentence in speech.flush():
+        out += chunks.feed(sentence)
+    return out + chunks.flush(), first
+
+
+@pytest.mark.parametrize(
+    ("reply", "first", "said_by"),
+    [
+        ("Sure, here is **the** plan for tomorrow. Step one.", "Sure,", "Sure, here "),
+        ("Well, Dr. Smith will call. Then more.", "Well,", "Well, Dr. "),
+        ("Wait. No, not that. Then more.", "Wait.", "Wait. No, "),  # a sentence first: no clause to open with
+        ("Sure, ... Then more.", "Sure,...", "Sure, ... Then "),  # nothing said after the comma
+        ("One, two", "One,", None),  # "two" may go on: the first chunk waits for the end
+    ],
+)
+def test_streamed_reply_opens_before_its_first_sentence_ends(reply: str, first: str, said_by: str | None) -> None:
+    """A streamed reply's chunks are speech_chunks' and the first comes once the text shows where it ends."""
+    chunks, at = streamed_chunks(list(reply))
+    assert chunks == speech_chunks(normalize_for_speech(reply))
+    assert chunks[0] == first
+    assert (reply[: at + 1] if at is not None else None) == said_by
+
+
 def test_chunk_stream_releases_first_sentence_at_once_then_groups() -> None:
     c = ChunkStream(group_size=3)
     assert c.feed("First.") == ["First."]
@@ -315,7 +348,8 @@ _TOKENS = [
     "Ph.D.",
     "J.", "A.", "$3.50", "3.14", "v1.2.3", "10:30", "55", "2024", "1.", "2.", "a)", "b.", "•", "-", "—",
     "https://example.com/a.b?c=d", "jane@example.org", "file.py", "(see", "above)", '"quoted', 'text."',
-    "'single'", "...", "…", ". . .", "?!", "你好", "世界。", "🎉", "😀!", "[...]", "Yahoo!", "(1)", "N°.",
+    "'single'", "...", "…", ". . .", "?!", "Sure,", "well;", "so:", "，",
+    "你好", "世界。", "🎉", "😀!", "[...]", "Yahoo!", "(1)", "N°.",
 ]  # fmt: skip
 _ENDS = [".", ".", "!", "?", "...", "?!", ". . . .", "。", "！", ".)", '."', "…", "", "!!"]
 _SEPS = [" ", " ", " ", "  ", "\n", "\n\n", "\t", ""]
@@ -351,6 +385,9 @@ def test_stream_equals_split_for_any_cuts(case: tuple[str, list[int]]) -> None:
     assert stream(SentenceStream, cut(text, points)) == expected
     assert stream(SentenceStream, list(text)) == expected
     assert stream(SentenceStream, [text]) == expected
+    chunks = speech_chunks(normalize_for_speech(text))
+    assert streamed_chunks(cut(text, points))[0] == chunks
+    assert streamed_chunks(list(text))[0] == chunks
 
 
 @PROPERTY
@@ -479,6 +516,9 @@ def test_markdown_every_word_stays_and_streams(case: tuple[str, list[str]], poin
     assert all("\n" not in s for s in sentences)  # every heading, item and line is a sentence of its own
     assert stream(SpeechStream, cut(md, points)) == sentences
     assert stream(SpeechStream, list(md)) == sentences
+    chunks = speech_chunks(spoken)
+    assert streamed_chunks(cut(md, points))[0] == chunks
+    assert streamed_chunks(list(md))[0] == chunks
 
 
 @PROPERTY

@@ -50,6 +50,9 @@ class TextFeed:
             self.text += delta
             sentences = self._speech.feed(delta)
             self._release(sentences)
+            if not self._chunks.started:
+                for chunk in self._chunks.open_early(self._speech.unfinished()):
+                    self._queue.put(chunk)
         return sentences
 
     def end(self) -> list[str]:

@@ -466,6 +466,10 @@ class SentenceStream:
     def flush(self) -> list[str]:
         return self._seg.finish()
 
+    def unfinished(self, limit: int = 4096) -> str:
+        """The start (at most ``limit`` characters) of the sentence still arriving."""
+        return self._seg.buf[self._seg.start : self._seg.start + limit]
+
 
 # --------------------------------------------------------------------------------------------------------
 # Markdown to speech text
@@ -822,6 +826,10 @@ class SpeechStream:
     def flush(self) -> list[str]:
         return self._sentences.feed(self._markdown.flush()) + self._sentences.flush()
 
+    def unfinished(self) -> str:
+        """The speakable start of the sentence still arriving (see ChunkStream.open_early)."""
+        return self._sentences.unfinished()
+
 
 # --------------------------------------------------------------------------------------------------------
 # Chunks: what each synthesis call gets
@@ -849,15 +857,14 @@ def _cut_point(s: str, pos: int, limit: int) -> int:
     return space if space > pos else end
 
 
-def _opening_cut(s: str, limit: int) -> int:
-    """Where the reply's first chunk ends inside its first sentence: after the first clause when the
-    sentence has more to say, else where _cut_point puts it (or the whole sentence when it fits)."""
+def _opening_clause(s: str, limit: int) -> int:
+    """Where the reply's first clause ends in its first sentence, when a word follows it; else 0."""
     for m in _CLAUSE.finditer(s, 0, limit + 1):
         if m.end() > limit:
             break
         if m.end() >= _MIN_OPENING and _WORD.search(s, 0, m.end()) and _WORD.search(s, m.end()):
             return m.end()
-    return _cut_point(s, 0, limit) if len(s) > limit else len(s)
+    return 0
 
 
 class ChunkStream:
@@ -889,19 +896,43 @@ class ChunkStream:
         self._size = -1  # characters in the pending chunk, counting the spaces that will join its parts
         self._count = 0  # chunks released
         self._started = False
+        self._said_early = ""  # the opening clause open_early() released before its sentence was complete
+
+    @property
+    def started(self) -> bool:
+        """Whether the reply's first chunk has been released."""
+        return self._started
+
+    def open_early(self, unfinished: str) -> list[str]:
+        """The reply's opening clause, taken from its first sentence while that sentence is still arriving
+        (an LLM streaming "Sure, here is ..."): released once a word follows it with no possible sentence end
+        between, so the chunks are exactly speech_chunks' (feed() skips the clause when the sentence comes)."""
+        if self._started or not self._opening_clause:
+            return []
+        s = " ".join(unfinished.split())
+        cut = _opening_clause(s, self._first)
+        word = _WORD.search(s, cut) if cut else None
+        if word is None or _CANDIDATE.search(s, 0, word.start()):  # the sentence may end before that word
+            return []
+        self._started, self._count, self._said_early = True, 1, s[:cut]
+        return [self._said_early]
 
     def feed(self, sentence: str) -> list[str]:
         s = " ".join(_need_str(sentence, "sentence").split())
         out: list[str] = []
         if not s:
             return out
-        opening = not self._started
+        opening = not self._started or bool(self._said_early)
         self._started = True
         pos, n = 0, len(s)
+        early, self._said_early = self._said_early, ""
+        if early and s.startswith(early):  # said already; if not (it cannot happen), better twice than lost
+            pos = len(early) + (s[len(early) : len(early) + 1] == " ")
         while pos < n:
             limit = self._first if opening else self._max
-            if opening and pos == 0 and self._opening_clause:
-                cut = _opening_cut(s, limit)
+            clause = _opening_clause(s, limit) if opening and pos == 0 and self._opening_clause else 0
+            if clause:
+                cut = clause
             else:
                 cut = _cut_point(s, pos, limit) if n - pos > limit else n
             piece = s[pos:cut].rstrip()
