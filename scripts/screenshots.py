@@ -17,7 +17,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_browser import launch  # noqa: E402
+from tests.chromium import launch  # noqa: E402
 from tests.conftest import start_server  # noqa: E402
 from tests.fake_llm import FakeLlm  # noqa: E402
 

@@ -1,6 +1,6 @@
 """The page in real Chromium against a real server with real Piper: what the page plays, and how it stops.
 
-What the page played is recorded inside the page, sample-exactly (bench/bench_browser.py RECORDER_JS: the
+What the page played is recorded inside the page, sample-exactly (tests/chromium.py RECORDER_JS: the
 AudioContext is forced to Piper's 22050 Hz and everything connected to its destination is also recorded
 by an AudioWorklet); the server's chunks are captured from the same SSE stream the page reads.
 """
@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from bench.bench_browser import Recording, added_silence, launch, locate_exact, new_page, sse_chunks
 from tests import conftest
+from tests.chromium import Recording, added_silence, launch, locate_exact, new_page, sse_chunks
 from tests.conftest import start_server
 
 pytestmark = pytest.mark.browser

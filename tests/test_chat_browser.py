@@ -4,7 +4,7 @@ The reply streams into the view token by token while the page already plays its 
 renders the markdown while the voice says plain text; Esc silences the voice and the text goes on; Shift+Esc
 stops everything and the LLM server sees its connection close; Clear empties the history; with no LLM server
 the page says how to start one and typed text still speaks. What the page played is recorded inside the page
-(bench/bench_browser.py RECORDER_JS), so "silent after the stop" is checked on the samples themselves.
+(tests/chromium.py RECORDER_JS), so "silent after the stop" is checked on the samples themselves.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from bench.bench_browser import Recording, launch, new_page
+from tests.chromium import Recording, launch, new_page
 from tests.conftest import start_server
 from tests.fake_llm import FakeLlm
 from tests.test_browser import assert_silent_after, last_input_time
