@@ -52,6 +52,21 @@ def first_audio_and_total(url: str, text: str) -> tuple[float, float, int]:
     raise RuntimeError("stream ended without done")
 
 
+def first_audio(url: str, text: str) -> float:
+    """Seconds to the first audio event; the stream is then closed (which stops the reply) and the server
+    left to go idle, so that every trial starts alike."""
+    t0 = time.perf_counter()
+    with requests.post(url + "/api/vox_speak_wav_stream", json={"text": text}, stream=True, timeout=120) as r:
+        first = next(time.perf_counter() - t0 for m in sse_messages(r) if "audio" in m)
+    wait_idle(url)
+    return first
+
+
+def wait_idle(url: str) -> None:
+    while requests.get(url + "/api/status", timeout=10).json()["busy"]:
+        time.sleep(0.005)
+
+
 def stop_trial(url: str, delay: float) -> tuple[float, float]:
     """Stop a long reply ``delay`` s after its first audio: (POST -> stream closed, POST -> engine idle)."""
     closed = threading.Event()
@@ -72,8 +87,7 @@ def stop_trial(url: str, delay: float) -> tuple[float, float]:
     requests.post(url + "/api/vox_stop", timeout=10)
     closed.wait(10)
     to_close = time.perf_counter() - t0
-    while requests.get(url + "/api/status", timeout=10).json()["busy"]:
-        time.sleep(0.005)
+    wait_idle(url)
     to_idle = time.perf_counter() - t0
     t.join(5)
     return to_close, to_idle
@@ -103,7 +117,7 @@ def startup_time(tmp: Path) -> float:
 def run(quick: bool = False) -> list[dict]:
     rows: list[dict] = []
     tmp = Path(tempfile.mkdtemp(prefix="vox-bench-"))
-    trials = 3 if quick else 15
+    ttfa_trials, full_trials = (9, 3) if quick else (31, 9)
     vox = start_server(tmp / "vox")
     old = start_server(tmp / "predecessor", config="[chunking]\nquick_start = false\n")
     try:
@@ -119,22 +133,23 @@ def run(quick: bool = False) -> list[dict]:
         never = threading.Event()
         list(engine.synthesize(chunk_texts[0], None, 1.0, never))
 
-        def timed(work) -> float:
+        def settled(work):
+            """``work()`` and its seconds, after a pause that lets the last trial's engine threads go quiet."""
             time.sleep(SETTLE)
             t0 = time.perf_counter()
-            work()
-            return time.perf_counter() - t0
+            out = work()
+            return out, time.perf_counter() - t0
 
-        vox_first, old_first, vox_total, floor_first, floor_total = [], [], [], [], []
-        for _ in range(trials):  # interleaved, so machine noise hits every variant alike
-            time.sleep(SETTLE)
-            f, total, chunks = first_audio_and_total(vox.url, REPLY10)
-            vox_first.append(f)
+        # Interleaved, so that machine noise hits every variant alike.
+        vox_first, old_first, floor_first, vox_total, floor_total = [], [], [], [], []
+        for _ in range(ttfa_trials):
+            vox_first.append(settled(lambda: first_audio(vox.url, REPLY10))[0])
+            old_first.append(settled(lambda: first_audio(old.url, REPLY10))[0])
+            floor_first.append(settled(lambda: list(engine.synthesize(chunk_texts[0], None, 1.0, never)))[1])
+        for _ in range(full_trials):
+            (_, total, chunks), _ = settled(lambda: first_audio_and_total(vox.url, REPLY10))
             vox_total.append(total)
-            time.sleep(SETTLE)
-            old_first.append(first_audio_and_total(old.url, REPLY10)[0])
-            floor_first.append(timed(lambda: list(engine.synthesize(chunk_texts[0], None, 1.0, never))))
-            floor_total.append(timed(lambda: [list(engine.synthesize(t, None, 1.0, never)) for t in chunk_texts]))
+            floor_total.append(settled(lambda: [list(engine.synthesize(t, None, 1.0, never)) for t in chunk_texts])[1])
         engine.unload()
 
         m_vox, m_old, m_floor = (statistics.median(x) for x in (vox_first, old_first, floor_first))

@@ -16,7 +16,10 @@ A server speaking an LLM reply while it streams (one SpeechStream and one ChunkS
     for delta in llm_deltas:
         for sentence in speech.feed(delta):
             for chunk in chunks.feed(sentence):
-                synthesise(chunk)       # the first chunk comes with the first sentence
+                synthesise(chunk)       # the first chunk comes with the first sentence ...
+        if not chunks.started:          # ... or sooner: its opening clause ("Sure,") once a word follows
+            for chunk in chunks.open_early(speech.unfinished()):
+                synthesise(chunk)
         # optional: if the synthesiser is idle, chunks.drain() hands over a part-filled chunk
     for chunk in [c for s in speech.flush() for c in chunks.feed(s)] + chunks.flush():
         synthesise(chunk)
