@@ -82,7 +82,7 @@ def run(quick: bool = False) -> list[dict]:
         s.post("/api/tts_load", {"engine": "piper"})
         vox_trial(s.url)
         vox, whole, clause, sentence = [], [], [], []
-        for _ in range(2 if quick else 5):
+        for _ in range(1 if quick else 5):
             fake.reply = REPLY
             vox.append(vox_trial(s.url)[0])
             s.post("/api/stop_all_vox")

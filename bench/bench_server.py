@@ -117,7 +117,7 @@ def startup_time(tmp: Path) -> float:
 def run(quick: bool = False) -> list[dict]:
     rows: list[dict] = []
     tmp = Path(tempfile.mkdtemp(prefix="vox-bench-"))
-    ttfa_trials, full_trials = (9, 3) if quick else (31, 9)
+    ttfa_trials, full_trials = (5, 2) if quick else (31, 9)
     vox = start_server(tmp / "vox")
     old = start_server(tmp / "predecessor", config="[chunking]\nquick_start = false\n")
     try:
@@ -165,11 +165,11 @@ def run(quick: bool = False) -> list[dict]:
                         f"{spread(vox_total)} vs {spread(floor_total)} -> ratio {m_total / m_raw:.2f}",
                         "<= 1.10x", m_total / m_raw, 1.10))
 
-        stop_trials = 6 if quick else 20
+        stop_trials = 5 if quick else 20
         rng = random.Random(7)
         closes, idles = [], []
         for _ in range(stop_trials):
-            c_, i_ = stop_trial(vox.url, rng.uniform(0.05, 1.5))
+            c_, i_ = stop_trial(vox.url, rng.uniform(0.05, 0.8 if quick else 1.5))
             closes.append(c_)
             idles.append(i_)
         rows.append(row("3", "stop -> stream closed", f"{spread(closes)}, p95 {p95(closes) * 1000:.0f} ms",
@@ -184,7 +184,7 @@ def run(quick: bool = False) -> list[dict]:
         before = mem.get("/api/status").json()["memory_mb"]
         mem.post("/api/tts_load", {"engine": "piper"})
         loaded = mem.get("/api/status").json()["memory_mb"]
-        replies = 40 if quick else 200
+        replies = 20 if quick else 200
         texts = ["Hello there, this is a short reply.", "The second reply has two sentences. Here it is.",
                  "Numbers like 3.14 and dates like May 5 are fine."]
         for i in range(replies):  # back to back: the freed heap is kept for the next reply
