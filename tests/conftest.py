@@ -132,3 +132,16 @@ def fresh_server(tmp_path) -> Iterator[VoxServer]:
     s = start_server(tmp_path)
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (tests/chromium.py) shared by one test module."""
+    from playwright import sync_api
+
+    from tests.chromium import launch
+
+    with sync_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

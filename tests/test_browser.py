@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from tests import conftest
-from tests.chromium import Recording, added_silence, launch, locate_exact, new_page, sse_chunks
+from tests.chromium import Recording, added_silence, locate_exact, new_page, sse_chunks
 from tests.conftest import start_server
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 REPLY = (
     "Good morning! The weather today is sunny with a light breeze. The meeting moved to three. "
@@ -26,14 +26,6 @@ REPLY = (
 )
 LONG = " ".join(f"This is sentence number {i} of a long reply that keeps going." for i in range(1, 31))
 MS = 0.001
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.chromium import Recording, launch, new_page
+from tests.chromium import Recording, new_page
 from tests.conftest import start_server
 from tests.fake_llm import FakeLlm
 from tests.test_browser import assert_silent_after, last_input_time
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 REPLY = (
     "Sure! Here is a **short plan** for your *trip* to Paris.\n\n"
@@ -60,14 +60,6 @@ def vox_server(tmp_path_factory, shared_fake):
     assert s.post("/api/vox_speak_wav", {"text": "Warm up."}).status_code == 200  # ONNX warm-up
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def open_chat(browser, url: str):
