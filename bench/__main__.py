@@ -3,6 +3,7 @@
 Each bench module has ``run(quick) -> list[dict]`` returning rows with ``what``, ``value``, ``target`` and
 ``ok``; rows that carry ``measure`` and ``limit`` (lower is better) are also checked in quick mode, where a
 row fails CI only when it is more than 2x past its limit, so a noisy shared machine does not fail CI.
+A row a module could not measure (a missing part, ``common.not_measured``) fails both runs.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def main() -> int:
         rows.extend(got)
     rows.sort(key=row_order)
     for r in rows:
+        if "not_measured" in r:  # make test installs every part, so nothing may go unmeasured
+            failures.append(f"{r['id']} {r['what']}: not measured: {r['not_measured']}")
         measure, limit = r.get("measure"), r.get("limit")
         if args.quick and measure is not None and limit is not None and measure > QUICK_SLACK * limit:
             failures.append(f"{r['what']}: {r['value']} is more than {QUICK_SLACK}x past {r['target']}")

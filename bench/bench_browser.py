@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import row, spread
+from bench.common import not_measured, row, spread
 from tests.chromium import Recording, added_silence, chunk_offsets, launch, new_page, sse_chunks
 
 PREDECESSOR_JS = """
@@ -140,7 +140,7 @@ def run(quick: bool = False) -> list[dict]:
     from tests.pulse import PulseServer, available
 
     if (why := available()) is not None:
-        return [row("5", "browser gaps", f"skipped: {why}", "< 5 ms", ok=None)]
+        return [not_measured("5", "browser gaps", why, "< 5 ms")]
     trials = 1 if quick else 3
     clients = ("vox",) if quick else ("vox", "predecessor")  # quick (CI) checks Vox; the comparison is for `make bench`
     gaps: dict[str, list[float]] = {"vox": [], "predecessor": [], "page": []}

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from bench.common import p95, row, spread
+from bench.common import not_measured, p95, row, spread
 from tests import pulse
 from tests.conftest import VoxServer, start_server
 from vox.audio import read_wav
@@ -91,7 +91,7 @@ def one_play_per_chunk(vox: VoxServer, sink: pulse.PulseServer, text: str) -> tu
 def run(quick: bool = False) -> list[dict]:
     missing = pulse.available()
     if missing:
-        return [row("6", "speakers (PulseAudio null sink)", f"skipped: {missing}", "", ok=None)]
+        return [not_measured("6", "speakers (PulseAudio null sink)", missing)]
     replies, stops = (1, 3) if quick else (3, 10)
     text = " ".join(SENTENCES[:3] if quick else SENTENCES)
     rows: list[dict] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import row
+from bench.common import not_measured, row
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 REPLY = [
@@ -78,8 +78,8 @@ def run(quick: bool = False) -> list[dict]:
 
     missing = _missing_modules()
     if missing:
-        skipped = f"skipped: {', '.join(missing)} not installed"
-        return [row("9", "Chatterbox Turbo bench", skipped, "requirements-turbo.txt", ok=None)]
+        why = f"{', '.join(missing)} not installed (requirements-turbo.txt)"
+        return [not_measured("9", "Chatterbox Turbo bench", why)]
     import psutil
 
     from tests.chatterbox_ckpt import build_checkpoint

@@ -16,6 +16,11 @@ def p95(values: list[float]) -> float:
     return v[min(len(v) - 1, round(0.95 * (len(v) - 1)))]
 
 
+def not_measured(id_: str, what: str, why: str, target: str = "") -> dict:
+    """A row a benchmark could not measure here (a missing part): the runner reports it as a failure."""
+    return {**row(id_, what, f"not measured: {why}", target, ok=False), "not_measured": why}
+
+
 def row(id_: str, what: str, value: str, target: str, measure: float | None = None,
         limit: float | None = None, ok: bool | None = None) -> dict:
     """A table row; ``measure <= limit`` decides ``ok`` when both are given (lower is better)."""
