@@ -88,6 +88,14 @@ class FakeLlm:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
+    def reset(self, **settings) -> FakeLlm:
+        """Back to a fresh fake's state with ``settings`` (a server shared by a test module, reset per test)."""
+        fresh = FakeLlm(**settings)
+        for name in ("reply", "tokens_per_second", "status", "error_message", "requests", "sent", "disconnected",
+                     "finished"):
+            setattr(self, name, getattr(fresh, name))
+        return self
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()

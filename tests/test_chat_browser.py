@@ -46,10 +46,7 @@ def shared_fake():
 @pytest.fixture
 def fake(shared_fake):
     """The module's fake LLM server, reset for each test."""
-    fresh = FakeLlm(reply=REPLY, tokens_per_second=30)
-    for name in ("reply", "tokens_per_second", "status", "requests", "sent", "disconnected", "finished"):
-        setattr(shared_fake, name, getattr(fresh, name))
-    return shared_fake
+    return shared_fake.reset(reply=REPLY, tokens_per_second=30)
 
 
 @pytest.fixture(scope="module")

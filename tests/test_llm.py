@@ -29,10 +29,7 @@ def shared_fake():
 @pytest.fixture
 def fake(shared_fake):
     """The module's fake LLM server, reset to its defaults for each test."""
-    fresh = FakeLlm(reply=REPLY)
-    for name in ("reply", "tokens_per_second", "status", "requests", "sent", "disconnected", "finished"):
-        setattr(shared_fake, name, getattr(fresh, name))
-    return shared_fake
+    return shared_fake.reset(reply=REPLY)
 
 
 @pytest.fixture(scope="module")
