@@ -174,7 +174,7 @@ def streamed_chunks(pieces: list[str]) -> tuple[list[str], int | None]:
     for i, piece in enumerate(pieces):
         for sentence in speech.feed(piece):
             out += chunks.feed(sentence)
-        if not chunks.started:
+        if chunks.awaits_opening:
             out += chunks.open_early(speech.unfinished())
         if out and first is None:
             first = i
@@ -338,6 +338,20 @@ def test_one_megabyte_streamed_in_pieces_is_linear() -> None:
     got = stream(SentenceStream, [text[i : i + 997] for i in range(0, len(text), 997)])
     assert time.process_time() - t0 < 5
     assert got == split_sentences(text, 1)
+
+
+def test_long_first_sentence_streamed_stays_linear() -> None:
+    """An LLM's endless first sentence: the look for an opening clause stops early instead of each delta."""
+    text = "word " * 100_000 + "end."
+    pieces = [text[i : i + 5] for i in range(0, len(text), 5)]
+    t0 = time.process_time()
+    stream(SpeechStream, pieces)
+    sentences_only = time.process_time() - t0
+    t0 = time.process_time()
+    chunks, _ = streamed_chunks(pieces)
+    with_chunks = time.process_time() - t0
+    assert with_chunks < 3 * sentences_only + 0.2, (with_chunks, sentences_only)  # was ~11x before the fix
+    assert chunks == speech_chunks(normalize_for_speech(text))
 
 
 # -- properties ---------------------------------------------------------------------------------------------

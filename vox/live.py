@@ -50,7 +50,7 @@ class TextFeed:
             self.text += delta
             sentences = self._speech.feed(delta)
             self._release(sentences)
-            if not self._chunks.started:
+            if self._chunks.awaits_opening:
                 for chunk in self._chunks.open_early(self._speech.unfinished()):
                     self._queue.put(chunk)
         return sentences

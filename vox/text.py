@@ -17,7 +17,7 @@ A server speaking an LLM reply while it streams (one SpeechStream and one ChunkS
         for sentence in speech.feed(delta):
             for chunk in chunks.feed(sentence):
                 synthesise(chunk)       # the first chunk comes with the first sentence ...
-        if not chunks.started:          # ... or sooner: its opening clause ("Sure,") once a word follows
+        if chunks.awaits_opening:       # ... or sooner: its opening clause ("Sure,") once a word follows
             for chunk in chunks.open_early(speech.unfinished()):
                 synthesise(chunk)
         # optional: if the synthesiser is idle, chunks.drain() hands over a part-filled chunk
@@ -840,6 +840,7 @@ class SpeechStream:
 
 _CLAUSE = re.compile(r"[,;:](?=\s)|[，、；：]|\s[-–—](?=\s)|—")
 _MIN_OPENING = 2
+_OPENING_LOOKAHEAD = 64  # open_early stops looking once the first sentence runs this far past first_chunk_chars
 """A reply may open with a clause as short as "OK,": Piper's pause at the cut (measured: 220-315 ms) is the
 pause it makes at the comma inside the whole sentence (245-370 ms), and the first audio comes 3-10x sooner."""
 
@@ -900,22 +901,24 @@ class ChunkStream:
         self._count = 0  # chunks released
         self._started = False
         self._said_early = ""  # the opening clause open_early() released before its sentence was complete
+        self._gave_up_early = False  # the first sentence ran on past any clause open_early could use
 
     @property
-    def started(self) -> bool:
-        """Whether the reply's first chunk has been released."""
-        return self._started
+    def awaits_opening(self) -> bool:
+        """Whether open_early may still release something: call it only then (it costs a look at the text)."""
+        return self._opening_clause and not self._started and not self._gave_up_early
 
     def open_early(self, unfinished: str) -> list[str]:
         """The reply's opening clause, taken from its first sentence while that sentence is still arriving
         (an LLM streaming "Sure, here is ..."): released once a word follows it with no possible sentence end
         between, so the chunks are exactly speech_chunks' (feed() skips the clause when the sentence comes)."""
-        if self._started or not self._opening_clause:
+        if not self.awaits_opening:
             return []
         s = " ".join(unfinished.split())
         cut = _opening_clause(s, self._first)
         word = _WORD.search(s, cut) if cut else None
         if word is None or _CANDIDATE.search(s, 0, word.start()):  # the sentence may end before that word
+            self._gave_up_early = len(s) > self._first + _OPENING_LOOKAHEAD  # keeps a long sentence linear
             return []
         self._started, self._count, self._said_early = True, 1, s[:cut]
         return [self._said_early]
