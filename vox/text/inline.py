@@ -94,34 +94,32 @@ def speakable(tok: str) -> str:
 def aligned(raw: str, said: str, start: int) -> list[Segment]:
     """Segments saying where each part of said (a token's speakable form) comes from in raw, the token as
     written at offset start: the exact characters when said is a substring ("**bold**" -> "bold", a URL ->
-    its host), else its common prefix and suffix with raw and the characters between matched in order
-    ("[docs](https://x)." -> "docs" and "."). A character raw lacks (a space for "<br>") is a gap."""
+    its host); else a common last character ("[docs](https://x)." -> "docs" and ".") and, from the left,
+    the longest runs raw holds in order. A character raw lacks (a space for "<br>") is a gap."""
     if said is raw:
         return [(said, start, start + len(raw))]
     at = raw.find(said)
     if at >= 0:
         return [(said, start + at, start + at + len(said))]
     n, m = len(raw), len(said)
-    a = 0
-    while a < n and a < m and raw[a] == said[a]:
-        a += 1
-    b = 0
-    while b < n - a and b < m - a and raw[n - 1 - b] == said[m - 1 - b]:
-        b += 1
-    out: list[Segment] = [(said[:a], start, start + a)] if a else []
-    j = a  # the next raw character that may match
-    i = a
-    while i < m - b:
-        k = raw.find(said[i], j, n - b)
-        if k < 0:
+    tail = 1 if n and m and raw[-1] == said[-1] else 0
+    out: list[Segment] = []
+    i = j = 0
+    while i < m - tail:
+        lo, hi = 0, m - tail - i  # the longest run said[i : i + r] that raw[j : n - tail] holds
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if raw.find(said[i : i + mid], j, n - tail) >= 0:
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo == 0:
             out.append((said[i], start + j, start + j))
             i += 1
             continue
-        r = 1  # extend the run while the characters keep matching
-        while i + r < m - b and k + r < n - b and raw[k + r] == said[i + r]:
-            r += 1
-        out.append((said[i : i + r], start + k, start + k + r))
-        i, j = i + r, k + r
-    if b:
-        out.append((said[m - b :], start + n - b, start + n))
+        k = raw.find(said[i : i + lo], j, n - tail)
+        out.append((said[i : i + lo], start + k, start + k + lo))
+        i, j = i + lo, k + lo
+    if tail:
+        out.append((said[-1], start + n - 1, start + n))
     return out

@@ -220,9 +220,7 @@ class MarkdownStream:
 
     def _say_note(self, out: list) -> None:
         """A code block is said as its note, whose source is the whole block, fences included."""
-        start, end = self._note_start, self._note_end
-        for tok in self._note.split(" "):
-            self._emit(tok, out, start, end, None)
+        self._emit(self._note, out, self._note_start, self._note_end, None)  # one token: it maps as a whole
         self._end_block(out)
 
     def _tokens(self, out: list, complete: bool) -> None:

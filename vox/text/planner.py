@@ -14,6 +14,8 @@ feed()/end() give the same chunks (texts and offsets) as plan() however the repl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vox.text.abbreviations import for_language
 from vox.text.chars import need_count, need_str
 from vox.text.chunks import Cutter, Groups
@@ -54,6 +56,8 @@ class SpeechPlanner:
       sentence's pieces, one chunk each, at once); every later piece waits in ``pending`` until the
       caller calls ``take(max_pieces, max_chars)``. ``take`` also works with static grouping, to hand a
       part-filled chunk to an idle synthesiser.
+    - ``lang``: the abbreviation table the sentence scanner uses (and, later, the verbaliser's language).
+    - ``verbaliser``: called with lang for each reply, gives the verbalisation stage (verbalise.py).
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class SpeechPlanner:
         opening_clause: bool = True,
         *,
         lang: str = "en",
+        verbaliser: Callable[[str], Verbaliser] = Verbaliser,
     ) -> None:
         self.group_size = None if group_size is None else need_count(group_size, "group_size")
         self.max_chars = need_count(max_chars, "max_chars")
@@ -71,11 +76,12 @@ class SpeechPlanner:
         self.opening_clause = bool(opening_clause)
         self.lang = need_str(lang, "lang")
         self._abbreviations = for_language(lang)
+        self._new_verbaliser = verbaliser
         self._start()
 
     def _start(self) -> None:
         self._markdown = MarkdownSegments(eager=True)  # a block's last sentence is released as it ends
-        self._verbaliser = Verbaliser(self.lang)
+        self._verbaliser = self._new_verbaliser(self.lang)
         self._scanner = Scanner(self._abbreviations, spans=True)
         self._map = OffsetMap()
         self._cutter = Cutter(self.max_chars, self.first_chunk_chars, self.opening_clause)

@@ -367,4 +367,3 @@ class Scanner:
         if single or acronym or key in abbr.titles or key in abbr.other:  # "E. Smith", "U.S. Government"
             return self._starter(t)
         return True  # an ordinary word, or "etc.", "Inc.", "no." before a capital
-
