@@ -91,11 +91,16 @@ def speakable(tok: str) -> str:
     return _UNESCAPE.sub(lambda m: chr(ord(m.group(0)) - _ESC_BASE), tok).strip()
 
 
+_LOOK = 256  # how far past a removed stretch (a link target, a URL's scheme) aligned() looks for what follows
+
+
 def aligned(raw: str, said: str, start: int) -> list[Segment]:
     """Segments saying where each part of said (a token's speakable form) comes from in raw, the token as
     written at offset start: the exact characters when said is a substring ("**bold**" -> "bold", a URL ->
     its host); else a common last character ("[docs](https://x)." -> "docs" and ".") and, from the left,
-    the longest runs raw holds in order. A character raw lacks (a space for "<br>") is a gap."""
+    runs of characters matched in order, each at its earliest place unless a longer run starts a little
+    later ("host" after "https://www."). A character raw lacks (a space for "<br>") is a gap. Linear: every
+    search looks a bounded distance ahead."""
     if said is raw:
         return [(said, start, start + len(raw))]
     at = raw.find(said)
@@ -103,23 +108,31 @@ def aligned(raw: str, said: str, start: int) -> list[Segment]:
         return [(said, start + at, start + at + len(said))]
     n, m = len(raw), len(said)
     tail = 1 if n and m and raw[-1] == said[-1] else 0
+    end, stop = n - tail, m - tail
     out: list[Segment] = []
     i = j = 0
-    while i < m - tail:
-        lo, hi = 0, m - tail - i  # the longest run said[i : i + r] that raw[j : n - tail] holds
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if raw.find(said[i : i + mid], j, n - tail) >= 0:
-                lo = mid
-            else:
-                hi = mid - 1
-        if lo == 0:
+    while i < stop:
+        k = raw.find(said[i], j, min(end, j + _LOOK))
+        if k < 0:
             out.append((said[i], start + j, start + j))
             i += 1
             continue
-        k = raw.find(said[i : i + lo], j, n - tail)
-        out.append((said[i : i + lo], start + k, start + k + lo))
-        i, j = i + lo, k + lo
+        r = _run(raw, k, end, said, i, stop)
+        if r < stop - i:
+            longer = said[i : i + r + 3]
+            k2 = raw.find(longer, k + 1, min(end, k + 1 + _LOOK + len(longer)))
+            if k2 >= 0:
+                k, r = k2, _run(raw, k2, end, said, i, stop)
+        out.append((said[i : i + r], start + k, start + k + r))
+        i, j = i + r, k + r
     if tail:
         out.append((said[-1], start + n - 1, start + n))
     return out
+
+
+def _run(raw: str, k: int, end: int, said: str, i: int, stop: int) -> int:
+    """How many characters match from raw[k] and said[i] on (at least one: raw[k] == said[i])."""
+    r = 1
+    while i + r < stop and k + r < end and raw[k + r] == said[i + r]:
+        r += 1
+    return r

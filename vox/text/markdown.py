@@ -228,7 +228,13 @@ class MarkdownStream:
         at = self._line_start
         n = len(line)
         i = self._cur
-        while True:
+        if complete:  # every token is final: one regex step each
+            for m in _NONSEP_RUN.finditer(line, i):
+                raw = m.group()
+                self._emit(speakable(raw), out, at + m.start(), at + m.end(), raw)
+            self._cur = self._seen = n
+            return
+        while True:  # a token is final once a separator follows it; the last one waits
             m = _NONSEP.search(line, i)
             if m is None:
                 self._cur = self._seen = n
@@ -236,10 +242,7 @@ class MarkdownStream:
             j = m.start()
             e = _SEP.search(line, max(j, self._seen))
             if e is None:
-                self._cur, self._seen = (n, n) if complete else (j, n)
-                if complete:
-                    raw = line[j:]
-                    self._emit(speakable(raw), out, at + j, at + n, raw)
+                self._cur, self._seen = j, n
                 return
             raw = line[j : e.start()]
             self._emit(speakable(raw), out, at + j, at + e.start(), raw)

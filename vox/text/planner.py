@@ -153,12 +153,16 @@ class SpeechPlanner:
 
     def _chunks(self, sentences: list[Sentence]) -> list[Chunk]:
         out: list[Chunk] = []
-        groups = self._groups
-        for text, a, _ in sentences:
+        groups, cutter, offsets = self._groups, self._cutter, self._map
+        for text, a, b in sentences:
             index = self._sentences
             self._sentences += 1
             s, where = _collapsed(text)
-            opening, cuts = self._cutter.cut(s)
+            opening, cuts = cutter.cut(s)
+            if where is None and not opening and len(cuts) == 1:  # the usual sentence: one piece, as found
+                piece = Piece(s, offsets.start_of(a), offsets.end_of(b), index)
+                out += [_chunk(group) for group in groups.add(piece, len(s))]
+                continue
             pieces = [self._piece(s, where, a, i, j, index) for i, j in cuts]
             if opening:
                 groups.released = 1
