@@ -98,9 +98,9 @@ def aligned(raw: str, said: str, start: int) -> list[Segment]:
     """Segments saying where each part of said (a token's speakable form) comes from in raw, the token as
     written at offset start: the exact characters when said is a substring ("**bold**" -> "bold", a URL ->
     its host); else a common last character ("[docs](https://x)." -> "docs" and ".") and, from the left,
-    runs of characters matched in order, each at its earliest place unless a longer run starts a little
-    later ("host" after "https://www."). A character raw lacks (a space for "<br>") is a gap. Linear: every
-    search looks a bounded distance ahead."""
+    runs of characters matched in order, each at its earliest place unless that run stops inside a word and
+    a longer one starts a little later ("host" after "https://www."). A character raw lacks (a space for
+    "<br>") is a gap. Linear: every search looks a bounded distance ahead."""
     if said is raw:
         return [(said, start, start + len(raw))]
     at = raw.find(said)
@@ -118,7 +118,7 @@ def aligned(raw: str, said: str, start: int) -> list[Segment]:
             i += 1
             continue
         r = _run(raw, k, end, said, i, stop)
-        if r < stop - i:
+        if r < stop - i and k + r < end and raw[k + r].isalnum():  # a word goes on that is not said: "https"
             longer = said[i : i + r + 3]
             k2 = raw.find(longer, k + 1, min(end, k + 1 + _LOOK + len(longer)))
             if k2 >= 0:
