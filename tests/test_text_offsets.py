@@ -17,6 +17,7 @@ from vox.text import (
     SpeechStream,
     normalize_for_speech,
     speech_chunks,
+    split_sentences,
 )
 from vox.text.markdown import _LANGUAGES
 from vox.text.spans import Segment
@@ -140,6 +141,20 @@ def test_chunk_holds_its_pieces() -> None:
         assert c.text == " ".join(p.text for p in c.pieces)
         assert reply[c.start : c.end] == c.text  # plain text: the span is exactly what is said
     assert [p.sentence for p in pieces(chunks)] == [0, 0, 1, 2, 3, 4, 5]
+
+
+def test_sentences_come_whole_as_they_complete() -> None:
+    """For a caller that reports progress by sentence (POST /api/replies/<id>/text answers with them)."""
+    reply = "Sure, **one** two. Three "
+    planner = SpeechPlanner()
+    planner.feed(reply[:12])
+    assert planner.sentences == []
+    planner.feed(reply[12:])
+    assert [(s.text, reply[s.start : s.end], s.sentence) for s in planner.sentences] == [
+        ("Sure, one two.", "Sure, **one** two.", 0)
+    ]
+    planner.end()
+    assert [s.text for s in planner.sentences] == ["Sure, one two.", "Three."]
 
 
 def test_long_sentence_pieces_get_their_own_spans() -> None:
@@ -311,8 +326,14 @@ _SETTINGS = st.fixed_dictionaries(
 @PROPERTY
 @given(_TEXTS, st.lists(st.integers(0, 400), max_size=12), _SETTINGS)
 def test_planner_is_todays_chunks_streamed_or_whole(text: str, points: list[int], settings: dict) -> None:
-    whole = SpeechPlanner(**settings).plan(text)
+    planner = SpeechPlanner(**settings)
+    whole = planner.plan(text)
     assert [c.text for c in whole] == speech_chunks(normalize_for_speech(text), **settings)
+    sentences = [" ".join(s.split()) for s in split_sentences(normalize_for_speech(text), 1)]
+    assert [s.text for s in planner.sentences] == sentences
+    assert [s.sentence for s in planner.sentences] == list(range(len(sentences)))
+    for p in pieces(whole):
+        assert planner.sentences[p.sentence].start <= p.start <= p.end <= planner.sentences[p.sentence].end
     deltas = cut(text, points)
     chunks, per_delta = planned(deltas, **settings)
     assert chunks == whole  # texts and offsets

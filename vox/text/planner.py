@@ -56,6 +56,8 @@ class SpeechPlanner:
       sentence's pieces, one chunk each, at once); every later piece waits in ``pending`` until the
       caller calls ``take(max_pieces, max_chars)``. ``take`` also works with static grouping, to hand a
       part-filled chunk to an idle synthesiser.
+    - ``sentences``: every sentence completed so far, whole, with its span (a caller reporting progress by
+      sentence takes the new ones after each feed).
     - ``lang``: the abbreviation table the sentence scanner uses (and, later, the verbaliser's language).
     - ``verbaliser``: called with lang for each reply, gives the verbalisation stage (verbalise.py).
     """
@@ -86,7 +88,8 @@ class SpeechPlanner:
         self._map = OffsetMap()
         self._cutter = Cutter(self.max_chars, self.first_chunk_chars, self.opening_clause)
         self._groups = Groups(self.group_size, self.max_chars)
-        self._sentences = 0  # sentences completed so far
+        self.sentences: list[Piece] = []
+        """Every sentence completed so far, whole (spaces collapsed), with its span and index."""
         self._ended = False
 
     # -- the reply in --------------------------------------------------------------------------------------
@@ -155,13 +158,13 @@ class SpeechPlanner:
         out: list[Chunk] = []
         groups, cutter, offsets = self._groups, self._cutter, self._map
         for text, a, b in sentences:
-            index = self._sentences
-            self._sentences += 1
+            index = len(self.sentences)
             s, where = _collapsed(text)
+            sentence = Piece(s, offsets.start_of(a), offsets.end_of(b), index)
+            self.sentences.append(sentence)
             opening, cuts = cutter.cut(s)
-            if where is None and not opening and len(cuts) == 1:  # the usual sentence: one piece, as found
-                piece = Piece(s, offsets.start_of(a), offsets.end_of(b), index)
-                out += [_chunk(group) for group in groups.add(piece, len(s))]
+            if not opening and len(cuts) == 1:  # the usual sentence: one piece, the sentence itself
+                out += [_chunk(group) for group in groups.add(sentence, len(s))]
                 continue
             pieces = [self._piece(s, where, a, i, j, index) for i, j in cuts]
             if opening:
@@ -179,7 +182,7 @@ class SpeechPlanner:
         if not cut:
             return []
         self._groups.released = 1
-        piece = self._piece(s, where, at, 0, cut, self._sentences)
+        piece = self._piece(s, where, at, 0, cut, len(self.sentences))
         return [Chunk(piece.text, (piece,))]
 
     def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int) -> Piece:
