@@ -17,6 +17,7 @@ from vox.config import Config
 from vox.guard import Guard
 from vox.routes import chat, live, speakers, speech, voices
 from vox.runtime import Runtime
+from vox.validate import MAX_SPEED, MIN_SPEED
 
 log = logging.getLogger("vox")
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +83,7 @@ def create_app(config: Config, runtime: Runtime) -> Flask:
 
     @app.get("/")
     def index():
-        return render_template("index.html", config=config)
+        return render_template("index.html", config=config, engines=runtime.engines_info(),
+                               speed_range=(MIN_SPEED, MAX_SPEED))
 
     return app

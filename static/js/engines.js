@@ -1,7 +1,10 @@
-/* What the page says about the engines: their names, the badge a voice gets for each, and the languages of
- * Chatterbox Multilingual. The page's one copy of these lists (the engine select in the template lists the
- * same engines); once the server hands them to the page, this is the module to change. */
+/* What the page knows about the engines, from the server (the template embeds GET /api/engines' list): their
+ * names, the badge a voice gets for each, their languages, and whether they can run here. The one copy of
+ * these lists is the server's engine registry (vox/engines/registry.py). */
 
-export const ENGINE_NAMES = { piper: "Piper", turbo: "Chatterbox Turbo", multilingual: "Chatterbox Multilingual" };
-export const ENGINE_BADGES = { piper: "Piper", turbo: "Turbo", multilingual: "Multilingual" };
-export const LANGUAGES = "ar da de el en es fi fr he hi it ja ko ms nl no pl pt ru sv sw tr zh".split(" ");
+const list = JSON.parse(document.getElementById("vox-engines")?.textContent || "[]");
+
+export const ENGINES = Object.fromEntries(list.map((e) => [e.name, e]));
+export const ENGINE_NAMES = Object.fromEntries(list.map((e) => [e.name, e.title]));
+export const ENGINE_BADGES = Object.fromEntries(list.map((e) => [e.name, e.badge || e.title]));
+export const LANGUAGES = [...new Set(list.flatMap((e) => e.languages))].sort();

@@ -85,6 +85,8 @@ class Capabilities:
 
     title: str
     """The name people see."""
+    badge: str
+    """The short name on a voice that this engine speaks ("Piper", "Turbo")."""
     voice_kinds: tuple[str, ...]
     """Which library voices it speaks: "piper" models, "clip" reference clips (cloning)."""
     options: frozenset[str] = frozenset()

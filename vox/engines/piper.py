@@ -102,7 +102,7 @@ def _terminated(error: Exception) -> bool:
 
 class PiperEngine(Engine):
     name = "piper"
-    capabilities = Capabilities(title="Piper", voice_kinds=("piper",), opens_with_clause=True)
+    capabilities = Capabilities(title="Piper", badge="Piper", voice_kinds=("piper",), opens_with_clause=True)
     sample_rate = SAMPLE_RATE
 
     def __init__(self, default_model: Path | None = None) -> None:

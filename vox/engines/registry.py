@@ -65,6 +65,7 @@ def describe(config: Config) -> list[dict[str, Any]]:
         out.append({
             "name": name,
             "title": caps.title,
+            "badge": caps.badge,
             "available": not problem,
             "reason": problem,
             "voice_kinds": list(caps.voice_kinds),

@@ -17,7 +17,8 @@ class ChatterboxMultilingualEngine(_ChatterboxEngine):
     name = "multilingual"
     title = "Chatterbox Multilingual"
     capabilities = Capabilities(
-        title=title, voice_kinds=("clip",), languages=SUPPORTED_LANGUAGES, streams_within_chunk=True, speed=False,
+        title=title, badge="Multilingual", voice_kinds=("clip",), languages=SUPPORTED_LANGUAGES,
+        streams_within_chunk=True, speed=False,
         gpu=True,
     )
     config_key = "multilingual_checkpoint"

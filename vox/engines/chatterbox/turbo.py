@@ -20,7 +20,8 @@ class ChatterboxTurboEngine(_ChatterboxEngine):
     name = "turbo"
     title = "Chatterbox Turbo"
     capabilities = Capabilities(
-        title=title, voice_kinds=("clip",), streams_within_chunk=True, speed=False, paralinguistic_tags=True, gpu=True
+        title=title, badge="Turbo", voice_kinds=("clip",), streams_within_chunk=True, speed=False,
+        paralinguistic_tags=True, gpu=True,
     )
     config_key = "turbo_checkpoint"
     repo_id = "ResembleAI/chatterbox-turbo"
