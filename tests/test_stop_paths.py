@@ -162,3 +162,49 @@ def test_replies_in_other_sessions_do_not_replace_each_other_and_stop_all_ends_t
         last = list(stream)[-1]
         assert last["done"] and last["stopped"] and last["reason"] == "stop all", last
     wait_idle(server)
+
+
+def test_unload_stops_running_replies_first_and_the_next_reply_loads_the_engine_again(fresh_server):
+    fresh_server.post("/api/tts_load", {"engine": "piper"})
+    _, stream = first_audio(fresh_server, ONE_LONG_SENTENCE)
+    r = fresh_server.post("/api/unload_tts")
+    assert r.status_code == 200 and r.json()["unloaded"] is True and r.json()["state"] == "unloaded"
+    last = list(stream)[-1]
+    assert last["stopped"] and last["reason"] == "unload", last
+    status = fresh_server.get("/api/status").json()
+    assert status["loaded"] is False and status["busy"] is False
+    seconds, stream = first_audio(fresh_server, "Back again.")
+    assert list(stream)[-1]["stopped"] is False
+    assert fresh_server.get("/api/status").json()["engine_loads"] == 2
+
+
+def test_the_pushed_reply_registry_survives_concurrent_adds_removals_and_reads():
+    from types import SimpleNamespace
+
+    from vox.replies import PushedReply, ReplyRegistry
+
+    registry = ReplyRegistry()
+    errors: list[BaseException] = []
+
+    def fake_reply(n: int) -> PushedReply:
+        job = SimpleNamespace(id=f"j{n}", finished=threading.Event())
+        if n % 3 == 0:
+            job.finished.set()
+        return PushedReply(feed=None, gen=SimpleNamespace(job=job), sink="page")  # type: ignore[arg-type]
+
+    def churn(offset: int) -> None:
+        try:
+            for n in range(offset, offset + 2000):
+                reply = registry.add(lambda n=n: fake_reply(n))
+                for r in registry.snapshot():
+                    _ = r.open
+                registry.remove(reply.id)
+        except BaseException as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=churn, args=(k * 10_000,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and registry.snapshot() == []
