@@ -173,7 +173,7 @@ def test_unload_stops_running_replies_first_and_the_next_reply_loads_the_engine_
     assert last["stopped"] and last["reason"] == "unload", last
     status = fresh_server.get("/api/status").json()
     assert status["loaded"] is False and status["busy"] is False
-    seconds, stream = first_audio(fresh_server, "Back again.")
+    _, stream = first_audio(fresh_server, "Back again.")
     assert list(stream)[-1]["stopped"] is False
     assert fresh_server.get("/api/status").json()["engine_loads"] == 2
 
@@ -199,7 +199,7 @@ def test_the_pushed_reply_registry_survives_concurrent_adds_removals_and_reads()
                 for r in registry.snapshot():
                     _ = r.open
                 registry.remove(reply.id)
-        except BaseException as e:  # noqa: BLE001 - collected and asserted below
+        except BaseException as e:  # collected and asserted below
             errors.append(e)
 
     threads = [threading.Thread(target=churn, args=(k * 10_000,)) for k in range(4)]
