@@ -23,7 +23,7 @@ LONG_REPLY = " ".join(f"This is sentence number {i} of a long reply that keeps g
 def test_stream_chunks_are_speech_in_order_and_done_last(server):
     messages = list(server.stream({"text": REPLY}))
     audio, done = messages[:-1], messages[-1]
-    assert done == {"done": True, "chunks": len(audio), "stopped": False, "job": audio[0]["job"]}
+    assert done == {"done": True, "chunks": len(audio), "stopped": False, "job": audio[0]["job"], "reason": None}
     assert [m["idx"] for m in audio] == list(range(len(audio)))
     assert all(m["total"] == len(audio) for m in audio)
     assert len(audio) >= 3, "a short first chunk, then groups"

@@ -1,30 +1,24 @@
-"""Replies whose text is still arriving: an LLM's stream, or deltas another program pushes to Vox.
+"""Replies whose text is still arriving (an LLM's stream, or deltas another program pushes to Vox), and the
+fan-out of events to the open pages.
 
 A TextFeed takes raw markdown deltas and hands the Generation speakable chunk texts as soon as the text
 layer releases them (a sentence is released once the next one visibly begins), so speech starts while the
-reply is still being written. The LiveHub carries audio of pushed replies to every open Vox page.
+reply is still being written. The LiveHub carries events (audio of pushed replies, stops) to every open page.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from vox import text as speech_text
 from vox.jobs import Job
-from vox.pipeline import POLL, Generation
+from vox.pipeline import POLL
 
 _END = object()
-
-
-def sse(payload: dict) -> str:
-    """One Server-Sent Events message."""
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
 class TextFeed:
@@ -84,23 +78,8 @@ class TextFeed:
             yield item
 
 
-@dataclass
-class PushedReply:
-    """A reply another program pushes to Vox delta by delta, played in the Vox page or on the speakers."""
-
-    feed: TextFeed
-    gen: Generation
-    sink: str
-    thread: threading.Thread | None = None
-    created: float = field(default_factory=time.monotonic)
-
-    @property
-    def id(self) -> str:
-        return self.gen.job.id
-
-
 class LiveHub:
-    """Fan-out of SSE messages to the open Vox pages (``GET /api/live``)."""
+    """Fan-out of events (JSON-able dicts) to the open Vox pages (``GET /api/live``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -123,7 +102,7 @@ class LiveHub:
         with self._lock:
             return len(self._subscribers)
 
-    def publish(self, message: str) -> None:
+    def publish(self, message: dict) -> None:
         with self._lock:
             subscribers = list(self._subscribers.values())
         for q in subscribers:

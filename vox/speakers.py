@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 from vox.audio import resample
-from vox.engines.base import EngineUnavailable
+from vox.errors import EngineUnavailable, SpeakersUnavailable, VoxError
+from vox.jobs import StopReason
 from vox.pipeline import Chunk, Generation
-from vox.validate import ApiError
 
 log = logging.getLogger("vox.speakers")
 
@@ -60,10 +60,6 @@ _lock = threading.RLock()
 """Serialises PortAudio's global state: device queries, re-scans and stream opening."""
 _open_streams = 0
 _probed = False
-
-
-class SpeakersUnavailable(Exception):
-    """Host playback cannot work here; the message says what to install or configure."""
 
 
 def _portaudio_crash() -> str | None:
@@ -299,7 +295,7 @@ class Playback:
             self.ended_at = time.monotonic()
             self.started.set()
             self.done.set()
-            self.gen.close()  # cancels an unfinished reply; the job ends here, so is_speaking covered playback
+            self.gen.close(StopReason.ERROR)  # an unfinished reply stops; is_speaking covered playback
             if self.error is not None and not isinstance(self.error, SpeakersUnavailable | EngineUnavailable):
                 log.error("speaker playback failed: %s: %s", type(self.error).__name__, self.error)
 
@@ -444,7 +440,7 @@ def speak(runtime, text: str, voice_id: str | None = None, wait: bool = False, *
     """Speak ``text`` on the configured output device.
 
     Returns once the first audio has been written (``wait=True``: once playback ended). Raises
-    ``SpeakersUnavailable`` (no PortAudio, no device, the device would not open), ``ApiError`` for bad
+    ``SpeakersUnavailable`` (no PortAudio, no device, the device would not open), ``VoxError`` for bad
     input, ``EngineUnavailable`` when the engine cannot load. ``opts``: speed, lang.
     """
     playback = start(runtime, text, voice_id, **opts)
@@ -462,11 +458,11 @@ def say(runtime, text: str) -> int:
     except (SpeakersUnavailable, EngineUnavailable) as e:
         print(f"Vox cannot speak: {e}", file=sys.stderr)
         return 3
-    except ApiError as e:
+    except VoxError as e:
         print(f"Vox cannot speak: {e.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        runtime.jobs.stop_all()
+        runtime.stop_all()
         return 130
     finally:
         runtime.shutdown()
