@@ -229,9 +229,11 @@ class MarkdownStream:
         n = len(line)
         i = self._cur
         if complete:  # every token is final: one regex step each
+            emit = self._emit
             for m in _NONSEP_RUN.finditer(line, i):
                 raw = m.group()
-                self._emit(speakable(raw), out, at + m.start(), at + m.end(), raw)
+                a, b = m.span()
+                emit(speakable(raw), out, at + a, at + b, raw)
             self._cur = self._seen = n
             return
         while True:  # a token is final once a separator follows it; the last one waits
@@ -319,13 +321,19 @@ class MarkdownSegments(MarkdownStream):
     def _emit(self, tok: str, out: list, start: int, end: int, raw: str | None) -> None:
         if not tok:
             return
+        last = self._last_end
         if self._open:
             if self._held:
                 out.append((self._held, *self._held_at))
+                self._held = ""
             if tok[0] not in _GLUED_START or not _GLUED.fullmatch(tok):
-                out.append((" ", self._last_end, self._last_end))
+                if raw is tok and tok[-1] not in ",;:":  # the usual word, said as written, after a space
+                    out += ((" ", last, last), (tok, start, end))
+                    self._last, self._last_end = tok, end
+                    return
+                out.append((" ", last, last))
         elif self._blocks and not self._eager:
-            out.append(("\n", self._last_end, self._last_end))
+            out.append(("\n", last, last))
         self._held = ""
         if raw is tok and tok[-1] not in ",;:":  # the usual word, said as written
             out.append((tok, start, end))
