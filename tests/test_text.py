@@ -199,8 +199,8 @@ def test_reply_opens_with_a_clause_only_for_piper() -> None:
     reply = "Sure, here is the plan. Step one."
     for engine, first in (("piper", "Sure,"), ("turbo", "Sure, here is the plan.")):
         rt = Runtime(Config(engine=EngineSettings(name=engine)))
-        assert rt.chunk_texts(reply)[0] == first
-        assert rt.chunk_stream().feed("Sure, here is the plan.")[0] == first
+        assert rt.plan(reply)[0].text == first
+        assert rt.planner().feed("Sure, here is the plan. Step one. ")[0].text == first
 
 
 # -- bad input ---------------------------------------------------------------------------------------------

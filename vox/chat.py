@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from vox import text as speech_text
 from vox.config import Config
 from vox.errors import LlmUnavailable
 from vox.jobs import Controller, Job, JobKind, StopReason
@@ -55,7 +54,7 @@ class Runtime(Protocol):
     jobs: Controller
     chats: ChatHistory
 
-    def chunk_stream(self) -> speech_text.ChunkStream: ...
+    def text_feed(self, lang: str | None = None) -> TextFeed: ...
 
     def speak(self, text: Any, **kwargs: Any) -> Generation: ...
 
@@ -79,7 +78,7 @@ def chat_turn(rt: Runtime, message: str, request: SpeakRequest, speak: bool, ses
     """Start a chat turn; iterate the result for its events (dicts) and audio (Chunks). Closing the iterator
     before the end (the client went away) stops the turn."""
     llm_job = rt.jobs.start(JobKind.LLM, session)
-    feed = TextFeed(rt.chunk_stream())
+    feed = rt.text_feed(request.lang)
     try:
         gen = rt.speak(feed, session=session, heartbeat=POLL, **request.speak_args()) if speak else None
     except Exception:

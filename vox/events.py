@@ -21,6 +21,7 @@ def chunk_event(chunk: Chunk) -> dict:
         "text": chunk.text,
         "sample_rate": chunk.sample_rate,
         "job": chunk.job_id,
+        "pieces": [{"text": p.text, "start": p.start, "end": p.end, "sentence": p.sentence} for p in chunk.pieces],
         "audio": base64.b64encode(wav_bytes(chunk.audio, chunk.sample_rate)).decode("ascii"),
     }
 

@@ -1,4 +1,4 @@
-"""The one path every reply takes from chunk texts to audio: a producer thread per job synthesises ahead of
+"""The one path every reply takes from planned chunks to audio: a producer thread per job synthesises ahead of
 the sink through a bounded queue; the sink (SSE, speakers, whole WAV, an encoder) iterates the Generation.
 
 Every wait here watches the job's cancel signal, so a stop ends the producer at once (the engine's run is
@@ -19,6 +19,8 @@ import numpy as np
 from vox.engines import EngineManager, Priority, SynthesisOptions
 from vox.engines.base import Voice
 from vox.jobs import Controller, Job, StopReason
+from vox.text import Chunk as PlannedChunk
+from vox.text import Piece
 
 POLL = 0.02
 """Seconds between cancel checks while waiting: bounds stop latency for every sink."""
@@ -37,20 +39,22 @@ class Chunk:
     sample_rate: int
     part: int = 0
     """Engines that stream inside a chunk (Chatterbox token slices) send several parts per chunk."""
+    pieces: tuple[Piece, ...] = ()
+    """The sentences (or parts) this chunk says, with their offsets in the original reply."""
 
 
 _END = object()
 
 
 class Generation:
-    """Synthesises ``texts`` for ``job`` in a producer thread; iterate it to receive Chunks in order."""
+    """Synthesises ``plan`` for ``job`` in a producer thread; iterate it to receive Chunks in order."""
 
     def __init__(
         self,
         job: Job,
         controller: Controller,
         engines: EngineManager,
-        texts: Iterable[str],
+        plan: Iterable[PlannedChunk],
         total: int | None,
         voice: Voice | None,
         options: SynthesisOptions,
@@ -59,7 +63,7 @@ class Generation:
         priority: Priority = Priority.CONVERSATION,
     ) -> None:
         self.job, self.controller, self.engines = job, controller, engines
-        self.texts, self.total, self.voice, self.options = texts, total, voice, options
+        self.plan, self.total, self.voice, self.options = plan, total, voice, options
         self.heartbeat, self.priority = heartbeat, priority
         self.chunks_done = 0
         self.completed = False
@@ -83,8 +87,8 @@ class Generation:
 
     def _produce(self) -> None:
         try:
-            for idx, text in enumerate(self.texts):
-                if self.job.cancelled or not self._speak_chunk(idx, text):
+            for idx, planned in enumerate(self.plan):
+                if self.job.cancelled or not self._speak_chunk(idx, planned):
                     break
             self.job.engine_done.set()
             self._put(_END)
@@ -114,15 +118,16 @@ class Generation:
             self.controller.stop(reason, job=self.job)
         self._release()
 
-    def _speak_chunk(self, idx: int, text: str) -> bool:
-        """Synthesise one chunk text, sending each piece the engine yields at once; False once cancelled."""
+    def _speak_chunk(self, idx: int, planned: PlannedChunk) -> bool:
+        """Synthesise one chunk, sending each piece of audio the engine yields at once; False once cancelled."""
         with self.engines.turn(self.job, self.priority) as engine:
             if engine is None:  # a reply replaced while it waits gives up without synthesising
                 return False
-            pieces = engine.synthesize(text, self.voice, self.options, self.job.cancel)
+            pieces = engine.synthesize(planned.text, self.voice, self.options, self.job.cancel)
             try:
                 for part, pcm in enumerate(pieces):
-                    chunk = Chunk(self.job.id, idx, self.total, text, pcm, engine.sample_rate, part)
+                    chunk = Chunk(self.job.id, idx, self.total, planned.text, pcm, engine.sample_rate, part,
+                                  planned.pieces)  # fmt: skip
                     if self.job.cancelled or not self._put(chunk):
                         return False
             finally:

@@ -80,24 +80,29 @@ class Runtime:
         engine_class(self.engines.active_name).check_options(options)
         return options
 
-    def chunk_texts(self, text: str) -> list[str]:
-        """The chunks a whole reply is synthesised in: markdown made speakable, short first chunk, capped size."""
+    def planner(self, lang: str | None = None) -> speech_text.SpeechPlanner:
+        """The text plan for one reply (whole or streamed): markdown made speakable, a short first chunk,
+        capped sizes, and where every spoken piece came from in the reply."""
         c = self.config.chunking
-        spoken = speech_text.normalize_for_speech(text)
-        if not c.quick_start:  # the predecessor's policy, kept for comparison
-            return speech_text.split_sentences(spoken, c.group_size)
         opening = self.engines.capabilities().opens_with_clause
-        return speech_text.speech_chunks(spoken, c.group_size, c.max_chars, c.first_chunk_chars, opening)
+        return speech_text.SpeechPlanner(c.group_size, c.max_chars, c.first_chunk_chars, opening,
+                                         lang=lang or self.config.engine.lang)  # fmt: skip
 
-    def chunk_stream(self) -> speech_text.ChunkStream:
-        """The chunk policy for a reply whose sentences arrive one by one (a streamed LLM reply)."""
-        c = self.config.chunking
-        opening = self.engines.capabilities().opens_with_clause
-        return speech_text.ChunkStream(c.group_size, c.max_chars, c.first_chunk_chars, opening)
+    def plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
+        """The chunks a whole reply is synthesised in."""
+        if not self.config.chunking.quick_start:  # the predecessor's policy, kept for comparison
+            spoken = speech_text.normalize_for_speech(text)
+            groups = speech_text.split_sentences(spoken, self.config.chunking.group_size)
+            return [speech_text.Chunk(g, (speech_text.Piece(g, 0, len(text), i),)) for i, g in enumerate(groups)]
+        return self.planner(lang).plan(text)
+
+    def text_feed(self, lang: str | None = None) -> TextFeed:
+        """A reply whose text arrives delta by delta (an LLM, another program, a Wyoming client)."""
+        return TextFeed(self.planner(lang))
 
     def speak(
         self,
-        text: str | Iterable[str],
+        text: str | Iterable[speech_text.Chunk],
         voice_id: str | None = None,
         speed: float | None = None,
         lang: str | None = None,
@@ -106,13 +111,13 @@ class Runtime:
         heartbeat: float | None = None,
         kind: JobKind = JobKind.SPEECH,
     ) -> Generation:
-        """Start a reply: the one path for every sink. ``text`` may be chunk texts still arriving (a TextFeed),
-        in which case the number of chunks is unknown."""
+        """Start a reply: the one path for every sink. ``text`` may be planned chunks still arriving (a
+        TextFeed), in which case the number of chunks is unknown."""
         voice = self.resolve_voice(voice_id)
         options = self.options(speed, lang, params)
         self.engines.get()  # a load that fails is this request's answer (503), not an error event later
         if isinstance(text, str):
-            chunks: Iterable[str] = self.chunk_texts(text)
+            chunks: Iterable[speech_text.Chunk] = self.plan(text, lang)
             total: int | None = len(chunks)
             if not total:
                 raise NothingToSay("There is nothing to say once markdown, code and emoji are left out.")
@@ -205,7 +210,7 @@ class Runtime:
             raise NoPageOpen('No Vox page is open to play this reply. Open Vox, or push it with "sink": "speakers".')
 
         def make() -> PushedReply:
-            feed = TextFeed(self.chunk_stream())
+            feed = self.text_feed(request.lang)
             if sink == "speakers":
                 from vox import speakers
 
