@@ -89,6 +89,14 @@ class Runtime:
         opening = self.engines.capabilities().opens_with_clause
         return speech_text.speech_chunks(spoken, c.group_size, c.max_chars, c.first_chunk_chars, opening)
 
+    def spoken_chunks(self, text: str) -> list[str]:
+        """``chunk_texts``, or NothingToSay when no chunk has anything a voice can say (only punctuation,
+        markdown marks, emoji or invisible characters)."""
+        chunks = self.chunk_texts(text)
+        if not chunks:
+            raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
+        return chunks
+
     def chunk_stream(self) -> speech_text.ChunkStream:
         """The chunk policy for a reply whose sentences arrive one by one (a streamed LLM reply)."""
         c = self.config.chunking
@@ -112,10 +120,8 @@ class Runtime:
         options = self.options(speed, lang, params)
         self.engines.get()  # a load that fails is this request's answer (503), not an error event later
         if isinstance(text, str):
-            chunks: Iterable[str] = self.chunk_texts(text)
+            chunks: Iterable[str] = self.spoken_chunks(text)
             total: int | None = len(chunks)
-            if not total:
-                raise NothingToSay("There is nothing to say once markdown, code and emoji are left out.")
         else:
             chunks, total = text, None
         job = self.jobs.start(kind, session)

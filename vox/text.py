@@ -38,6 +38,7 @@ module passes 48 of 48 in under 10 ms and streams, so Vox does not depend on pyS
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = [
     "CODE_BLOCK_NOTE",
@@ -46,6 +47,7 @@ __all__ = [
     "SentenceStream",
     "SpeechStream",
     "normalize_for_speech",
+    "speakable",
     "speech_chunks",
     "split_sentences",
 ]
@@ -871,6 +873,16 @@ def _opening_clause(s: str, limit: int) -> int:
     return 0
 
 
+_SAID_SYMBOLS = frozenset("%&@#§°")
+
+
+def speakable(text: str) -> bool:
+    """Whether ``text`` has anything a voice can say: a letter or digit (any script), or a sign that is said
+    as a word ($, %, &, @, +, =, currency and math signs). Punctuation, leftover markdown marks and invisible
+    characters alone are silence, and a chunk of silence is not worth an engine run."""
+    return any(c.isalnum() or c in _SAID_SYMBOLS or unicodedata.category(c) in ("Sc", "Sm") for c in text)
+
+
 class ChunkStream:
     """The chunk policy, fed sentences as they complete: feed(sentence) -> chunks ready, flush() -> the rest.
 
@@ -883,7 +895,8 @@ class ChunkStream:
       at a space, else (a giant token) anywhere; its pieces count as sentences.
     - drain() releases a partly filled chunk now (call it when the synthesiser would otherwise sit idle);
       flush() does the same at the end of the reply and resets the stream.
-    Spaces inside a chunk collapse to one. speech_chunks(text) is this stream fed split_sentences(text, 1).
+    Spaces inside a chunk collapse to one; a sentence or piece with nothing speakable in it ("...", "!!")
+    is left out. speech_chunks(text) is this stream fed split_sentences(text, 1).
     """
 
     def __init__(
@@ -926,7 +939,7 @@ class ChunkStream:
     def feed(self, sentence: str) -> list[str]:
         s = " ".join(_need_str(sentence, "sentence").split())
         out: list[str] = []
-        if not s:
+        if not speakable(s):
             return out
         opening = not self._started or bool(self._said_early)
         self._started = True
@@ -942,7 +955,9 @@ class ChunkStream:
             else:
                 cut = _cut_point(s, pos, limit) if n - pos > limit else n
             piece = s[pos:cut].rstrip()
-            if opening:
+            if not speakable(piece):
+                pass
+            elif opening:
                 out.append(piece)
                 self._count = 1
             else:
