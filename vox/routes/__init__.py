@@ -31,8 +31,9 @@ def runtime() -> Runtime:
 
 MAX_FORM_PARTS = 16
 """Fields in an upload form (the clip, a name, an id): a form of thousands of parts is not an upload."""
-MAX_FORM_FIELD = 64 * 1024
-"""Bytes in one text field of a form (a voice name is at most 80 characters)."""
+MAX_FORM_FIELD = 200 * 1024
+"""Bytes in one text field of a form (a voice name is at most 80 characters). Werkzeug also holds the parser's
+read buffer (64 KB at a time, file data included) to this limit, so it must stay well above 64 KB."""
 
 
 def body_limit_mb() -> int:
