@@ -60,7 +60,8 @@ def form_fields() -> tuple[dict, dict]:
             raise
         raise TooLarge(
             f"The form is too large: an upload takes at most {MAX_FORM_PARTS} fields, {MAX_FORM_FIELD // 1024} KB "
-            f"in a text field, and {body_limit_mb()} MB in all (the clip goes in the 'file' field)."
+            f"in a text field, and {body_limit_mb()} MB in all (server.max_upload_mb; the clip goes in the 'file' "
+            "field)."
         ) from None
 
 
