@@ -26,7 +26,6 @@ import threading
 import webbrowser
 
 from flask import Flask
-from werkzeug.serving import make_server
 
 from vox import config as vox_config
 from vox import hotkeys
@@ -34,17 +33,26 @@ from vox.app import create_app
 from vox.guard import is_loopback
 from vox.memory import limit_malloc_arenas
 from vox.runtime import Runtime, set_runtime
+from vox.server import make_server
 
 log = logging.getLogger("vox")
 
 
-def serve(app: Flask, host: str, port: int):
-    """A threaded werkzeug server in the background; returns it so the caller can shut it down."""
-    server = make_server(host, port, app, threaded=True)
-    server.daemon_threads = True
+def serve(app: Flask, host: str, port: int, client_timeout: float = 10.0, max_connections: int = 64):
+    """The server (vox/server.py: werkzeug's, with timeouts and a connection limit) in the background; returns
+    it so the caller can shut it down."""
+    server = make_server(host, port, app, client_timeout, max_connections)
     thread = threading.Thread(target=server.serve_forever, name="vox-http", daemon=True)
     thread.start()
     return server, thread
+
+
+def url_host(host: str) -> str:
+    """How a browser names the bound address: a wildcard means this machine, an IPv6 address in brackets."""
+    host = host.strip("[]")
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,11 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         return speakers.say(runtime, args.say)
     app = create_app(config, runtime)
     try:
-        server, thread = serve(app, config.server.host, config.server.port)
+        server, thread = serve(app, config.server.host, config.server.port, config.server.client_timeout_s,
+                               config.server.max_connections)
     except OSError as e:
         print(f"Vox cannot start: {config.server.host}:{config.server.port}: {e.strerror}", file=sys.stderr)
         return 2
-    url = f"http://{'127.0.0.1' if config.server.host in ('0.0.0.0', '::') else config.server.host}:{server.port}/"
+    url = f"http://{url_host(config.server.host)}:{server.port}/"
     log.info("Vox is listening on %s", url)
     hotkeys.start(config, runtime)
     stopping = threading.Event()

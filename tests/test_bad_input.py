@@ -33,6 +33,15 @@ def wav(seconds: float, rate: int = 24000) -> bytes:
 
 GOOD_CLIP = wav(6.0)
 
+
+def flac(rate: int, channels: int, seconds: float) -> bytes:
+    """A silent FLAC claiming ``rate`` and ``channels`` (a decompression bomb's header)."""
+    import soundfile
+
+    buf = io.BytesIO()
+    soundfile.write(buf, np.zeros((int(rate * seconds), channels), np.float32), rate, format="FLAC")
+    return buf.getvalue()
+
 # (what, method, path, kwargs for requests, expected status)
 BAD = [
     ("malformed json", "POST", "/api/vox_speak_wav_stream", {"data": b'{"text": "hi"', "ct": J}, 400),
@@ -109,6 +118,37 @@ BAD = [
     ("reply with bad speed", "POST", "/api/replies", {"json": {"sink": "speakers", "speed": -3}}, 400),
     ("push to unknown reply", "POST", "/api/replies/nope/text", {"json": {"text": "hi"}}, 404),
     ("end unknown reply", "POST", "/api/replies/nope/end", {}, 404),
+    # issue 18: numbers, nesting, surrogates, nothing to say, chunked bodies, uploads, names
+    ("integer of 400 digits", "POST", "/api/vox_speak_wav_stream",
+     {"data": b'{"text": "hi", "speed": 1' + b"0" * 400 + b"}", "ct": J}, 400),
+    ("integer past the digit limit", "POST", "/api/vox_speak_wav",
+     {"data": b'{"text": "hi", "seed": 1' + b"0" * 4400 + b"}", "ct": J}, 400),
+    ("100,000 levels of nesting", "POST", "/api/chat",
+     {"data": b'{"message": "hi", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "ct": J}, 400),
+    ("1e400 speed", "POST", "/api/vox_speak", {"data": b'{"text": "hi", "speed": 1e400}', "ct": J}, 400),
+    ("NaN exaggeration", "POST", "/api/replies", {"data": b'{"sink": "page", "exaggeration": NaN}', "ct": J}, 400),
+    ("lone surrogate in text", "POST", "/api/vox_speak_wav_stream",
+     {"data": b'{"text": "hi \\ud800 there"}', "ct": J}, 400),
+    ("lone surrogate in a voice name", "PATCH", "/api/voices/keeper", {"data": b'{"name": "\\udfff"}', "ct": J}, 400),
+    ("lone surrogate in a reply's voice", "POST", "/api/replies",
+     {"data": b'{"sink": "speakers", "voice": "\\ud83d"}', "ct": J}, 400),
+    ("punctuation only", "POST", "/api/vox_speak_wav", {"json": {"text": "... !!! ???"}}, 400),
+    ("zero-width only", "POST", "/api/vox_speak_wav_stream", {"json": {"text": "\u200b\u200c\u2060\ufeff"}}, 400),
+    ("markdown symbols only", "POST", "/api/vox_speak", {"json": {"text": "**\n---\n> #"}}, 400),
+    ("chunked body over the limit", "POST", "/api/vox_speak_wav_stream",
+     {"chunks": [b'{"text": "' + b"a" * 2**20] * 2 + [b'"}'], "ct": J}, 413),
+    ("chunked upload over the limit", "POST", "/api/voices",
+     {"chunks": [b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\n",
+                 *[b"\0" * 2**20] * 3, b"\r\n--x--\r\n"], "ct": "multipart/form-data; boundary=x"}, 413),
+    ("impossible WAV header", "POST", "/api/voices",
+     {"files": {"file": ("w.wav", GOOD_CLIP[:32] + b"\0\0" + GOOD_CLIP[34:])}, "form": {"name": "align zero"}}, 400),
+    ("FLAC claiming 655 kHz and 8 channels", "POST", "/api/voices",
+     {"files": {"file": ("b.flac", flac(655_350, 8, 0.2))}, "form": {"name": "bomb"}}, 400),
+    ("5,000 form fields", "POST", "/api/voices",
+     {"files": {"file": ("k.wav", GOOD_CLIP)}, "form": {f"f{i}": "x" for i in range(5000)}}, 413),
+    ("a 1 MB text field", "POST", "/api/voices",
+     {"files": {"file": ("k.wav", GOOD_CLIP)}, "form": {"name": "x" * 2**20}}, 413),
+    ("full-width display name", "PATCH", "/api/voices/keeper", {"json": {"name": "\uff2b\uff45\uff45\uff50"}}, 400),
 ]
 
 
@@ -130,8 +170,9 @@ def send(s, method: str, path: str, kw: dict) -> requests.Response:
     headers = {}
     if "ct" in kw and kw["ct"] is not None:
         headers["Content-Type"] = kw["ct"]
-    return requests.request(method, s.url + path, data=kw.get("data", kw.get("form")), json=kw.get("json"),
-                            files=kw.get("files"), headers=headers, timeout=30)
+    data = iter(kw["chunks"]) if "chunks" in kw else kw.get("data", kw.get("form"))  # an iterator goes chunked
+    return requests.request(method, s.url + path, data=data, json=kw.get("json"), files=kw.get("files"),
+                            headers=headers, timeout=30)
 
 
 def test_the_table_is_big_enough():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import threading
+import time
 
 import pytest
 import requests
@@ -13,6 +17,8 @@ from vox.app import create_app
 from vox.config import Config
 from vox.engines import manager
 from vox.runtime import Runtime
+from vox.voices import VoiceLibrary
+from vox.voices import files as voice_files
 
 
 @pytest.fixture
@@ -93,3 +99,82 @@ def test_a_disconnect_storm_leaves_no_thread_behind(inproc):
         deadline.wait(0.05)
     assert threading.active_count() <= baseline
     assert not rt.is_speaking()
+
+
+@pytest.fixture
+def inproc_timeouts(tmp_path):
+    """An in-process server with a short client timeout (1 s) and a long one (30 s), side by side."""
+    made = []
+
+    def make(client_timeout: float):
+        cfg = Config()
+        cfg.voices.dir = str(tmp_path / f"voices-{len(made)}")
+        app = create_app(cfg, Runtime(cfg))
+        server, thread = serve(app, "127.0.0.1", 0, client_timeout=client_timeout)
+        made.append((app.extensions["vox"], server, thread))
+        return app.extensions["vox"], server.port
+
+    yield make
+    for rt, server, thread in made:
+        rt.shutdown()
+        server.shutdown()
+        thread.join(5)
+
+
+def raw_request(port: int, path: str, text: str) -> socket.socket:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    body = json.dumps({"text": text}).encode()
+    s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+              f"Content-Length: {len(body)}\r\n\r\n".encode() + body)  # fmt: skip
+    return s
+
+
+LONG = "This reply goes on and on, far longer than anyone would listen to. " * 60
+
+
+def test_a_stalled_readers_writer_gives_up_after_the_client_timeout(inproc_timeouts):
+    rt, port = inproc_timeouts(1.0)
+    stream(f"http://127.0.0.1:{port}", "Warm up.")
+    baseline = threading.active_count()
+    sock = raw_request(port, "/api/vox_speak_wav_stream", LONG)
+    try:
+        assert rt.jobs.wait_idle(30), "the stalled stream's job never finished"
+        for _ in range(200):
+            if threading.active_count() <= baseline:
+                break
+            time.sleep(0.05)
+        assert threading.active_count() <= baseline
+        assert not rt.is_speaking()
+    finally:
+        sock.close()
+
+
+def test_a_wav_client_hanging_up_is_noticed_at_once_despite_the_socket_timeout(inproc_timeouts):
+    """The disconnect probe must never wait for the socket's timeout (30 s here)."""
+    rt, port = inproc_timeouts(30.0)
+    stream(f"http://127.0.0.1:{port}", "Warm up.")
+    sock = raw_request(port, "/api/vox_speak_wav", LONG)
+    deadline = time.monotonic() + 10
+    while not rt.is_speaking() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rt.is_speaking()
+    sock.close()
+    t0 = time.monotonic()
+    assert rt.jobs.wait_idle(10)
+    assert time.monotonic() - t0 < 5
+
+
+def test_a_voice_file_swapped_for_a_fifo_after_its_check_is_still_never_opened_blocking(tmp_path, monkeypatch):
+    """Between the stat and the open a file may become a FIFO: the open does not block and fstat refuses it."""
+    folder = tmp_path / "voices"
+    folder.mkdir()
+    os.mkfifo(folder / "swapped.wav")
+    monkeypatch.setattr(voice_files, "is_regular", lambda path: True)  # the stat "saw" a regular file
+    library = VoiceLibrary(folder)
+    listed: list = []
+    t = threading.Thread(target=lambda: listed.append(library.list()), daemon=True)
+    t.start()
+    t.join(10)
+    assert listed and [v.id for v in listed[0]] == ["joe"]

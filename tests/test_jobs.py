@@ -130,3 +130,20 @@ def test_a_cancel_runs_its_callbacks_once_and_cannot_be_undone():
     assert calls == ["b", "late"]
     with pytest.raises(RuntimeError):
         cancel.clear()
+
+
+def test_a_reply_that_replaces_takes_the_place_of_the_one_it_replaces():
+    """A session at the limit can still replace its own reply (a tab whose stream stalled speaks again)."""
+    c = Controller(max_jobs=1)
+    first = c.start(JobKind.SPEECH, "tab")
+    with pytest.raises(TooManyJobs):
+        c.start(JobKind.SPEECH, "other")
+    second = c.start(JobKind.SPEECH, "tab")
+    assert first.cancelled and first.reason == StopReason.REPLACED and not second.cancelled
+    with pytest.raises(TooManyJobs):  # the replaced job still holds the engine; the new one counts
+        c.start(JobKind.SPEECH, "other")
+    first.engine_done.set()
+    with pytest.raises(TooManyJobs):
+        c.start(JobKind.SPEECH, "other")
+    c.finish(second)
+    c.start(JobKind.SPEECH, "other")

@@ -134,7 +134,8 @@ def test_too_many_jobs_is_429_with_retry_after(tmp_path):
         long_sentence = "and then " * 33  # one long clause: Piper works on it for a good while
         first = requests.post(s.url + "/api/vox_speak_wav_stream", json={"text": long_sentence}, stream=True,
                               timeout=60)
-        second = s.post("/api/vox_speak_wav_stream", {"text": "Me too."})
+        # another client (session): a reply in the same session would replace the first one instead
+        second = s.post("/api/vox_speak_wav_stream", {"text": "Me too."}, headers={"X-Vox-Session": "other"})
         assert second.status_code == 429 and "Too many replies" in second.json()["error"]
         assert int(second.headers["Retry-After"]) >= 1
         first.close()

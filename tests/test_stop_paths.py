@@ -133,7 +133,8 @@ def test_every_speaking_route_answers_429_with_retry_after_when_busy(tmp_path, p
         s.post("/api/tts_load", {"engine": "piper"})
         busy = requests.post(s.url + "/api/vox_speak_wav_stream", json={"text": ONE_LONG_SENTENCE}, stream=True,
                              timeout=60)
-        r = s.post(path, {"text": "Me too.", "message": "Me too."})
+        # from another session: in the busy reply's own session a new reply replaces it and takes its place
+        r = s.post(path, {"text": "Me too.", "message": "Me too."}, headers={"X-Vox-Session": "another-tab"})
         assert r.status_code == 429, r.text
         assert int(r.headers["Retry-After"]) >= 1 and "Try again" in r.json()["error"]
         busy.close()

@@ -214,9 +214,12 @@ def test_ids_in_urls_cannot_reach_outside_the_library(lib):
 
 
 def test_an_explicit_id_may_carry_any_display_name(lib):
-    r = upload(lib, SIX_SECONDS_WAV, id="plain", name="Élodie ｅｖｉｌ / 日本語")
+    """Any script and punctuation; only look-alikes are refused (issue 18), as when an id is made from a name."""
+    r = upload(lib, SIX_SECONDS_WAV, id="plain", name="Élodie evil / 日本語")
     assert r.status_code == 201, r.text
-    assert r.json()["voice"]["name"] == "Élodie ｅｖｉｌ / 日本語"
+    assert r.json()["voice"]["name"] == "Élodie evil / 日本語"
+    r = upload(lib, SIX_SECONDS_WAV, id="wide", name="Élodie ｅｖｉｌ")
+    assert r.status_code == 400 and "look-alike" in r.json()["error"]
 
 
 @given(st.text(max_size=90))

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from vox import errors
 from vox.config import Config
 from vox.guard import Guard
-from vox.routes import chat, live, speakers, speech, voices
+from vox.routes import MAX_FORM_FIELD, MAX_FORM_PARTS, chat, live, speakers, speech, voices
 from vox.runtime import Runtime
 from vox.validate import MAX_SPEED, MIN_SPEED
 
@@ -55,6 +55,8 @@ def status_of(error: errors.VoxError) -> int:
 def create_app(config: Config, runtime: Runtime) -> Flask:
     app = Flask("vox", static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_upload_mb * 2**20
+    app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_FIELD
     app.json.sort_keys = False
     app.extensions["vox"] = runtime
     Guard(config).install(app)
@@ -72,7 +74,7 @@ def create_app(config: Config, runtime: Runtime) -> Flask:
         messages = {
             404: "There is no such page or endpoint here.",
             405: f"{request.method} is not allowed here; use {', '.join(getattr(e, 'valid_methods', None) or [])}.",
-            413: f"The request is too large (the limit is {config.server.max_upload_mb} MB, server.max_upload_mb).",
+            413: f"The request is larger than {config.server.max_upload_mb} MB (server.max_upload_mb).",
         }
         return jsonify(error=messages.get(e.code or 500, e.description or e.name)), e.code
 

@@ -38,6 +38,11 @@ class Server:
     """Replies being generated or played at once (speak requests replace each other, so this bounds abuse)."""
     release_memory_after_s: float = 10.0
     """Seconds of quiet after which the memory freed by replies is handed back to the OS."""
+    client_timeout_s: float = 10.0
+    """A client that takes longer than this to send its request, or to accept the next piece of an answer (a
+    stream it stopped reading), is disconnected and its reply stopped."""
+    max_connections: int = 64
+    """Connections served at once; more are answered 503 at once (each one holds a thread)."""
 
 
 @dataclass
@@ -176,6 +181,8 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("server.max_upload_mb", s.max_upload_mb >= 1, "must be positive"),
         ("server.max_queued_jobs", s.max_queued_jobs >= 1, "must be positive"),
         ("server.release_memory_after_s", 0 <= s.release_memory_after_s <= 3600, f"{k} 0 and 3600"),
+        ("server.client_timeout_s", 0.5 <= s.client_timeout_s <= 3600, f"{k} 0.5 and 3600"),
+        ("server.max_connections", 4 <= s.max_connections <= 10_000, f"{k} 4 and 10000"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
     ]
     return [(key, f"{key} {message}") for key, ok, message in checks if not ok]

@@ -46,10 +46,12 @@ class Guard:
         self.allowed_origins = {o.rstrip("/").lower() for o in config.server.allowed_origins}
 
     def own_hosts(self, port: int) -> set[tuple[str, int]]:
+        """The names Vox answers to: the usual loopback names plus the address it is bound to (another
+        loopback address such as 127.0.0.2, or [::1])."""
         names = {"localhost", "127.0.0.1", "::1"}
-        host = self.config.server.host.lower()
-        if not is_loopback(host):
-            names.add(host.strip("[]"))
+        host = self.config.server.host.lower().strip("[]")
+        if host not in ("", "0.0.0.0", "::"):
+            names.add(host)
         return {(n, port) for n in names}
 
     def check(self) -> None:

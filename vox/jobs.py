@@ -151,12 +151,14 @@ class Controller:
         """Register a new job; its kind's policy decides whether it replaces the session's running ones."""
         with self._lock:
             self._jobs = [j for j in self._jobs if not j.finished.is_set()]
-            if self._load() >= self.max_jobs:
-                raise TooManyJobs(
-                    f"Too many replies are running at once ({self._load()}). Try again in a moment.", retry_after=1
-                )
             replaced = [j for j in self._jobs if j.kind == kind and j.session == session] if POLICIES[kind].replaces \
                 else []  # fmt: skip
+            # The jobs this one replaces hand it their place: a tab whose reply is stalled (its client stopped
+            # reading) can always speak again, whatever the limit.
+            load = self._load(excluding=replaced)
+            if load >= self.max_jobs:
+                raise TooManyJobs(f"Too many replies are running at once ({load}). Try again in a moment.",
+                                  retry_after=1)  # fmt: skip
             job = Job(kind=kind, session=session)
             self.newest = job.number
             self._jobs.append(job)
@@ -164,9 +166,10 @@ class Controller:
             self._stop_jobs(StopReason.REPLACED, replaced, session)
         return job
 
-    def _load(self) -> int:
+    def _load(self, excluding: Iterable[Job] = ()) -> int:
         """Jobs that count against ``max_jobs``: running ones, and stopped ones still using the engine."""
-        return sum(1 for j in self._jobs if not j.cancelled or not j.engine_done.is_set())
+        skip = set(excluding)
+        return sum(1 for j in self._jobs if j not in skip and (not j.cancelled or not j.engine_done.is_set()))
 
     def finish(self, job: Job) -> None:
         job.engine_done.set()

@@ -96,6 +96,14 @@ class Runtime:
             return [speech_text.Chunk(g, (speech_text.Piece(g, 0, len(text), i),)) for i, g in enumerate(groups)]
         return self.planner(lang).plan(text)
 
+    def speakable_plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
+        """``plan``, or NothingToSay when nothing in the text is speakable (only punctuation, markdown marks,
+        emoji or invisible characters)."""
+        chunks = self.plan(text, lang)
+        if not chunks:
+            raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
+        return chunks
+
     def text_feed(self, lang: str | None = None) -> TextFeed:
         """A reply whose text arrives delta by delta (an LLM, another program, a Wyoming client)."""
         return TextFeed(self.planner(lang))
@@ -117,10 +125,8 @@ class Runtime:
         options = self.options(speed, lang, params)
         self.engines.get()  # a load that fails is this request's answer (503), not an error event later
         if isinstance(text, str):
-            chunks: Iterable[speech_text.Chunk] = self.plan(text, lang)
+            chunks: Iterable[speech_text.Chunk] = self.speakable_plan(text, lang)
             total: int | None = len(chunks)
-            if not total:
-                raise NothingToSay("There is nothing to say once markdown, code and emoji are left out.")
         else:
             chunks, total = text, None
         job = self.jobs.start(kind, session)

@@ -432,6 +432,8 @@ def generate_worker(runtime, text: str | Iterable[str], voice_id: str | None = N
 def start(runtime, text: str | Iterable[str], voice_id: str | None = None, **opts: Any) -> Playback:
     """Start playing ``text`` (or chunk texts still arriving, for pushed replies) without waiting."""
     cfg = runtime.config.speakers
+    if isinstance(text, str):
+        runtime.speakable_plan(text)  # bad input (nothing to say) is the answer before a missing device is
     sd, device = select_device(cfg.device)
     return Playback(generate_worker(runtime, text, voice_id, **opts), sd, device, parse_latency(cfg.latency))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +24,58 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
 }
 """Generation parameters (Chatterbox) and their accepted ranges; ``seed`` is an integer 0 .. 2**32-1."""
 MAX_SEED = 2**32 - 1
+MAX_INT_DIGITS = 20
+"""No field takes a whole number longer than this; a longer one is refused before Python converts it (a
+4,300-digit integer costs a conversion error, a 400-digit one cannot become a float)."""
+
+
+class _BadNumber(ValueError):
+    """Raised from inside the JSON parser for a number no field could take."""
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _BadNumber(f"a whole number with {len(digits.lstrip('-'))} digits is too large for any field "
+                         f"(at most {MAX_INT_DIGITS} digits)")  # fmt: skip
+    return int(digits)
+
+
+def _parse_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _BadNumber(f"the number {literal[:40]} is too large for any field")
+    return value
+
+
+def _parse_constant(name: str) -> float:
+    raise _BadNumber(f"{name} is not a number JSON allows; send a finite number")
+
+
+def _lone_surrogate(data: Any) -> str | None:
+    """The first string (key or value) in ``data`` that holds a lone UTF-16 surrogate (JSON's "\\ud800"
+    escape decodes to one), which no encoder, engine or file system can take. Iterative: nesting is as deep
+    as the parser allowed."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_object(raw: bytes, content_type: str | None, allow_empty: bool = False) -> dict:
-    """The request body as a JSON object, or an error saying what is wrong with it."""
+    """The request body as a JSON object, or an error saying what is wrong with it: not JSON, not UTF-8,
+    numbers no field could take (NaN, Infinity, 1e400, a 400-digit integer), nesting deeper than Python can
+    parse, or a lone surrogate in a string."""
     if not raw.strip():
         if allow_empty:
             return {}
@@ -34,13 +83,24 @@ def json_object(raw: bytes, content_type: str | None, allow_empty: bool = False)
     if (content_type or "").split(";")[0].strip().lower() != "application/json":
         raise NotJson(f"Send JSON with Content-Type: application/json (got {content_type or 'none'!r}).")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float,
+                          parse_constant=_parse_constant)  # fmt: skip
     except UnicodeDecodeError:
         raise InvalidRequest("The request body is not valid UTF-8.") from None
     except json.JSONDecodeError as e:
         raise InvalidRequest(f"The request body is not valid JSON: {e.msg} (column {e.colno}).") from None
+    except _BadNumber as e:
+        raise InvalidRequest(f"The request body has a number Vox cannot use: {e}.") from None
+    except RecursionError:
+        raise InvalidRequest("The request body is nested too deeply; send a flat JSON object.") from None
+    except ValueError as e:  # int() refusing a number past Python's digit limit, should one get through
+        raise InvalidRequest(f"The request body has a number Vox cannot use ({str(e)[:80]}).") from None
     if not isinstance(data, dict):
         raise InvalidRequest(f"The request body must be a JSON object, not {type(data).__name__}.")
+    bad = _lone_surrogate(data)
+    if bad is not None:
+        raise InvalidRequest(f"The request has text with a broken character (a lone UTF-16 surrogate, as in "
+                             f"{bad[:30]!a}); send valid Unicode.")  # fmt: skip
     return data
 
 

@@ -96,6 +96,15 @@ def _load_voice(path: Path) -> Any:
                       espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=Path.cwd())  # fmt: skip
 
 
+def _version(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is replaced or rewritten: (mtime, size, inode); zeros when it is missing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0, 0)
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 def _terminated(error: Exception) -> bool:
     return "terminate" in str(error).lower()
 
@@ -108,7 +117,7 @@ class PiperEngine(Engine):
     def __init__(self, default_model: Path | None = None) -> None:
         super().__init__()
         self.default_model = default_model
-        self._models: OrderedDict[tuple[Path, int], Any] = OrderedDict()
+        self._models: OrderedDict[tuple[Path, tuple, tuple], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -138,12 +147,10 @@ class PiperEngine(Engine):
             self._models.clear()
 
     def _model(self, path: Path) -> Any:
-        """The PiperVoice for ``path``, loaded once per file version and kept in a small LRU (a voice file
-        replaced at the same path has a new mtime, so it is loaded again rather than served stale)."""
-        try:
-            key = (path, Path(path).stat().st_mtime_ns)
-        except OSError:
-            key = (path, 0)
+        """The PiperVoice for ``path``, loaded once per file version and kept in a small LRU: a voice replaced
+        at the same path (its model or its .onnx.json) has a new mtime, size or inode, so it is loaded again
+        rather than served stale."""
+        key = (path, _version(Path(path)), _version(Path(f"{path}.json")))
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)

@@ -14,14 +14,15 @@ A voice is {"id", "name", "engines", "duration", "sample_rate", "kind": "piper" 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify, send_file
 
 from vox.audio import wav_bytes
 from vox.engines.base import Voice
 from vox.errors import DefaultVoice, InvalidRequest, UnknownVoice
-from vox.routes import body, runtime
+from vox.routes import body, form_fields, runtime
 from vox.runtime import Runtime
 from vox.voices import BUNDLED_ID, check_display_name, check_voice_id, decode_clip, default_name, voice_id_from_name
+from vox.voices.files import is_regular
 
 bp = Blueprint("voices", __name__)
 
@@ -85,17 +86,16 @@ def _id_and_name(raw_id: str, raw_name: str, filename: str) -> tuple[str, str]:
 @bp.post("/api/voices")
 def upload_voice():
     rt = runtime()
-    upload = request.files.get("file")
+    files, form = form_fields()
+    upload = files.get("file")
     if upload is None:
         raise InvalidRequest(
             f"Send the clip as the multipart form field 'file' (got fields: "
-            f"{', '.join([*request.files, *request.form]) or 'none'})."
+            f"{', '.join([*files, *form])[:200] or 'none'})."
         )
-    voice_id, name = _id_and_name(
-        request.form.get("id", "").strip(), request.form.get("name", "").strip(), upload.filename or ""
-    )
+    voice_id, name = _id_and_name(form.get("id", "").strip(), form.get("name", "").strip(), upload.filename or "")
     rt.voices.check_free(voice_id)
-    pcm, _ = decode_clip(upload.read())
+    pcm, _ = decode_clip(upload.stream)
     voice = rt.voices.add_clip(voice_id, name, pcm)
     return jsonify(ok=True, voice=voice_json(voice)), 201, {"Location": f"/api/voices/{voice.id}"}
 
@@ -136,6 +136,8 @@ def voice_audio(voice_id: str):
         pcm, rate = rt.preview(voice)
         return Response(wav_bytes(pcm, rate), mimetype="audio/wav", headers={"Cache-Control": "no-cache"})
     try:
+        if not is_regular(voice.path):  # swapped for a FIFO or removed since it was listed
+            raise FileNotFoundError(voice.path)
         response = send_file(voice.path, mimetype="audio/wav", conditional=True, max_age=0)
     except FileNotFoundError:
         raise UnknownVoice(voice_id, rt.voices.ids()) from None

@@ -38,6 +38,7 @@ over one module per rule family) is pySBD's.
 
 from __future__ import annotations
 
+from vox.text.chars import speakable
 from vox.text.chunks import ChunkStream, speech_chunks
 from vox.text.markdown import CODE_BLOCK_NOTE, MarkdownStream, normalize_for_speech
 from vox.text.planner import SpeechPlanner
@@ -55,6 +56,7 @@ __all__ = [
     "SpeechPlanner",
     "SpeechStream",
     "normalize_for_speech",
+    "speakable",
     "speech_chunks",
     "split_sentences",
 ]

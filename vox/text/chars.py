@@ -8,6 +8,7 @@ normaliser keeps as sentence-ending is one the scanner cuts at), so they live in
 from __future__ import annotations
 
 import re
+import unicodedata
 
 LINE_BREAKS = frozenset("\n\r\u2028\u2029\x85")
 LATIN_ENDS = frozenset(".!?…‽")
@@ -49,3 +50,13 @@ def need_count(value: object, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, not {value}")
     return value
+
+
+_SAID_SYMBOLS = frozenset("%&@#§°")
+
+
+def speakable(text: str) -> bool:
+    """Whether ``text`` has anything a voice can say: a letter or digit (any script), or a sign that is said
+    as a word ($, %, &, @, +, =, currency and math signs). Punctuation, leftover markdown marks and invisible
+    characters alone are silence, and a chunk of silence is not worth an engine run."""
+    return any(c.isalnum() or c in _SAID_SYMBOLS or unicodedata.category(c) in ("Sc", "Sm") for c in text)

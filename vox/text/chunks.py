@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from vox.text.chars import CANDIDATE, WORD, need_count, need_str
+from vox.text.chars import CANDIDATE, WORD, need_count, need_str, speakable
 from vox.text.sentences import split_sentences
 
 CLAUSE = re.compile(r"[,;:](?=\s)|[，、；：]|\s[-–—](?=\s)|—")
@@ -196,9 +196,10 @@ class ChunkStream:
 
     def feed(self, sentence: str) -> list[str]:
         s = " ".join(need_str(sentence, "sentence").split())
-        if not s:
+        if not speakable(s):  # "...", "!!": nothing a voice can say
             return []
         opening, cuts = self._cutter.cut(s)
+        cuts = [(a, b) for a, b in cuts if speakable(s[a:b])]
         if opening:
             self._groups.released = 1
             return [s[a:b] for a, b in cuts]

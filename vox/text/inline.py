@@ -75,7 +75,7 @@ def _strip_marks(tok: str) -> str:
     return lead + core + trail
 
 
-def speakable(tok: str) -> str:
+def spoken_token(tok: str) -> str:
     """One whitespace-free piece of markdown as it is said; "" when nothing speakable is left."""
     if len(tok) <= 3 and _EMOTICON.fullmatch(tok):
         return ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from vox.text.chars import CJK_CHAR, need_str
-from vox.text.inline import aligned, speakable
+from vox.text.inline import aligned, spoken_token
 from vox.text.spans import Segment
 
 CODE_BLOCK_NOTE = "Here is some code."  # said in place of a fenced code block ("Here is some Python code.")
@@ -233,7 +233,7 @@ class MarkdownStream:
             for m in _NONSEP_RUN.finditer(line, i):
                 raw = m.group()
                 a, b = m.span()
-                emit(speakable(raw), out, at + a, at + b, raw)
+                emit(spoken_token(raw), out, at + a, at + b, raw)
             self._cur = self._seen = n
             return
         while True:  # a token is final once a separator follows it; the last one waits
@@ -247,7 +247,7 @@ class MarkdownStream:
                 self._cur, self._seen = j, n
                 return
             raw = line[j : e.start()]
-            self._emit(speakable(raw), out, at + j, at + e.start(), raw)
+            self._emit(spoken_token(raw), out, at + j, at + e.start(), raw)
             i = self._seen = e.start()
 
     def _table(self, out: list) -> None:
@@ -266,7 +266,7 @@ class MarkdownStream:
             if not _DELIMITER_CELL.fullmatch(cell):
                 words = []
                 for w in _NONSEP_RUN.finditer(cell):
-                    said = speakable(w.group())
+                    said = spoken_token(w.group())
                     if said:
                         words.append((said, w.group(), at + pos + w.start()))
                 if words:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vox.text.abbreviations import for_language
-from vox.text.chars import need_count, need_str
+from vox.text.chars import need_count, need_str, speakable
 from vox.text.chunks import Cutter, Groups
 from vox.text.markdown import MarkdownSegments
 from vox.text.scanner import Scanner, Sentence
@@ -160,10 +160,13 @@ class SpeechPlanner:
         for text, a, b in sentences:
             index = len(self.sentences)
             s, where = _collapsed(text)
+            if not speakable(s):  # "...", "!!": nothing a voice can say
+                continue
             sentence = Piece(s, offsets.start_of(a), offsets.end_of(b), index)
             self.sentences.append(sentence)
             opening, cuts = cutter.cut(s)
-            if not opening and len(cuts) == 1:  # the usual sentence: one piece, the sentence itself
+            cuts = [(i, j) for i, j in cuts if speakable(s[i:j])]
+            if not opening and cuts == [(0, len(s))]:  # the usual sentence: one piece, the sentence itself
                 out += [_chunk(group) for group in groups.add(sentence, len(s))]
                 continue
             pieces = [self._piece(s, where, a, i, j, index) for i, j in cuts]

@@ -7,6 +7,8 @@ Files, and why they look like this:
   stored once at the rate the cloning engine works at). Clips dropped in by hand are used as they are.
 - ``<id>.onnx`` + ``<id>.onnx.json``: a Piper voice dropped in by hand.
 - ``<id>.voice.json``: ``{"name": ...}``, the display name. Optional: without it the name comes from the id.
+- Anything that is not a regular file (a FIFO, a socket, a device, a symlink to one) is skipped with a log
+  line and never opened (``vox/voices/files.py``): nothing the library does under its lock can block.
 - ``.tmp-<pid>-*``: a file being written. Every write goes to such a file in the same folder, is fsynced and
   then moved into place, so a crash leaves either the old state or the new one, plus at worst a temp file
   that the next start removes (when the process that wrote it is gone).
@@ -36,6 +38,7 @@ from vox.engines.piper import SAMPLE_RATE as PIPER_RATE
 from vox.engines.piper import bundled_model
 from vox.errors import BuiltinVoice, StorageFailed, UnknownVoice, VoiceTaken
 from vox.voices.clips import CLIP_RATE
+from vox.voices.files import is_regular, open_regular, read_small
 from vox.voices.names import ID_PATTERN, check_voice_id, default_name
 
 log = logging.getLogger("vox.voices")
@@ -76,16 +79,20 @@ def _suffix(path: Path) -> str:
 
 def _piper_rate(config: Path) -> int:
     try:
-        return int(json.loads(config.read_text(encoding="utf-8"))["audio"]["sample_rate"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return int(json.loads(read_small(config) or b"")["audio"]["sample_rate"])
+    except (ValueError, KeyError, TypeError):
         return PIPER_RATE
 
 
 def _clip_info(path: Path) -> tuple[int, float] | None:
-    try:
-        info = soundfile.info(str(path))
-    except (RuntimeError, OSError):
+    f = open_regular(path)
+    if f is None:
         return None
+    with f:
+        try:
+            info = soundfile.info(f)
+        except (RuntimeError, OSError, TypeError, ValueError):
+            return None
     return info.samplerate, info.frames / float(info.samplerate or 1)
 
 
@@ -126,7 +133,7 @@ class VoiceLibrary:
             return None
         if suffix == ".onnx":
             config = path.with_name(f"{path.name}.json")
-            if not (path.is_file() and config.is_file()):
+            if not (is_regular(path) and is_regular(config)):
                 return None
             extra = {"kind": "piper", "files": (path, config), "builtin": False}
             return Voice(voice_id, self._name(voice_id), ("piper",), path, _piper_rate(config), extra=extra)
@@ -138,9 +145,9 @@ class VoiceLibrary:
 
     def _name(self, voice_id: str) -> str:
         try:
-            name = json.loads(self._sidecar(voice_id).read_text(encoding="utf-8"))["name"]
+            name = json.loads(read_small(self._sidecar(voice_id)) or b"")["name"]
             return name if isinstance(name, str) and name.strip() else default_name(voice_id)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return default_name(voice_id)
 
     def _sidecar(self, voice_id: str) -> Path:

@@ -25,8 +25,11 @@ def check_voice_id(voice_id: str) -> str:
 
 
 def check_display_name(name: str) -> str:
-    """A display name, trimmed; control and bidi-formatting characters are refused so a name cannot
-    reorder or hide text in the UI."""
+    """A display name, trimmed and in Unicode's composed form (NFC), so a look-alike that has a canonical
+    twin (the Kelvin sign, the Ohm sign, the Angstrom sign) becomes that twin, and "Jürgen" typed with a
+    combining accent is the same name as "Jürgen". Control and bidi-formatting characters are refused so a
+    name cannot reorder or hide text in the UI, and so are compatibility look-alikes (full-width letters,
+    ligatures, superscripts), the same as when an id is made from a name."""
     if not isinstance(name, str):
         raise InvalidRequest(f"'name' must be a string, not {type(name).__name__}")
     name = name.strip()
@@ -37,7 +40,11 @@ def check_display_name(name: str) -> str:
     odd = [c for c in name if unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")]
     if odd:
         raise InvalidRequest(f"the voice name contains invisible or control characters ({''.join(odd)!a})")
-    return name
+    nfc = unicodedata.normalize("NFC", name)
+    if unicodedata.normalize("NFKC", nfc) != nfc:
+        raise InvalidRequest(f"the voice name {name!a} uses look-alike characters (full-width letters, ligatures, "
+                             "superscripts); use plain letters")  # fmt: skip
+    return nfc
 
 
 def voice_id_from_name(name: str) -> str:
@@ -49,10 +56,6 @@ def voice_id_from_name(name: str) -> str:
     name = check_display_name(name)
     if any(c in name for c in "/\\%:") or ".." in name or name.startswith("."):
         raise InvalidRequest(f"the voice name {name!r} looks like a path; use letters, digits, spaces, - and _")
-    if unicodedata.normalize("NFKC", name) != unicodedata.normalize("NFC", name):
-        raise InvalidRequest(f"the voice name {name!a} uses look-alike characters (full-width letters, ligatures, "
-            "superscripts); use plain letters, or send an 'id'",
-        )
     folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).lower()
     if not folded.isascii():
         raise InvalidRequest(f"cannot make a file name from {name!r}; send an 'id' (a-z, 0-9, - and _)")
