@@ -59,14 +59,16 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="CI-sized run (< 2 min); fails only on > 2x regressions")
-    p.add_argument("--only", nargs="*", help="bench modules to run")
+    p.add_argument("--only", nargs="*", help="bench modules to run: speakers or bench_speakers, ...")
     args = p.parse_args()
+    only = [name if name.startswith("bench_") else f"bench_{name}" for name in args.only or MODULES]
+    unknown = [name for name in only if name not in MODULES]
+    if unknown:
+        p.error(f"no such bench module: {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     rows: list[dict] = []
     failures: list[str] = []
     started = time.monotonic()
-    for name in args.only or MODULES:
-        if not (HERE / f"{name}.py").exists():
-            continue
+    for name in only:
         t0 = time.monotonic()
         try:
             module = importlib.import_module(f"bench.{name}")

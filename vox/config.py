@@ -94,6 +94,11 @@ class Speakers:
     """Output device name (substring) or index for host playback; empty is the system default."""
     latency: str = "low"
     """low (0.2 s buffer) | high (0.5 s) | a number of seconds; a stop drops the buffer, so size costs no latency."""
+    keep_open_s: float = 30.0
+    """Seconds the output stream stays open (playing silence) after a reply, so the next one starts at once;
+    0 closes the device after every reply."""
+    prepare_at_start: bool = True
+    """Load PortAudio and find the device in the background at start-up (no device is opened)."""
 
 
 @dataclass
@@ -176,6 +181,7 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("server.max_upload_mb", s.max_upload_mb >= 1, "must be positive"),
         ("server.max_queued_jobs", s.max_queued_jobs >= 1, "must be positive"),
         ("server.release_memory_after_s", 0 <= s.release_memory_after_s <= 3600, f"{k} 0 and 3600"),
+        ("speakers.keep_open_s", 0 <= cfg.speakers.keep_open_s <= 3600, f"{k} 0 and 3600"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
     ]
     return [(key, f"{key} {message}") for key, ok, message in checks if not ok]

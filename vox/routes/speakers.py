@@ -14,6 +14,12 @@ from vox.validate import ApiError, speak_request
 bp = Blueprint("speakers", __name__)
 
 
+@bp.record_once
+def _prepare(state) -> None:
+    """When the app is made: PortAudio loads in the background, so the first reply does not wait for it."""
+    speakers.prepare(state.app.extensions["vox"].config)
+
+
 def _flag(name: str) -> bool:
     return request.args.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -30,11 +36,12 @@ def speak():
         raise ApiError(503, str(e), speakers=False) from None
     except EngineUnavailable as e:
         raise ApiError(503, str(e), engine=rt.engines.active_name) from None
-    started = playback.first_audio_at
+    started, chunk = playback.first_audio_at, playback.first_chunk_at
     return jsonify(
         ok=True,
         **playback.summary(),
         started_ms=round(1000 * (started - t0), 1) if started is not None else None,
+        first_chunk_ms=round(1000 * (chunk - t0), 1) if chunk is not None else None,
     )
 
 
