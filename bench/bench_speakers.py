@@ -140,12 +140,13 @@ def first_audio_row(id_: str, case: str, page: list[float], spk: list[tuple[floa
     """Speakers (written, heard) against the page path: medians and their ratio; the worse ratio counts."""
     written, heard = [s[0] for s in spk], [s[1] for s in spk]
     streams = sorted({s[2].get("stream") or "?" for s in spk})
-    own = np.median([s[2]["started_ms"] - s[2]["first_chunk_ms"] for s in spk])
+    shares = [s[2]["started_ms"] - s[2]["first_chunk_ms"] for s in spk if s[2].get("first_chunk_ms") is not None]
+    own = f"{np.median(shares):.1f} ms" if shares else "?"
     page_median = float(np.median(page))
     ratio_written, ratio_heard = np.median(written) / page_median, np.median(heard) / page_median
     value = (
         f"speakers {np.median(written) * 1000:.0f} ms written, {np.median(heard) * 1000:.0f} ms at the sink "
-        f"({'/'.join(streams)}; {own:.1f} ms after the first chunk) vs page {spread(page)} "
+        f"({'/'.join(streams)}; {own} after the first chunk) vs page {spread(page)} "
         f"-> {ratio_written:.2f}x / {ratio_heard:.2f}x"
     )
     return row(id_, f"time to first audio, speakers vs page: {case}", value, f"<= {MAX_RATIO}x",
