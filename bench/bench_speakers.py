@@ -41,7 +41,7 @@ SENTENCES = [
     "Seven small boats sail slowly past the old lighthouse on the hill.",
     "Bright lanterns glow along the narrow street as the evening settles in.",
 ]
-KEEP_OPEN = 2.0
+KEEP_OPEN = 4.0
 """speakers.keep_open_s here (the default is 30 s), so the bench can wait for the output to close."""
 CONFIG = f"[chunking]\ngroup_size = 1\n\n[hotkeys]\nglobal_enabled = false\n\n[speakers]\nkeep_open_s = {KEEP_OPEN}\n"
 """One sentence per chunk: the engine stays ahead of playback even on a busy machine, so a gap is playback's."""
@@ -103,18 +103,28 @@ def one_play_per_chunk(vox: VoxServer, sink: pulse.PulseServer, text: str) -> tu
     return pulse.gaps_inside(recorder.stop()), len(chunks) - 1
 
 
-def page_first_audio(vox: VoxServer) -> float:
+def recording(sink: pulse.PulseServer) -> pulse.Recorder:
+    """Record the sink, in the trials of both paths so the machine is equally busy for both (``parec`` and
+    its reader), starting a little before the request."""
+    recorder = sink.record()
+    time.sleep(0.1)
+    return recorder
+
+
+def page_first_audio(vox: VoxServer, sink: pulse.PulseServer) -> float:
     """POST /api/vox_speak_wav_stream -> first audio message; closing the stream then stops the reply."""
+    recorder = recording(sink)
     t0 = time.monotonic()
     with requests.post(vox.url + "/api/vox_speak_wav_stream", json={"text": REPLY}, stream=True, timeout=120) as r:
         first = next(time.monotonic() - t0 for m in sse_messages(r) if "audio" in m)
+    recorder.stop()
     wait_idle(vox)
     return first
 
 
 def speakers_first_audio(vox: VoxServer, sink: pulse.PulseServer) -> tuple[float, float, dict]:
     """(POST /api/vox_speak -> answered once the first audio was written, -> first sound at the sink, summary)."""
-    recorder = sink.record()
+    recorder = recording(sink)
     t0 = time.monotonic()
     r = vox.post("/api/vox_speak", {"text": REPLY})
     written = time.monotonic() - t0
@@ -172,7 +182,7 @@ def first_audio_rows(root: Path, vox: VoxServer, sink: pulse.PulseServer, quick:
     for i in range(starts):  # a server of its own per trial and path: nothing used before
         server = fresh_server(root / f"start-page-{i}", sink)
         try:
-            page["start"].append(page_first_audio(server))
+            page["start"].append(page_first_audio(server, sink))
         finally:
             server.stop()
         server = fresh_server(root / f"start-speakers-{i}", sink)
@@ -182,21 +192,21 @@ def first_audio_rows(root: Path, vox: VoxServer, sink: pulse.PulseServer, quick:
             server.stop()
     for _ in range(loads):
         reload_engine(vox)
-        page["load"].append(page_first_audio(vox))
+        page["load"].append(page_first_audio(vox, sink))
         reload_engine(vox)
         spk["load"].append(speakers_first_audio(vox, sink))
     for i in range(warm):
         for path in ("page", "speakers") if i % 2 else ("speakers", "page"):
             time.sleep(SETTLE)
             if path == "page":
-                page["warm"].append(page_first_audio(vox))
+                page["warm"].append(page_first_audio(vox, sink))
             else:
                 spk["warm"].append(speakers_first_audio(vox, sink))
     for _ in range(idle):
         time.sleep(KEEP_OPEN + 1.0)
         spk["idle"].append(speakers_first_audio(vox, sink))
         time.sleep(KEEP_OPEN + 1.0)
-        page["idle"].append(page_first_audio(vox))
+        page["idle"].append(page_first_audio(vox, sink))
     cases = [("6b1", "start", "first reply after start-up"), ("6b2", "load", "first reply after an engine load"),
              ("6b3", "warm", "reply while the output is open"),
              ("6b4", "idle", f"reply after the output closed ({KEEP_OPEN:.0f} s quiet)")]  # fmt: skip

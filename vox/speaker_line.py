@@ -4,10 +4,11 @@ Opening an output stream is cheap on an awake sound server (a few ms here, throu
 but not on a user's machine with a real card: PulseAudio and PipeWire suspend an idle sink after ~5 s, and
 waking the card can take 100 ms or more. So the stream a reply used is not closed at its end: the line keeps
 it running for ``speakers.keep_open_s`` seconds, fed with silence by a small thread (which keeps the sink,
-and the card behind it, awake), and the next reply takes it over. Taking over aborts and restarts the stream
-(about 1 ms, measured), which drops the silence queued in its buffer, so the reply's first sample is the
-next one the device plays. After ``keep_open_s`` of quiet the stream is closed and the device is free to
-sleep; a reply after that opens a new one while its first chunk is being synthesised.
+and the card behind it, awake), and the next reply takes it over. Taking over aborts the stream, which drops
+the silence queued in its buffer; the reply starts it again at its first write (abort and start together
+take about 1 ms, measured), so its first sample is the next one the device plays. After ``keep_open_s`` of
+quiet the stream is closed and the device is free to sleep; a reply after that opens a new one while its
+first chunk is being synthesised.
 
 One reply holds the line at a time. A reply that replaces another waits (a few ms) for the old one to let
 go; should two replies ever overlap for longer, the second gets a stream of its own, closed at its end.
@@ -86,7 +87,9 @@ class Output:
 
 
 def open_output(sd: ModuleType, device: Device, source_rate: int, latency: float, pooled: bool = True) -> Output:
-    """A started stream on ``device``, at ``source_rate`` when the device takes it, mono if it can.
+    """An open stream on ``device``, at ``source_rate`` when the device takes it, mono if it can; stopped
+    and empty, for its writer to start right before the first write (it does not run on nothing while the
+    engine synthesises). Starting and stopping it once here proves it works (and wakes a suspended device).
 
     No separate ``check_output_settings``: on ALSA it opens the device once more just to ask.
     """
@@ -99,8 +102,14 @@ def open_output(sd: ModuleType, device: Device, source_rate: int, latency: float
                     stream = sd.OutputStream(
                         samplerate=rate, device=device.index, channels=channels, dtype="float32", latency=latency
                     )
-                    stream.start()
                     stream_opened()
+                    try:
+                        stream.start()
+                        stream.abort()
+                    except BaseException:
+                        stream.close()
+                        stream_closed()
+                        raise
             except (sd.PortAudioError, ValueError) as e:
                 tried.append(f"{rate} Hz x{channels}: {e}")
                 continue
@@ -177,12 +186,11 @@ class Line:
 
     @staticmethod
     def _restart(out: Output, key: tuple[int, int, float]) -> bool:
-        """Restart the idle output empty (its queued silence dropped) when it fits ``key``; else close it."""
+        """Stop the idle output, dropping its queued silence (the reply's first sample plays first when its
+        writer starts it again), if it fits ``key``; else close it."""
         if out.key == key:
             try:
-                with portaudio_lock:
-                    out.stream.abort()  # drops the queued silence: the reply's first sample plays next
-                    out.stream.start()
+                out.stream.abort()
                 out.warm, out.open_seconds = True, 0.0
                 return True
             except Exception as e:
