@@ -316,6 +316,21 @@ def test_a_warm_reply_starts_without_the_silence_queued_while_idle(pulse_server,
         server.stop()
 
 
+def test_portaudio_is_ready_before_the_first_request_unless_told_otherwise(pulse_server, tmp_path):
+    """``prepare_at_start``: the device is found at start-up, so the first reply does not wait for it."""
+    ready = "speakers: PortAudio ready"
+    for prepare in (True, False):
+        config = CONFIG + f"\n[speakers]\nprepare_at_start = {str(prepare).lower()}\n"
+        server = start_server(tmp_path / str(prepare), config=config, env=pulse_server.env)
+        try:
+            found = wait_for(lambda s=server: ready in s.log_text(), 10 if prepare else 2)
+            assert found is prepare, server.log_text()
+            assert not prepare or "'default'" in server.log_text().split(ready)[1].splitlines()[0]
+            assert server.post("/api/vox_speak?wait=true", {"text": "Ready."}).json()["completed"]
+        finally:
+            server.stop()
+
+
 def test_keep_open_s_out_of_range_is_a_config_error(tmp_path):
     from vox import config as vox_config
 

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -96,8 +97,11 @@ def prepare(spec: str) -> threading.Thread:
     reply on the speakers does not pay for it. Problems are left for that reply to report."""
 
     def run() -> None:
+        t0 = time.monotonic()
         try:
-            select_device(spec)
+            _, device = select_device(spec)
+            log.info("speakers: PortAudio ready in %.0f ms, output device %s", 1000 * (time.monotonic() - t0),
+                     device.label())  # fmt: skip
         except SpeakersUnavailable as e:
             log.info("speakers not available yet: %s", e)
         except Exception as e:  # never let preparation take anything else down

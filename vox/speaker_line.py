@@ -20,7 +20,7 @@ import atexit
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -58,7 +58,7 @@ def parse_latency(value: str) -> float:
 
 @dataclass(eq=False)
 class Output:
-    """An open, running output stream for audio at ``source_rate`` (the engine's) on ``device``."""
+    """An open output stream for audio at ``source_rate`` (the engine's) on ``device``."""
 
     stream: Any
     device: Device
@@ -70,7 +70,6 @@ class Output:
     """The buffer asked for (``speakers.latency``); ``stream.latency`` is what PortAudio granted."""
     pooled: bool = True
     """False for a stream of one reply's own (the line was held by another)."""
-    opened_at: float = field(default_factory=time.monotonic)
     open_seconds: float = 0.0
     """How long opening took; 0 for a stream taken over warm."""
     warm: bool = False
@@ -147,17 +146,10 @@ class Line:
         self._filler: threading.Thread | None = None
         self._take = threading.Event()
         """Tells the idle output's filler to let go of it."""
-        self.opened = 0
-        """Streams opened for the line (a warm reply opens none)."""
         self._exit_hook = False
 
-    @property
-    def warm(self) -> bool:
-        """True while an idle output is kept running."""
-        return self._idle is not None
-
     def acquire(self, sd: ModuleType, device: Device, source_rate: int, latency: float) -> Output:
-        """A running output for one reply: the warm one when it fits, else a newly opened one."""
+        """An output for one reply, stopped and empty: the kept-open one when it fits, else a new one."""
         with self._cond:
             shared = self._cond.wait_for(lambda: not self._busy, HANDOVER_WAIT)
             if shared:
@@ -177,8 +169,6 @@ class Line:
         except BaseException:
             self._let_go()
             raise
-        with self._cond:
-            self.opened += 1
         if not self._exit_hook:  # registered after sounddevice's own atexit hook, so it runs before it
             atexit.register(self.close)
             self._exit_hook = True
