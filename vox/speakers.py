@@ -198,8 +198,6 @@ class Playback:
     def _write_chunk(self, out: Output, chunk: Chunk) -> bool:
         """Write one chunk block by block; False once cancelled."""
         frames = self._frames(chunk.audio)
-        if self.first_audio_at is None:
-            out.stream.start()  # the line hands it over stopped and empty
         for start in range(0, len(frames), self._block):
             block = frames[start : start + self._block]
             if not self._wait_for_room(out.stream, len(block)):
