@@ -1,8 +1,9 @@
-"""Vox: the desktop voice of a local chat assistant. Entry point and Flask app.
+"""Vox: the desktop voice of a local chat assistant. The entry point: parse the command line, check the
+config, start the server (and the window, the hotkeys), and stop them all on a signal.
 
-Where each request goes:
-    GET  /                                   the page (templates/index.html + static/vox.js)
-    GET  /health, /api/status                vox/routes/speech.py
+Where each request goes (``vox/app.py`` builds the app; one blueprint per front door):
+    GET  /                                   the page (templates/index.html + static/)
+    GET  /health, /api/status, /api/engines  vox/routes/speech.py
     POST /api/vox_speak_wav_stream           vox/routes/speech.py  (SSE: one message per chunk)
     POST /api/vox_speak_wav                  vox/routes/speech.py  (one WAV)
     POST /api/vox_stop(_speak), /api/stop_all_vox, GET /api/tts_is_speaking   vox/routes/speech.py
@@ -11,8 +12,8 @@ Where each request goes:
     GET/POST /api/voices, GET/PATCH/DELETE /api/voices/<id>, GET /api/voices/<id>/audio   vox/routes/voices.py
     POST /api/chat, GET|DELETE /api/chat/history                             vox/routes/chat.py (local LLM)
     POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  vox/routes/live.py (pushed text)
-Every reply takes one path (vox/runtime.py -> vox/pipeline.py -> an engine in vox/engines/), and every stop
-goes through one cancellation mechanism (vox/jobs.py).
+Every route calls one verb of the Runtime (vox/runtime.py); every reply takes one path (vox/pipeline.py -> an
+engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs.py).
 """
 
 from __future__ import annotations
@@ -24,58 +25,17 @@ import sys
 import threading
 import webbrowser
 
-from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 from werkzeug.serving import make_server
 
 from vox import config as vox_config
-from vox import hotkeys
-from vox.guard import Guard, is_loopback
+from vox import hotkeys, speakers
+from vox.app import create_app
+from vox.guard import is_loopback
 from vox.memory import limit_malloc_arenas
-from vox.routes import chat, live, speakers, speech, voices
 from vox.runtime import Runtime, set_runtime
-from vox.validate import ApiError
 
 log = logging.getLogger("vox")
-
-
-def create_app(config: vox_config.Config | None = None, runtime: Runtime | None = None) -> Flask:
-    config = config or vox_config.load()
-    runtime = runtime or set_runtime(Runtime(config))
-    app = Flask(__name__, static_folder="static", template_folder="templates")
-    app.config["MAX_CONTENT_LENGTH"] = config.server.max_upload_mb * 2**20
-    app.json.sort_keys = False
-    app.extensions["vox"] = runtime
-    Guard(config).install(app)
-    app.register_blueprint(speech.bp)
-    app.register_blueprint(speakers.bp)
-    app.register_blueprint(voices.bp)
-    app.register_blueprint(chat.bp)
-    app.register_blueprint(live.bp)
-
-    @app.errorhandler(ApiError)
-    def api_error(e: ApiError):
-        return jsonify(e.body()), e.status
-
-    @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException):
-        messages = {
-            404: "no such endpoint",
-            405: f"{request.method} is not allowed here; use {', '.join(getattr(e, 'valid_methods', None) or [])}",
-            413: f"the request is too large (limit {config.server.max_upload_mb} MB, server.max_upload_mb)",
-        }
-        return jsonify(error=messages.get(e.code or 500, e.description or e.name)), e.code
-
-    @app.errorhandler(Exception)
-    def unexpected(e: Exception):
-        log.exception("unexpected error")
-        return jsonify(error=f"internal error: {type(e).__name__}: {e}"), 500
-
-    @app.get("/")
-    def index():
-        return render_template("index.html", config=config)
-
-    return app
 
 
 def serve(app: Flask, host: str, port: int):
@@ -117,10 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     limit_malloc_arenas()
     runtime = set_runtime(Runtime(config))
     if args.say is not None:
-        from vox import speakers
-
         return speakers.say(runtime, args.say)
     app = create_app(config, runtime)
+    speakers.prepare(config)  # PortAudio and the output device, found in the background
     try:
         server, thread = serve(app, config.server.host, config.server.port)
     except OSError as e:

@@ -75,7 +75,7 @@ def speak_sentences_grouped(text: str, voice: str | None = None, wait: bool = Tr
 
 def stop_current_tts() -> list[str]:
     """Stop what is speaking (browser stream, whole WAV or speakers); returns the cancelled job ids."""
-    return get_runtime().jobs.stop()
+    return get_runtime().stop()
 
 
 def shutdown_tts() -> None:

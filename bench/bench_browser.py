@@ -5,7 +5,7 @@ to a PulseAudio null sink (tests/pulse.py); the sink's monitor is recorded, each
 that recording by correlation, and the gap at a boundary is where chunk n+1 starts minus where chunk n
 ended. Vox is also measured inside the page, sample-exactly (``RECORDER_JS``).
 
-- Vox (static/vox.js): one AudioContext, each chunk an AudioBufferSourceNode started on the sample where
+- Vox (static/js/player.js): one AudioContext, each chunk an AudioBufferSourceNode started on the sample where
   the previous one ends.
 - the predecessor: one ``new Audio()`` element per chunk, the next one played on ``ended``.
 
@@ -109,10 +109,10 @@ def trial(browser, pulse, url: str, client: str) -> dict:
     Vox, in the page), in seconds."""
     page = new_page(browser, url)
     try:
-        page.evaluate("() => voxUI.ready")
+        page.evaluate("() => vox.ready")
         recorder = pulse.record()
         if client == "vox":
-            page.evaluate("t => { speakText(t); }", TEXT)
+            page.evaluate("t => { vox.speak(t); }", TEXT)
             page.wait_for_function("() => vox.last && vox.last.status === 'done' && !vox.speaking",
                                    timeout=120_000, polling=100)  # fmt: skip
         else:

@@ -20,7 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from vox.text import SentenceStream, SpeechStream, normalize_for_speech, speech_chunks, split_sentences  # noqa: E402
+from vox.text import (  # noqa: E402
+    SentenceStream,
+    SpeechPlanner,
+    SpeechStream,
+    normalize_for_speech,
+    speech_chunks,
+    split_sentences,
+)
 
 GOLDEN = ROOT / "tests" / "data" / "golden_rules_en.json"
 
@@ -107,12 +114,15 @@ def _char_stream(stream_type: type, text: str) -> list[str]:
     return out + stream.flush()
 
 
-def _pysbd() -> object | None:
-    try:
-        import pysbd  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return pysbd
+def _planned_by_char(text: str) -> list:
+    """The planner fed a reply a character at a time, as an LLM stream at its finest."""
+    planner = SpeechPlanner()
+    out: list = []
+    for ch in text:
+        out += planner.feed(ch)
+    return out + planner.end()
+
+
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -146,14 +156,20 @@ def run(quick: bool = False) -> list[dict]:
         s = best_ms(lambda: split_sentences(big, 1), 1) / 1000
         row("T7", "split_sentences, 1.5 MB single line", f"{s:.2f} s", "< 5 s", s < 5, measure=s, limit=5.0)
 
+    ms = best_ms(lambda: SpeechPlanner().plan(reply), reps)
+    timed("T12", "SpeechPlanner.plan (chunks with offsets), same reply", ms, 50)
+    ms = best_ms(lambda: _planned_by_char(reply), 1 if quick else 3)
+    timed("T13", "SpeechPlanner, same reply fed 1 char at a time", ms, 1000)
+    whole = SpeechPlanner().plan(reply)
+    same = [c.text for c in whole] == speech_chunks(normalize_for_speech(reply)) and _planned_by_char(reply) == whole
+    row("T14", "SpeechPlanner == speech_chunks(normalize_for_speech), streamed == whole", str(same), "True", same)
+
     vox = golden_score(lambda t: split_sentences(t, 1))
     row("T8", "Golden Rules (48 cases): Vox", f"{vox}/48", ">= 47", vox >= 47)
     naive = golden_score(naive_split)
     row("T9", "Golden Rules: predecessor regex + abbreviation list", f"{naive}/48", "reference", None)
-    pysbd = _pysbd()
-    if pysbd is None:
-        row("T10", "Golden Rules: pySBD", "not installed", "reference", None)
-        return rows
+    import pysbd  # the reference library, installed by requirements-dev.txt
+
     seg = pysbd.Segmenter(language="en", clean=False)
     version = getattr(pysbd, "__version__", "?")
     score = golden_score(seg.segment)

@@ -69,7 +69,7 @@ def shoot(browser, url: str, scheme: str) -> None:
     context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme, device_scale_factor=1)
     page = context.new_page()
     page.goto(url)
-    page.evaluate("() => voxUI.ready")
+    page.evaluate("() => vox.ready")
     suffix = "" if scheme == "light" else "-dark"
     # A finished reply, then one playing with its second sentence highlighted.
     page.fill("#text", FIRST)
@@ -87,7 +87,7 @@ def shoot(browser, url: str, scheme: str) -> None:
         page.wait_for_function("() => document.querySelectorAll('#voice-list .voice').length >= 1")
         page.wait_for_timeout(200)
         page.screenshot(path=str(OUT / "voices.png"))
-    page.evaluate("() => stopVOXSpeaking()")
+    page.evaluate("() => vox.stop()")
     context.close()
 
 
@@ -96,27 +96,27 @@ def shoot_chat(browser, url: str, fake: FakeLlm) -> None:
     context = browser.new_context(viewport=VIEWPORT, color_scheme="light", device_scale_factor=1)
     page = context.new_page()
     page.goto(url)
-    page.evaluate("() => Promise.all([voxUI.ready, voxChat.ready])")
+    page.evaluate("() => vox.ready")
     page.click("#mode-chat")
     (question, answer), (question2, answer2) = CHAT
     fake.reply, fake.tokens_per_second = answer, 500
     page.uncheck("#chat-speak")  # the first reply is only there to be seen
     page.fill("#chat-input", question)
     page.press("#chat-input", "Enter")
-    page.wait_for_function("() => voxChat.last && voxChat.last.status === 'done'", timeout=60_000)
+    page.wait_for_function("() => vox.chat.last && vox.chat.last.status === 'done'", timeout=60_000)
     page.check("#chat-speak")
     fake.reply, fake.tokens_per_second = answer2, 25
     page.fill("#chat-input", question2)
     page.press("#chat-input", "Enter")
     page.wait_for_function(
-        "() => voxChat.last.text.includes('Santa Justa') && voxChat.last.status === 'streaming' && "
+        "() => vox.chat.last.text.includes('Santa Justa') && vox.chat.last.status === 'streaming' && "
         "CSS.highlights.has('vox-chat-now')",
         timeout=60_000,
     )
     page.mouse.move(0, 0)
     page.wait_for_timeout(150)
     page.screenshot(path=str(OUT / "chat.png"))
-    page.evaluate("() => stopVOXSpeaking()")
+    page.evaluate("() => vox.stop()")
     fake.finished.wait(30)  # let the reply end rather than cut the fake server's connection
     context.close()
 

@@ -8,8 +8,8 @@ weights' values, so speed figures are real for the architecture; speech quality 
 with a narrow MLP: its perceiver is fixed at 1024 wide, and the alignment analyzer hooks layers 9-13) and
 stores weights as fp16, so a build takes seconds. S3Gen and the voice encoder keep their real sizes. The
 shrink changes a module-level table in ``chatterbox``, so it must also be applied in every process that
-loads a small checkpoint: call :func:`use_small_config` here, or start the process with
-``VOX_TEST_SMALL_CHATTERBOX=1`` (the engine applies it at load; see ``shrink_t3_for_tests`` there).
+loads a small checkpoint: call :func:`use_small_config` here, or start the server with :func:`small_env`,
+which injects :func:`small_engine` through the engine factory hook (``VOX_ENGINE_HOOK``).
 """
 
 from __future__ import annotations
@@ -20,21 +20,46 @@ import shutil
 import time
 from pathlib import Path
 
-from vox.engines.chatterbox import SUPPORTED_LANGUAGES, TEST_SMALL_ENV, import_chatterbox, shrink_t3_for_tests
+from vox.engines.chatterbox import SUPPORTED_LANGUAGES, import_chatterbox
+from vox.engines.registry import HOOK_ENV
 
 TURBO = "turbo"
 MULTILINGUAL = "multilingual"
 _DONE = "vox-random-checkpoint.json"
+TOKENS_ENV = "VOX_TEST_CHATTERBOX_TOKENS"
+"""A fixed number of speech tokens per model call for :func:`small_engine` (random weights never stop)."""
 
 
 def use_small_config() -> None:
-    """Shrink T3 in this process (tests call it before building or loading a small checkpoint)."""
-    shrink_t3_for_tests()
+    """Shrink T3's transformer in this process to the size of the small random checkpoints.
+
+    Turbo: GPT-2 with 2 layers x 256. Multilingual: Llama with 14 layers x 1024 (its perceiver is fixed at
+    1024 wide; 14 layers and 16 heads keep the alignment analyzer's hooked heads) and a narrow MLP.
+    """
+    cb = import_chatterbox()
+    gpt2 = cb.ORIGINAL_CONFIGS["GPT2_medium"]
+    cb.LLAMA_CONFIGS["GPT2_medium"] = {**gpt2, "n_layer": 2, "n_embd": 256, "hidden_size": 256, "n_head": 4}
+    llama = cb.ORIGINAL_CONFIGS["Llama_520M"]
+    cb.LLAMA_CONFIGS["Llama_520M"] = {**llama, "num_hidden_layers": 14, "intermediate_size": 1024}
 
 
-def small_env() -> dict[str, str]:
+def small_engine(engine):
+    """The engine factory hook for a server process that loads the small checkpoints: shrinks T3 for
+    Chatterbox engines and, with ``VOX_TEST_CHATTERBOX_TOKENS``, fixes the tokens per model call."""
+    if engine.name in (TURBO, MULTILINGUAL):
+        use_small_config()
+        tokens = os.environ.get(TOKENS_ENV)
+        if tokens:
+            engine.max_new_tokens = engine.min_new_tokens = int(tokens)
+    return engine
+
+
+def small_env(tokens: int | None = None) -> dict[str, str]:
     """Environment for a subprocess (e.g. the server) that must load the small checkpoints."""
-    return {**os.environ, TEST_SMALL_ENV: "1"}
+    env = {**os.environ, HOOK_ENV: "tests.chatterbox_ckpt:small_engine"}
+    if tokens is not None:
+        env[TOKENS_ENV] = str(tokens)
+    return env
 
 
 def build_checkpoint(directory: str | Path, small: bool = True, kind: str = TURBO) -> Path:

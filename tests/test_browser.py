@@ -38,7 +38,7 @@ def warm(server):
 @pytest.fixture
 def page(browser, server, warm):
     page = new_page(browser, server.url + "/")
-    page.evaluate("() => voxUI.ready")
+    page.evaluate("() => vox.ready")
     yield page
     page.context.close()
 
@@ -115,7 +115,7 @@ def test_reply_plays_gaplessly_and_sample_exact(page):
 
 
 def test_highlight_follows_the_chunk_playing(page):
-    page.evaluate("t => { speakText(t); }", REPLY)
+    page.evaluate("t => { vox.speak(t); }", REPLY)
     wait(page, "() => document.querySelector('.chunk.now[data-idx=\"0\"]')", timeout=30)
     wait(page, "() => document.querySelector('.chunk.now[data-idx=\"1\"]')", timeout=30)
     assert page.locator(".chunk.now").count() == 1
@@ -142,7 +142,7 @@ def test_stop_mid_reply_is_silent_at_once_and_ends_generation(page, server):
 def test_stop_all_button(page, server):
     posted = []
     page.on("request", lambda r: posted.append(r.url.split("/api/")[-1]) if r.method == "POST" else None)
-    page.evaluate("t => { speakText(t); }", LONG)
+    page.evaluate("t => { vox.speak(t); }", LONG)
     wait_playing(page)
     page.click("#stop-all")
     t_stop = last_input_time(page, type="click", id="stop-all")
@@ -167,7 +167,7 @@ def test_hotkeys_from_config_are_shown_and_work(page, server):
     page.wait_for_timeout(300)
     assert_silent_after(page, t_stop)
     assert "vox_stop" in posted and "stop_all_vox" not in posted
-    page.evaluate("t => { speakText(t); }", LONG)
+    page.evaluate("t => { vox.speak(t); }", LONG)
     wait_playing(page)
     page.keyboard.press("Shift+Escape")
     t_stop = last_input_time(page, type="keydown", key="Escape")
@@ -178,7 +178,7 @@ def test_hotkeys_from_config_are_shown_and_work(page, server):
 
 
 def test_new_reply_replaces_the_one_playing(page):
-    page.evaluate("t => { speakText(t); }", LONG)
+    page.evaluate("t => { vox.speak(t); }", LONG)
     wait_playing(page, 0.4)
     page.fill("#text", "Second reply. It replaces the first one.")
     page.click("#speak")
@@ -215,7 +215,7 @@ def test_unknown_voice_shows_the_servers_error(page):
 def test_server_killed_then_restarted(browser, tmp_path, monkeypatch):
     srv = start_server(tmp_path / "a", config='[hotkeys]\nspeak = "Alt+S"\n')
     page = new_page(browser, srv.url + "/")
-    page.evaluate("() => voxUI.ready")
+    page.evaluate("() => vox.ready")
     try:
         # The configured hotkey is the one shown and the one that works.
         assert "Alt+S" in page.locator("#hotkeys").inner_text().replace(" ", "")

@@ -61,7 +61,7 @@ def vox_server(tmp_path_factory, shared_fake):
 
 def open_chat(browser, url: str):
     page = new_page(browser, url + "/")
-    page.evaluate("() => Promise.all([voxUI.ready, voxChat.ready])")
+    page.evaluate("() => vox.ready")
     page.click("#mode-chat")
     return page
 
@@ -93,7 +93,7 @@ SAMPLER = """() => {
   // Every 30 ms: how much of the reply the view shows, whether the LLM is still writing, whether sound plays.
   const samples = (window.__samples = []);
   const timer = setInterval(() => {
-    const r = voxChat.last;
+    const r = vox.chat.last;
     const msg = [...document.querySelectorAll('#chat-log .msg.assistant')].pop();
     if (!r || !msg) return;
     const typing = msg.querySelector('.typing');
@@ -112,7 +112,7 @@ SAMPLER = """() => {
 def test_reply_streams_token_by_token_renders_markdown_and_speaks_while_written(page, fake):
     page.evaluate(SAMPLER)
     send(page, "Plan my day in Paris")
-    wait(page, "() => voxChat.last && voxChat.last.status === 'done'", timeout=60)
+    wait(page, "() => vox.chat.last && vox.chat.last.status === 'done'", timeout=60)
     samples = page.evaluate("() => window.__samples")
     streaming = [s for s in samples if s["status"] == "streaming"]
     lengths = [s["len"] for s in streaming]
@@ -136,7 +136,7 @@ def test_reply_streams_token_by_token_renders_markdown_and_speaks_while_written(
     assert body.locator("h4").all_inner_texts() == ["Morning", "Afternoon"]
     assert body.locator("ol > li").count() == 2 and body.locator("ul > li").count() == 2
     assert not any(mark in final for mark in ("**", "`", "##"))
-    played = page.evaluate("() => vox.replies.find(r => r.id === voxChat.last.id).schedule.map(c => c.text)")
+    played = page.evaluate("() => vox.chat.last.schedule.map(c => c.text)")
     assert played and "Louvre" in " ".join(played)
     assert not any(mark in t for t in played for mark in ("*", "`", "#")), played
     assert Recording(page).last_sound(0.05) is not None, "the reply was not heard"
@@ -152,10 +152,10 @@ def test_esc_silences_the_voice_while_the_text_completes(page, fake, vox_server)
     send(page, "Keep talking")
     wait_playing(page)
     shown = page.evaluate(f"() => document.querySelector('{ASSISTANT} .msg-body').textContent.length")
-    assert page.evaluate("() => voxChat.last.status") == "streaming"
+    assert page.evaluate("() => vox.chat.last.status") == "streaming"
     page.keyboard.press("Escape")
     t_stop = last_input_time(page, type="keydown", key="Escape")
-    wait(page, "() => voxChat.last.status === 'done'", timeout=30)
+    wait(page, "() => vox.chat.last.status === 'done'", timeout=30)
     assert fake.finished.is_set() and not fake.disconnected.is_set()
     reply = page.locator(ASSISTANT).last
     assert reply.locator(".msg-body").inner_text().strip() == STEADY
@@ -175,7 +175,7 @@ def test_shift_esc_stops_the_reply_and_closes_the_llm_connection(page, fake):
     page.keyboard.press("Shift+Escape")
     t_stop = last_input_time(page, type="keydown", key="Escape")
     assert fake.disconnected.wait(5), "the LLM server did not see its connection close"
-    wait(page, "() => voxChat.last.status === 'stopped'", timeout=10)
+    wait(page, "() => vox.chat.last.status === 'stopped'", timeout=10)
     assert not fake.finished.is_set()
     reply = page.locator(ASSISTANT).last
     assert reply.get_attribute("data-state") == "stopped"
@@ -201,13 +201,13 @@ def test_history_comes_back_and_clear_empties_it(page, fake, vox_server):
     page.type("#chat-input", "second line")
     assert page.input_value("#chat-input") == "First line\nsecond line" and not fake.requests
     page.press("#chat-input", "Enter")
-    wait(page, "() => voxChat.last && voxChat.last.status === 'done'", timeout=30)
+    wait(page, "() => vox.chat.last && vox.chat.last.status === 'done'", timeout=30)
     assert chats[-1]["speak"] is False and chats[-1]["message"] == "First line\nsecond line"
     assert page.evaluate("() => vox.ctx") is None, "a reply not to be spoken was played"
     assert len(vox_server.get("/api/chat/history").json()["messages"]) == 2
     # A reload shows the conversation again (from the server), in the mode the page was left in.
     page.reload()
-    page.evaluate("() => Promise.all([voxUI.ready, voxChat.ready])")
+    page.evaluate("() => vox.ready")
     assert page.locator("#mode-chat").get_attribute("aria-selected") == "true"
     assert page.locator("#chat-log .msg").count() == 2
     assert page.locator(f"{ASSISTANT} strong").inner_text() == "help"
@@ -229,7 +229,7 @@ def test_llm_down_says_how_to_start_one_and_typed_text_still_speaks(browser, tmp
     page = open_chat(browser, server.url)
     try:
         send(page, "Hello?")
-        wait(page, "() => voxChat.last && voxChat.last.status === 'error'", timeout=30)
+        wait(page, "() => vox.chat.last && vox.chat.last.status === 'error'", timeout=30)
         error = page.locator(f"{ASSISTANT} .msg-error")
         assert error.get_attribute("role") == "alert"
         text = error.inner_text()

@@ -1,7 +1,7 @@
 """Chatterbox Turbo through the HTTP server: load, stream a cloned voice over SSE, unload, and 503s.
 
 The server process loads the small random checkpoint that ``tests/chatterbox_ckpt.py`` builds; it is started
-with VOX_TEST_SMALL_CHATTERBOX=1 (so it shrinks T3 the same way) and a fixed token count per model call.
+with the small-engine hook (so it shrinks T3 the same way) and a fixed token count per model call.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from tests.chatterbox_ckpt import build_checkpoint, small_env
 from tests.conftest import decode_chunk, start_server
-from vox.engines.chatterbox import SAMPLE_RATE, SAMPLES_PER_TOKEN, TEST_TOKENS_ENV, _missing_modules
+from vox.engines.chatterbox import SAMPLE_RATE, SAMPLES_PER_TOKEN, _missing_modules
 
 pytestmark = [
     pytest.mark.chatterbox,
@@ -40,7 +40,7 @@ def test_turbo_loads_streams_a_cloned_voice_and_unloads(tmp_path_factory):
         f'[engine]\nturbo_checkpoint = "{checkpoint}"\ndevice = "cpu"\n'
         f'multilingual_checkpoint = "{root}/no-such-folder"\n'
     )
-    server = start_server(root, config=config, env={**small_env(), TEST_TOKENS_ENV: str(TOKENS)})
+    server = start_server(root, config=config, env=small_env(TOKENS))
     try:
         r = server.post("/api/tts_load_turbo", timeout=240)
         assert r.status_code == 200, r.text

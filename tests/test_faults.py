@@ -7,17 +7,19 @@ import threading
 import pytest
 import requests
 
-from app import create_app, serve
+from app import serve
 from tests.conftest import sse_messages
-from vox import engines as engines_module
+from vox.app import create_app
 from vox.config import Config
+from vox.engines import manager
+from vox.runtime import Runtime
 
 
 @pytest.fixture
 def inproc(tmp_path):
     cfg = Config()
     cfg.voices.dir = str(tmp_path / "voices")
-    app = create_app(cfg)
+    app = create_app(cfg, Runtime(cfg))
     server, thread = serve(app, "127.0.0.1", 0)
     rt = app.extensions["vox"]
     yield rt, f"http://127.0.0.1:{server.port}"
@@ -64,8 +66,8 @@ def test_engine_failing_to_load_is_503_and_the_previous_engine_keeps_working(inp
         def load(self, progress):
             raise RuntimeError("CUDA out of memory (injected)")
 
-    real_create = engines_module.create_engine
-    monkeypatch.setattr(engines_module, "create_engine",
+    real_create = manager.create_engine
+    monkeypatch.setattr(manager, "create_engine",
                         lambda name, config: Exploding() if name == "turbo" else real_create(name, config))
     r = requests.post(url + "/api/tts_load_turbo", timeout=30)
     assert r.status_code == 503 and "CUDA out of memory" in r.json()["error"]

@@ -255,5 +255,5 @@ def test_pushing_to_a_page_when_none_is_open_is_a_clear_409(vox):
     while vox.get("/api/status").json()["pages"] and time.monotonic() < deadline:
         time.sleep(0.1)  # a page that went away is noticed at the next keep-alive
     r = vox.post("/api/replies", {"sink": "page"})
-    assert r.status_code == 409 and "no Vox page is open" in r.json()["error"]
+    assert r.status_code == 409 and "No Vox page is open" in r.json()["error"]
     assert vox.post("/api/replies/nope/text", {"text": "x"}).status_code == 404

@@ -127,7 +127,7 @@ def test_text_too_long_is_413(tmp_path):
         s.stop()
 
 
-def test_too_many_jobs_is_413(tmp_path):
+def test_too_many_jobs_is_429_with_retry_after(tmp_path):
     s = start_server(tmp_path, config="[server]\nmax_queued_jobs = 1\n")
     try:
         s.post("/api/tts_load", {"engine": "piper"})
@@ -135,7 +135,8 @@ def test_too_many_jobs_is_413(tmp_path):
         first = requests.post(s.url + "/api/vox_speak_wav_stream", json={"text": long_sentence}, stream=True,
                               timeout=60)
         second = s.post("/api/vox_speak_wav_stream", {"text": "Me too."})
-        assert second.status_code == 413 and "too many" in second.json()["error"]
+        assert second.status_code == 429 and "Too many replies" in second.json()["error"]
+        assert int(second.headers["Retry-After"]) >= 1
         first.close()
     finally:
         s.stop()

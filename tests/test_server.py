@@ -23,7 +23,7 @@ LONG_REPLY = " ".join(f"This is sentence number {i} of a long reply that keeps g
 def test_stream_chunks_are_speech_in_order_and_done_last(server):
     messages = list(server.stream({"text": REPLY}))
     audio, done = messages[:-1], messages[-1]
-    assert done == {"done": True, "chunks": len(audio), "stopped": False, "job": audio[0]["job"]}
+    assert done == {"done": True, "chunks": len(audio), "stopped": False, "job": audio[0]["job"], "reason": None}
     assert [m["idx"] for m in audio] == list(range(len(audio)))
     assert all(m["total"] == len(audio) for m in audio)
     assert len(audio) >= 3, "a short first chunk, then groups"
@@ -220,3 +220,19 @@ def test_unload_frees_and_next_request_reloads(server):
     assert r.status_code == 200 and r.json()["loaded"] is False
     assert server.post("/api/vox_speak_wav", {"text": "Back again."}).status_code == 200
     assert server.get("/api/status").json()["loaded"]
+
+
+def test_every_chunk_says_where_its_sentences_are_in_the_reply(server):
+    """The page highlights by these offsets, so they must point at the words in the text as it was sent."""
+    reply = "## Plan\n\nSure, here is **the plan** for [today](http://x.y). First, *coffee*. Then we ship it!\n"
+    messages = [m for m in server.stream({"text": reply}) if "audio" in m]
+    pieces = [p for m in messages for p in m["pieces"]]
+    assert [p["text"] for p in pieces][:2] == ["Plan.", "Sure, here is the plan for today."]
+    ends = 0
+    for p in pieces:
+        assert p["start"] >= ends and p["end"] > p["start"]
+        ends = p["end"]
+        source = reply[p["start"] : p["end"]]
+        for word in p["text"].rstrip(".!,").split():
+            assert word.strip(",.!") in source, (word, source)
+    assert [m["text"] for m in messages] == [" ".join(p["text"] for p in m["pieces"]) for m in messages]

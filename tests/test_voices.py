@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from tests.conftest import VoxServer, decode_chunk, start_server
 from vox.audio import read_wav, rms
 from vox.engines.piper import bundled_model
-from vox.validate import ApiError
-from vox.voices import ID_PATTERN, voice_id_from_name
+from vox.errors import InvalidRequest
+from vox.voices.names import ID_PATTERN, voice_id_from_name
 
 BAD_NAMES = ["../evil", "/etc/passwd", "..%2f", "..\\evil", "ｅｖｉｌ", "evil\u200f", "\u202eevil", "ev\x00il", ".."]
 
@@ -223,8 +223,8 @@ def test_an_explicit_id_may_carry_any_display_name(lib):
 def test_a_derived_id_is_always_a_safe_file_name(name):
     try:
         voice_id = voice_id_from_name(name)
-    except ApiError as e:
-        assert e.status == 400
+    except InvalidRequest as e:
+        assert e.message
     else:
         assert ID_PATTERN.fullmatch(voice_id) and voice_id == Path(voice_id).name
 
@@ -382,7 +382,8 @@ def test_unknown_voice_is_404_with_the_valid_ids(lib):
 def test_a_clip_voice_needs_a_cloning_engine(lib):
     assert upload(lib, SIX_SECONDS_WAV, id="clip-only").status_code == 201
     r = lib.post("/api/vox_speak_wav", {"text": "Hello.", "voice": "clip-only"})
-    assert r.status_code == 409 and "turbo" in r.json()["error"]
+    assert r.status_code == 409 and "Chatterbox Turbo" in r.json()["error"] and r.json()["engines"] == [
+        "turbo", "multilingual"]
 
 
 # --- limits and crashes -------------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def page_ws_url(port: int, timeout: float = 60) -> str:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as r:
                 pages = [p for p in json.load(r) if p.get("type") == "page" and p["url"].startswith("http://127.")]
-            if pages and cdp_evaluate(pages[0]["webSocketDebuggerUrl"], "typeof voxUI") == "object":
+            if pages and cdp_evaluate(pages[0]["webSocketDebuggerUrl"], "typeof vox") == "object":
                 return pages[0]["webSocketDebuggerUrl"]
         except OSError:
             pass
@@ -228,14 +228,14 @@ def test_window_opens_renders_speaks_and_closes_cleanly(display, app, tmp_path):
     wid = wait_window(display, app)
     ws = page_ws_url(app.devtools)
     # The page ran its scripts (status polled, voices listed) and drew itself.
-    assert cdp_evaluate(ws, "voxUI.ready.then(() => document.title)") == "Vox"
+    assert cdp_evaluate(ws, "vox.ready.then(() => document.title)") == "Vox"
     shot = tmp_path / "window.png"
     x(display, "import", "-window", "root", str(shot))
     spread = float(x(display, "convert", str(shot), "-format", "%[fx:standard_deviation]", "info:"))
     colors = int(x(display, "convert", str(shot), "-format", "%k", "info:"))
     assert spread > 0.05 and colors > 50, f"the screen looks blank (std {spread}, {colors} colours)"
     # Audio plays without any click: the AudioContext runs and the reply plays to its end.
-    cdp_evaluate(ws, "speakText('Hello from the window.'), true")
+    cdp_evaluate(ws, "vox.speak('Hello from the window.'), true")
     deadline = time.monotonic() + 60
     while cdp_evaluate(ws, "document.querySelector('.reply').dataset.state") != "done":
         assert time.monotonic() < deadline, cdp_evaluate(ws, "JSON.stringify([vox.ctx && vox.ctx.state, vox.last])")

@@ -1,8 +1,9 @@
 """Local means local: checks run before every request.
 
 - ``Host`` must be the address Vox serves on (blocks DNS rebinding).
-- A state-changing request with a foreign ``Origin`` (or a cross-site ``Sec-Fetch-Site``) is refused,
-  whatever its content type: JSON, form, text/plain and no-cors requests alike.
+- A state-changing request with a foreign ``Origin`` is refused, whatever its content type: JSON, form,
+  text/plain and no-cors requests alike. A browser's cross-site request (``Sec-Fetch-Site: cross-site``) is
+  refused even for GET, unless its origin is allowed.
 - Off loopback, every request needs the API key (``X-API-Key`` header or ``?api_key=``).
 - CORS is closed unless ``server.allowed_origins`` names an origin.
 """
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 
 from vox.config import Config
-from vox.validate import ApiError
+from vox.errors import KeyRequired, NotAllowed
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
@@ -57,18 +58,20 @@ class Guard:
         host, host_port = _host_port(request.host)
         loopback_only = is_loopback(self.config.server.host)  # off loopback, the API key guards instead
         if loopback_only and (host.strip("[]"), host_port or 80) not in self.own_hosts(server_port):
-            raise ApiError(403, f"requests must be addressed to this app (Host {request.host!r} is not allowed)")
+            raise NotAllowed(f"Requests must be addressed to this app (Host {request.host!r} is not allowed).")
         if self.config.server.api_key and request.path != "/health":  # a liveness probe needs no key
             given = request.headers.get("X-API-Key") or request.args.get("api_key") or ""
             if not hmac.compare_digest(given.encode(), self.config.server.api_key.encode()):
-                raise ApiError(401, "a valid API key is required (X-API-Key header or ?api_key=)")
+                raise KeyRequired("A valid API key is required (X-API-Key header or ?api_key=).")
+        origin = request.headers.get("Origin")
+        cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
+        if cross_site and request.method != "OPTIONS" and not (origin and self.origin_allowed(origin, server_port)):
+            # Even a GET: an <audio> or <img> on another site must not make Vox synthesise or read its library.
+            raise NotAllowed("Cross-site requests may not use Vox (add the site to server.allowed_origins).")
         if request.method in SAFE_METHODS:
             return
-        origin = request.headers.get("Origin")
         if origin is not None and not self.origin_allowed(origin, server_port):
-            raise ApiError(403, f"requests from {origin} may not control Vox (add it to server.allowed_origins)")
-        if origin is None and request.headers.get("Sec-Fetch-Site") == "cross-site":
-            raise ApiError(403, "cross-site requests may not control Vox")
+            raise NotAllowed(f"Requests from {origin} may not control Vox (add it to server.allowed_origins).")
 
     def origin_allowed(self, origin: str, port: int) -> bool:
         origin = origin.rstrip("/").lower()

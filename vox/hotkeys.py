@@ -1,8 +1,8 @@
 """System-wide stop / stop-all hotkeys, so Vox can be silenced while another application has the focus.
 
 X11: a passive grab (``XGrabKey``) on the root window, read by one thread with its own display connection.
-The hotkeys call the same ``Controller.stop()`` / ``stop_all()`` as ``/api/vox_stop`` and
-``/api/stop_all_vox``: there is one cancellation mechanism. Where a global grab is impossible (Wayland
+The hotkeys call the same Runtime verbs (``stop`` / ``stop_all``) as ``/api/vox_stop`` and
+``/api/stop_all_vox``: every stop is one Controller call with a reason. Where a global grab is impossible (Wayland
 without X11, no display, the combination taken by another program), Vox logs ONE line saying so and the
 in-page hotkeys keep working.
 
@@ -221,8 +221,8 @@ def start(config: Config, runtime) -> X11Listener | None:
     url = f"http://{config.server.host}:{config.server.port}"
     try:
         bindings = [
-            (parse(cfg.global_stop, "hotkeys.global_stop"), "stops speaking", runtime.jobs.stop),
-            (parse(cfg.global_stop_all, "hotkeys.global_stop_all"), "stops everything", runtime.jobs.stop_all),
+            (parse(cfg.global_stop, "hotkeys.global_stop"), "stops speaking", runtime.stop),
+            (parse(cfg.global_stop_all, "hotkeys.global_stop_all"), "stops everything", runtime.stop_all),
         ]
     except HotkeyError as e:
         log.warning("global hotkeys off (config.toml): %s", e)

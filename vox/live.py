@@ -1,77 +1,72 @@
-"""Replies whose text is still arriving: an LLM's stream, or deltas another program pushes to Vox.
+"""Replies whose text is still arriving (an LLM's stream, or deltas another program pushes to Vox), and the
+fan-out of events to the open pages.
 
-A TextFeed takes raw markdown deltas and hands the Generation speakable chunk texts as soon as the text
-layer releases them (a sentence is released once the next one visibly begins), so speech starts while the
-reply is still being written. The LiveHub carries audio of pushed replies to every open Vox page.
+A TextFeed takes raw markdown deltas and hands the Generation planned chunks (text, and where each piece
+came from in the reply) as soon as the text layer releases them (a sentence is released once the next one
+visibly begins), so speech starts while the reply is still being written. The LiveHub carries events (audio
+of pushed replies, stops) to every open page.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from vox import text as speech_text
 from vox.jobs import Job
-from vox.pipeline import POLL, Generation
+from vox.pipeline import POLL
 
 _END = object()
 
 
-def sse(payload: dict) -> str:
-    """One Server-Sent Events message."""
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
-
-
 class TextFeed:
-    """Deltas in (``push``/``end``); chunk texts out, by iterating. Iteration ends at ``end`` or a cancel."""
+    """Deltas in (``push``/``end``); planned chunks out, by iterating. Iteration ends at ``end`` or a cancel."""
 
-    def __init__(self, chunks: speech_text.ChunkStream, idle_timeout: float = 120.0) -> None:
+    def __init__(self, planner: speech_text.SpeechPlanner, idle_timeout: float = 120.0) -> None:
         self.idle_timeout = idle_timeout
         """A writer silent this long is taken to be done, so a forgotten reply cannot hold a job forever."""
         self.last_push = time.monotonic()
         self.job: Job | None = None
         """The speech job whose cancel ends iteration; set by whoever starts the Generation."""
-        self._speech = speech_text.SpeechStream()
-        self._chunks = chunks
+        self._planner = planner
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
+        self._ended = False
         self.text = ""
-        self.sentences: list[str] = []
+
+    @property
+    def sentences(self) -> list[str]:
+        return [s.text for s in self._planner.sentences]
 
     def push(self, delta: str) -> list[str]:
         """Add raw reply text; returns the sentences it completed."""
         with self._lock:
+            if self._ended:
+                return []
             self.last_push = time.monotonic()
             self.text += delta
-            sentences = self._speech.feed(delta)
-            self._release(sentences)
-            if self._chunks.awaits_opening:
-                for chunk in self._chunks.open_early(self._speech.unfinished()):
-                    self._queue.put(chunk)
-        return sentences
+            return self._release(lambda: self._planner.feed(delta))
 
     def end(self) -> list[str]:
         """The reply is complete: release what is left."""
         with self._lock:
-            sentences = self._speech.flush()
-            self._release(sentences)
-            for chunk in self._chunks.flush():
-                self._queue.put(chunk)
+            if self._ended:
+                return []
+            self._ended = True
+            sentences = self._release(self._planner.end)
             self._queue.put(_END)
-        return sentences
+            return sentences
 
-    def _release(self, sentences: list[str]) -> None:
-        self.sentences.extend(sentences)
-        for sentence in sentences:
-            for chunk in self._chunks.feed(sentence):
-                self._queue.put(chunk)
+    def _release(self, plan) -> list[str]:
+        before = len(self._planner.sentences)
+        for chunk in plan():
+            self._queue.put(chunk)
+        return [s.text for s in self._planner.sentences[before:]]
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[speech_text.Chunk]:
         while self.job is None or not self.job.cancelled:
             try:
                 item = self._queue.get(timeout=POLL)
@@ -84,23 +79,8 @@ class TextFeed:
             yield item
 
 
-@dataclass
-class PushedReply:
-    """A reply another program pushes to Vox delta by delta, played in the Vox page or on the speakers."""
-
-    feed: TextFeed
-    gen: Generation
-    sink: str
-    thread: threading.Thread | None = None
-    created: float = field(default_factory=time.monotonic)
-
-    @property
-    def id(self) -> str:
-        return self.gen.job.id
-
-
 class LiveHub:
-    """Fan-out of SSE messages to the open Vox pages (``GET /api/live``)."""
+    """Fan-out of events (JSON-able dicts) to the open Vox pages (``GET /api/live``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -123,7 +103,7 @@ class LiveHub:
         with self._lock:
             return len(self._subscribers)
 
-    def publish(self, message: str) -> None:
+    def publish(self, message: dict) -> None:
         with self._lock:
             subscribers = list(self._subscribers.values())
         for q in subscribers:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from vox.config import Llm
+from vox.errors import LlmUnavailable
 from vox.jobs import Job
 
 OLLAMA_HINT = (
@@ -22,8 +23,8 @@ OLLAMA_HINT = (
 )
 
 
-class LlmError(Exception):
-    """The LLM server could not be reached or answered an error; the message says what to do."""
+LlmError = LlmUnavailable
+"""The LLM server could not be reached or answered an error; the message says what to do."""
 
 
 def _connection(base_url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:

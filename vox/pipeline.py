@@ -1,8 +1,9 @@
-"""The one path every reply takes from chunk texts to audio: a producer thread per job synthesises ahead
-of the sink through a bounded queue; the sink (SSE, speakers, whole WAV) iterates the Generation.
+"""The one path every reply takes from planned chunks to audio: a producer thread per job synthesises ahead of
+the sink through a bounded queue; the sink (SSE, speakers, whole WAV, an encoder) iterates the Generation.
 
-Every wait here watches the job's cancel event, so a stop ends the producer at the engine's next check
-(a sentence for Piper, a few tokens for Chatterbox) and the consumer within one poll interval.
+Every wait here watches the job's cancel signal, so a stop ends the producer at once (the engine's run is
+interrupted) and the consumer within one poll interval. When the sink stops reading, it calls ``close`` with
+why, and that goes to the Controller like every other stop.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vox.engines import EngineManager
+from vox.engines import EngineManager, Priority, SynthesisOptions
 from vox.engines.base import Voice
-from vox.jobs import Job
+from vox.jobs import Controller, Job, StopReason
+from vox.text import Chunk as PlannedChunk
+from vox.text import Piece
 
 POLL = 0.02
 """Seconds between cancel checks while waiting: bounds stop latency for every sink."""
@@ -36,28 +39,32 @@ class Chunk:
     sample_rate: int
     part: int = 0
     """Engines that stream inside a chunk (Chatterbox token slices) send several parts per chunk."""
+    pieces: tuple[Piece, ...] = ()
+    """The sentences (or parts) this chunk says, with their offsets in the original reply."""
 
 
 _END = object()
 
 
 class Generation:
-    """Synthesises ``texts`` for ``job`` in a producer thread; iterate it to receive Chunks in order."""
+    """Synthesises ``plan`` for ``job`` in a producer thread; iterate it to receive Chunks in order."""
 
     def __init__(
         self,
         job: Job,
+        controller: Controller,
         engines: EngineManager,
-        texts: Iterable[str],
+        plan: Iterable[PlannedChunk],
         total: int | None,
         voice: Voice | None,
-        speed: float,
-        lang: str | None = None,
+        options: SynthesisOptions,
         heartbeat: float | None = None,
-        on_finished: Callable[[], None] | None = None,
+        on_finished: Callable[[Job], None] | None = None,
+        priority: Priority = Priority.CONVERSATION,
     ) -> None:
-        self.job, self.engines, self.texts, self.total = job, engines, texts, total
-        self.voice, self.speed, self.lang, self.heartbeat = voice, speed, lang, heartbeat
+        self.job, self.controller, self.engines = job, controller, engines
+        self.plan, self.total, self.voice, self.options = plan, total, voice, options
+        self.heartbeat, self.priority = heartbeat, priority
         self.chunks_done = 0
         self.completed = False
         """True once the sink received the whole reply."""
@@ -80,12 +87,13 @@ class Generation:
 
     def _produce(self) -> None:
         try:
-            engine = self.engines.get()
-            for idx, text in enumerate(self.texts):
-                if self.job.cancelled or not self._speak_chunk(engine, idx, text):
+            for idx, planned in enumerate(self.plan):
+                if self.job.cancelled or not self._speak_chunk(idx, planned):
                     break
+            self.job.engine_done.set()
             self._put(_END)
         except BaseException as e:  # surfaced to the sink as an error event
+            self.job.engine_done.set()
             self._put(e)
         finally:
             self._release()
@@ -95,37 +103,35 @@ class Generation:
         with self._holders_lock:
             self._holders -= 1
             last = self._holders == 0
-        if last and self._on_finished is not None:
-            self._on_finished()
+        if last:
+            self.job.engine_done.set()
+            if self._on_finished is not None:
+                self._on_finished(self.job)
 
-    def close(self) -> None:
-        """Called by the sink when it stops reading: cancels an unfinished reply (client gone, stop, error)."""
+    def close(self, reason: StopReason = StopReason.CLIENT_GONE) -> None:
+        """Called by the sink when it stops reading; an unfinished reply is stopped for ``reason`` (the client
+        went away, the sink failed)."""
         if self._closed:
             return
         self._closed = True
         if not self.completed:
-            self.job.stop()
+            self.controller.stop(reason, job=self.job)
         self._release()
 
-    def _speak_chunk(self, engine, idx: int, text: str) -> bool:
-        """Synthesise one chunk text, sending each piece the engine yields at once; False once cancelled."""
-        lock = self.engines.synth_lock
-        while not lock.acquire(timeout=POLL):  # a reply replaced while it waits gives up without synthesising
-            if self.job.cancelled:
+    def _speak_chunk(self, idx: int, planned: PlannedChunk) -> bool:
+        """Synthesise one chunk, sending each piece of audio the engine yields at once; False once cancelled."""
+        with self.engines.turn(self.job, self.priority) as engine:
+            if engine is None:  # a reply replaced while it waits gives up without synthesising
                 return False
-        try:
-            if self.job.cancelled:
-                return False
-            pieces = engine.synthesize(text, self.voice, self.speed, self.job.cancel, self.lang)
+            pieces = engine.synthesize(planned.text, self.voice, self.options, self.job.cancel)
             try:
                 for part, pcm in enumerate(pieces):
-                    chunk = Chunk(self.job.id, idx, self.total, text, pcm, engine.sample_rate, part)
+                    chunk = Chunk(self.job.id, idx, self.total, planned.text, pcm, engine.sample_rate, part,
+                                  planned.pieces)  # fmt: skip
                     if self.job.cancelled or not self._put(chunk):
                         return False
             finally:
                 pieces.close()
-        finally:
-            lock.release()
         return not self.job.cancelled
 
     def __iter__(self) -> Iterator[Chunk | None]:

@@ -1,29 +1,38 @@
-"""The process-wide state of Vox (config, jobs, engines, voices) and the one way a reply is started.
+"""The Runtime: Vox's state (config, jobs, engines, voices, replies, chats) behind one facade of verbs.
 
-The Flask routes and the ``clonevoice_turbo`` facade both call ``Runtime.speak``: text is normalised,
-cut into speech chunks, given a Job, and synthesised by a Generation that every sink iterates.
+Routes, the hotkeys, the speakers, the window and ``clonevoice_turbo`` all call these verbs; none of them
+mutates the Runtime's registries. Every reply takes one path (``speak``): text is made speakable and cut into
+chunks, given a Job (the Controller decides what it replaces), and synthesised by a Generation that every sink
+iterates. Every stop is one Controller call with a reason.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from vox import text as speech_text
+from vox.chat import ChatHistory, chat_turn
 from vox.config import Config
-from vox.engines import EngineManager, opens_with_clause
+from vox.engines import EngineManager, Priority, SynthesisOptions, describe, engine_class
 from vox.engines.base import Voice
-from vox.jobs import SPEECH, Controller, Job, TooManyJobs
-from vox.live import LiveHub, PushedReply, sse
+from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, VoiceNeedsEngine
+from vox.events import chunk_event, done_event, error_event
+from vox.jobs import DEFAULT_SESSION, Controller, Job, JobKind, StopEvent, StopReason
+from vox.live import LiveHub, TextFeed
 from vox.memory import TrimWhenQuiet
-from vox.pipeline import Generation
-from vox.validate import ApiError
-from vox.voices import UnknownVoice, VoiceLibrary
+from vox.pipeline import Chunk, Generation
+from vox.replies import PushedReply, ReplyRegistry
+from vox.validate import SpeakRequest
+from vox.voices import VoiceLibrary
 
 log = logging.getLogger("vox")
+
+QUIESCE_TIMEOUT = 5.0
+"""Seconds an engine switch or unload waits for the replies it stopped to leave the engine."""
 
 
 class Runtime:
@@ -32,76 +41,94 @@ class Runtime:
         self.jobs = Controller(config.server.max_queued_jobs)
         self.voices = VoiceLibrary(config.voices_dir)
         self.engines = EngineManager(config, self.voices.list)
-        self.chat_history: list[dict] = []
-        """The LLM conversation of this session (cleared by DELETE /api/chat/history)."""
         self.hub = LiveHub()
-        self.jobs.on_stop.append(
-            lambda everything, newest: self.hub.publish(sse({"stop": True, "all": everything, "newest": newest}))
-        )
-        self.replies: dict[str, PushedReply] = {}
+        self.replies = ReplyRegistry()
+        self.chats = ChatHistory()
+        self.jobs.on_stop.append(self._tell_pages)
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
+
+    def _tell_pages(self, event: StopEvent) -> None:
+        """Pages silence audio they already hold for a stop (replacements and single-job stops excepted)."""
+        if event.reason in (StopReason.USER, StopReason.STOP_ALL, StopReason.USER_SPOKE, StopReason.SHUTDOWN,
+                            StopReason.ENGINE_SWITCH, StopReason.UNLOAD):  # fmt: skip
+            self.hub.publish({"stop": True, "all": event.everything, "newest": event.newest,
+                              "reason": str(event.reason)})  # fmt: skip
+
+    # --- speaking ------------------------------------------------------------------------------------
 
     def resolve_voice(self, voice_id: str | None) -> Voice | None:
         """The voice to use, checked against the engine that will speak; None means the engine's default."""
         voice_id = voice_id or self.config.engine.voice or None
         if voice_id is None:
             return None
-        try:
-            voice = self.voices.get(voice_id)
-        except UnknownVoice as e:
-            raise ApiError(404, str(e), voices=e.valid) from None
+        voice = self.voices.get(voice_id)
         engine = self.engines.active_name
         if engine not in voice.engines:
-            hint = "load it with POST /api/tts_load_turbo" if "turbo" in voice.engines else "load Piper"
-            raise ApiError(
-                409, f"voice {voice.id!r} works with {', '.join(voice.engines)}, not {engine}: {hint}", voice=voice.id
-            )
+            loaded = engine_class(engine).capabilities.title
+            needs = " or ".join(engine_class(e).capabilities.title for e in voice.engines)
+            raise VoiceNeedsEngine(
+                f"The voice {voice.name} needs {needs}, but {loaded} is loaded. Choose another voice, or load "
+                f"{needs} in the Voices panel.", voice=voice.id, engines=list(voice.engines), loaded=engine,
+            )  # fmt: skip
         return voice
 
-    def chunk_texts(self, text: str) -> list[str]:
-        """The chunks a whole reply is synthesised in: markdown made speakable, short first chunk, capped size."""
-        c = self.config.chunking
-        spoken = speech_text.normalize_for_speech(text)
-        if not c.quick_start:  # the predecessor's policy, kept for comparison
-            return speech_text.split_sentences(spoken, c.group_size)
-        opening = opens_with_clause(self.engines.active_name)
-        return speech_text.speech_chunks(spoken, c.group_size, c.max_chars, c.first_chunk_chars, opening)
+    def options(self, speed: float | None, lang: str | None, params: dict | None) -> SynthesisOptions:
+        """The options a reply is spoken with (config defaults filled in), refused up front when the engine
+        that will speak cannot honour them."""
+        options = SynthesisOptions(speed=speed if speed is not None else self.config.engine.speed,
+                                   lang=lang or self.config.engine.lang, **(params or {}))  # fmt: skip
+        engine_class(self.engines.active_name).check_options(options)
+        return options
 
-    def chunk_stream(self) -> speech_text.ChunkStream:
-        """The chunk policy for a reply whose sentences arrive one by one (a streamed LLM reply)."""
+    def planner(self, lang: str | None = None) -> speech_text.SpeechPlanner:
+        """The text plan for one reply (whole or streamed): markdown made speakable, a short first chunk,
+        capped sizes, and where every spoken piece came from in the reply."""
         c = self.config.chunking
-        opening = opens_with_clause(self.engines.active_name)
-        return speech_text.ChunkStream(c.group_size, c.max_chars, c.first_chunk_chars, opening)
+        opening = self.engines.capabilities().opens_with_clause
+        return speech_text.SpeechPlanner(c.group_size, c.max_chars, c.first_chunk_chars, opening,
+                                         lang=lang or self.config.engine.lang)  # fmt: skip
+
+    def plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
+        """The chunks a whole reply is synthesised in."""
+        if not self.config.chunking.quick_start:  # the predecessor's policy, kept for comparison
+            spoken = speech_text.normalize_for_speech(text)
+            groups = speech_text.split_sentences(spoken, self.config.chunking.group_size)
+            return [speech_text.Chunk(g, (speech_text.Piece(g, 0, len(text), i),)) for i, g in enumerate(groups)]
+        return self.planner(lang).plan(text)
+
+    def text_feed(self, lang: str | None = None) -> TextFeed:
+        """A reply whose text arrives delta by delta (an LLM, another program, a Wyoming client)."""
+        return TextFeed(self.planner(lang))
 
     def speak(
         self,
-        text: str | Iterable[str],
+        text: str | Iterable[speech_text.Chunk],
         voice_id: str | None = None,
         speed: float | None = None,
         lang: str | None = None,
+        params: dict | None = None,
+        session: str = DEFAULT_SESSION,
         heartbeat: float | None = None,
-        job: Job | None = None,
+        kind: JobKind = JobKind.SPEECH,
     ) -> Generation:
-        """Start a reply: the one path for SSE, speakers and whole WAVs. ``text`` may be chunk texts already
-        (an iterable, for streamed LLM replies), in which case ``total`` is unknown."""
+        """Start a reply: the one path for every sink. ``text`` may be planned chunks still arriving (a
+        TextFeed), in which case the number of chunks is unknown."""
         voice = self.resolve_voice(voice_id)
+        options = self.options(speed, lang, params)
+        self.engines.get()  # a load that fails is this request's answer (503), not an error event later
         if isinstance(text, str):
-            chunks: Iterable[str] = self.chunk_texts(text)
+            chunks: Iterable[speech_text.Chunk] = self.plan(text, lang)
             total: int | None = len(chunks)
             if not total:
-                raise ApiError(400, "there is nothing to say once markdown, code and emoji are left out")
+                raise NothingToSay("There is nothing to say once markdown, code and emoji are left out.")
         else:
             chunks, total = text, None
-        if job is None:
-            try:
-                job = self.jobs.start(SPEECH)
-            except TooManyJobs as e:
-                raise ApiError(413, f"too many replies at once: {e}") from None
-        speed = speed if speed is not None else self.config.engine.speed
-        lang = lang or self.config.engine.lang
-        return Generation(
-            job, self.engines, chunks, total, voice, speed, lang, heartbeat, lambda: self._finished(job)
-        )
+        job = self.jobs.start(kind, session)
+        if isinstance(text, TextFeed):
+            text.job = job
+        priority = Priority.RENDER if kind == JobKind.RENDER else Priority.CONVERSATION
+        return Generation(job, self.jobs, self.engines, chunks, total, voice, options, heartbeat, self._finished,
+                          priority)  # fmt: skip
 
     def _finished(self, job: Job) -> None:
         """A reply is over: forget its job; once Vox is quiet, hand its freed buffers back to the OS (without
@@ -109,31 +136,142 @@ class Runtime:
         self.jobs.finish(job)
         self.trimmer.poke()
 
-    def synthesize_all(self, text: str, **opts) -> tuple[np.ndarray, int]:
-        """The whole reply as one array (for /api/vox_speak_wav and generate_tts_wav)."""
-        gen = self.speak(text, **opts)
+    def synthesize_all(self, text: str, client_gone: Callable[[], bool] | None = None,
+                       **speak_args) -> tuple[np.ndarray, int]:  # fmt: skip
+        """The whole reply as one array (for whole-WAV answers). ``client_gone`` is polled while it works: a
+        client that hangs up stops the reply like any other stop."""
+        gen = self.speak(text, heartbeat=0.05 if client_gone else None, **speak_args)
         pieces: list[np.ndarray] = []
         rate = 0
         try:
             for chunk in gen:
-                if chunk is not None:
-                    pieces.append(chunk.audio)
-                    rate = chunk.sample_rate
+                if chunk is None:
+                    if client_gone is not None and client_gone():
+                        break
+                    continue
+                pieces.append(chunk.audio)
+                rate = chunk.sample_rate
         finally:
             gen.close()
-        if gen.job.cancelled and not gen.completed:
-            raise ApiError(409, "stopped before the reply was complete")
+        if not gen.completed:
+            raise ReplyStopped("The reply was stopped before it was complete.", reason=str(gen.job.reason or ""))
         return (np.concatenate(pieces) if pieces else np.zeros(0, np.float32)), rate or self.engines.get().sample_rate
 
-    def is_speaking(self) -> bool:
-        return bool(self.jobs.active(SPEECH))
+    def preview(self, voice: Voice) -> tuple[np.ndarray, int]:
+        """A short sample of a Piper voice, as a PREVIEW job: it never interrupts a reply that is speaking."""
+        name = voice.name.split(" (")[0]
+        gen = self.speak(f"Hello, this is {name}.", voice_id=voice.id, kind=JobKind.PREVIEW)
+        pieces = []
+        try:
+            pieces = [c.audio for c in gen if c is not None]
+        finally:
+            gen.close()
+        if not gen.completed:
+            raise ReplyStopped("The preview was stopped.")
+        return np.concatenate(pieces), gen.engines.get().sample_rate
+
+    def is_speaking(self, session: str | None = None) -> bool:
+        return bool(self.jobs.active(JobKind.SPEECH, session))
+
+    # --- stopping ------------------------------------------------------------------------------------
+
+    def stop(self, session: str | None = None) -> list[str]:
+        """Stop what is speaking (in ``session``, or everywhere): browser streams, WAVs, speakers, pushed replies."""
+        return [j.id for j in self.jobs.stop(StopReason.USER, session=session)]
+
+    def stop_all(self, reason: StopReason = StopReason.STOP_ALL) -> list[str]:
+        """Stop everything: speech, speakers, LLM streams, pushed replies, recordings (not book renders)."""
+        return [j.id for j in self.jobs.stop(reason)]
+
+    def _quiesce(self, reason: StopReason) -> None:
+        """Stop every job that uses the engine and wait until none of them does."""
+        stopped = self.jobs.stop(reason)
+        if not self.jobs.wait_engine_idle(stopped, QUIESCE_TIMEOUT):
+            log.warning("some replies did not leave the engine within %.0f s", QUIESCE_TIMEOUT)
+
+    # --- engines -----------------------------------------------------------------------------------
+
+    def load(self, name: str) -> dict:
+        """Make ``name`` the current engine (the previous one keeps speaking until the new one is ready)."""
+        self.engines.switch(name, lambda: self._quiesce(StopReason.ENGINE_SWITCH))
+        return self.engines.status()
+
+    def unload(self) -> bool:
+        return self.engines.unload(lambda: self._quiesce(StopReason.UNLOAD))
+
+    def engines_info(self) -> list[dict]:
+        return describe(self.config)
+
+    # --- pushed replies ----------------------------------------------------------------------------
+
+    def push_reply(self, sink: str, request: SpeakRequest, session: str = DEFAULT_SESSION) -> PushedReply:
+        """Open a reply whose text another program pushes; it plays in the open pages or on the speakers."""
+        if sink == "page" and self.hub.listeners == 0:
+            raise NoPageOpen('No Vox page is open to play this reply. Open Vox, or push it with "sink": "speakers".')
+
+        def make() -> PushedReply:
+            feed = self.text_feed(request.lang)
+            if sink == "speakers":
+                from vox import speakers
+
+                gen = speakers.start(self, feed, session=session, **request.speak_args()).gen
+            else:
+                gen = self.speak(feed, session=session, **request.speak_args())
+            reply = PushedReply(feed, gen, sink)
+            if sink == "page":
+                reply.thread = threading.Thread(target=self._play_in_pages, args=(reply,), daemon=True,
+                                                name=f"vox-push-{reply.id}")  # fmt: skip
+                reply.thread.start()
+            return reply
+
+        return self.replies.add(make)
+
+    def _play_in_pages(self, reply: PushedReply) -> None:
+        """Publish a pushed reply's chunks to every open page, then its end."""
+        gen = reply.gen
+        try:
+            for chunk in gen:
+                if chunk is not None:
+                    self.hub.publish(chunk_event(chunk))
+            self.hub.publish(done_event(gen, reply.id))
+        except Exception as e:
+            self.hub.publish(error_event(e, reply.id))
+        finally:
+            gen.close(StopReason.ERROR)
+            self.replies.remove(reply.id)
+
+    def push_text(self, reply_id: str, delta: str) -> list[str]:
+        reply = self.replies.get(reply_id)
+        if reply.gen.job.cancelled:
+            raise ReplyStopped("This reply was stopped.")
+        return reply.feed.push(delta)
+
+    def end_reply(self, reply_id: str) -> list[str]:
+        return self.replies.get(reply_id).feed.end()
+
+    def cancel_reply(self, reply_id: str) -> None:
+        self.jobs.stop(StopReason.USER, job=self.replies.get(reply_id).gen.job)
+
+    # --- chat ----------------------------------------------------------------------------------------
+
+    def chat(self, message: str, request: SpeakRequest, speak: bool, session: str = DEFAULT_SESSION
+             ) -> Iterator[dict | Chunk]:  # fmt: skip
+        return chat_turn(self, message, request, speak, session)
+
+    def chat_history(self, session: str = DEFAULT_SESSION) -> list[dict]:
+        return self.chats.messages(session)
+
+    def clear_chat(self, session: str = DEFAULT_SESSION) -> None:
+        self.chats.clear(session)
+
+    # --- life --------------------------------------------------------------------------------------------
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop everything, let the job threads end, and free the engine."""
-        self.jobs.stop_all()
+        self.jobs.stop(StopReason.SHUTDOWN)
         if not self.jobs.wait_idle(timeout):
             log.warning("some jobs did not finish within %.0f s", timeout)
-        self.engines.unload()
+        self.engines.unload(lambda: None)
 
 
 _runtime: Runtime | None = None

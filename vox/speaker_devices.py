@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from vox.errors import SpeakersUnavailable
+
 log = logging.getLogger("vox.speakers")
 
 INSTALL_HINT = "sudo apt-get install libportaudio2"
@@ -33,10 +35,6 @@ _load_lock = threading.Lock()
 """One load at a time: a request arriving during ``prepare`` waits for it rather than probing again."""
 _open_streams = 0
 _probed = False
-
-
-class SpeakersUnavailable(Exception):
-    """Host playback cannot work here; the message says what to install or configure."""
 
 
 def stream_opened() -> None:

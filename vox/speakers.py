@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 
 from vox.audio import resample
-from vox.engines.base import EngineUnavailable
+from vox.errors import EngineUnavailable, SpeakersUnavailable, VoxError
+from vox.jobs import StopReason
 from vox.pipeline import Chunk, Generation
 from vox.speaker_devices import (  # noqa: F401  (the speakers' public names live here)
     BROWSER_NOTE,
     INSTALL_HINT,
     Device,
-    SpeakersUnavailable,
     describe,
     find_device,
     load_sounddevice,
@@ -47,7 +47,6 @@ from vox.speaker_devices import (  # noqa: F401  (the speakers' public names liv
 )
 from vox.speaker_devices import prepare as prepare_devices
 from vox.speaker_line import LATENCY, LINE, Line, Output, parse_latency  # noqa: F401
-from vox.validate import ApiError
 
 log = logging.getLogger("vox.speakers")
 
@@ -167,7 +166,7 @@ class Playback:
             self.ended_at = time.monotonic()
             self.started.set()
             self.done.set()
-            self.gen.close()  # cancels an unfinished reply; the job ends here, so is_speaking covered playback
+            self.gen.close(StopReason.ERROR)  # an unfinished reply stops; is_speaking covered playback
             if self.error is not None and not isinstance(self.error, SpeakersUnavailable | EngineUnavailable):
                 log.error("speaker playback failed: %s: %s", type(self.error).__name__, self.error)
 
@@ -294,7 +293,7 @@ def speak(runtime, text: str, voice_id: str | None = None, wait: bool = False, *
     """Speak ``text`` on the configured output device.
 
     Returns once the first audio has been written (``wait=True``: once playback ended). Raises
-    ``SpeakersUnavailable`` (no PortAudio, no device, the device would not open), ``ApiError`` for bad
+    ``SpeakersUnavailable`` (no PortAudio, no device, the device would not open), ``VoxError`` for bad
     input, ``EngineUnavailable`` when the engine cannot load. ``opts``: speed, lang.
     """
     playback = start(runtime, text, voice_id, **opts)
@@ -312,11 +311,11 @@ def say(runtime, text: str) -> int:
     except (SpeakersUnavailable, EngineUnavailable) as e:
         print(f"Vox cannot speak: {e}", file=sys.stderr)
         return 3
-    except ApiError as e:
+    except VoxError as e:
         print(f"Vox cannot speak: {e.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        runtime.jobs.stop_all()
+        runtime.stop_all()
         return 130
     finally:
         runtime.shutdown()

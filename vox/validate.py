@@ -1,86 +1,125 @@
-"""Request validation: every bad input becomes an ApiError with a status and a sentence a person understands."""
+"""Request validation: the one JSON body reader, and the fields every speak request shares.
+
+Every bad input becomes a domain error (``vox.errors``) with a sentence a person understands; nothing here
+knows about HTTP status codes.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-LANGUAGES = (
-    "ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja",
-    "ko", "ms", "nl", "no", "pl", "pt", "ru", "sv", "sw", "tr", "zh",
-)  # fmt: skip
-"""Chatterbox Multilingual's languages; Piper voices speak their own language and ignore ``lang``."""
+from vox.errors import InvalidRequest, NotJson, TooLarge
+
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
-
-
-class ApiError(Exception):
-    """An error answered as JSON: ``{"error": message, ...extra}`` with ``status``."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
-
-    def body(self) -> dict:
-        return {"error": self.message, **self.extra}
+PARAMETER_RANGES: dict[str, tuple[float, float]] = {
+    "exaggeration": (0.0, 2.0),
+    "cfg_weight": (0.0, 1.0),
+    "temperature": (0.05, 2.0),
+    "top_p": (0.05, 1.0),
+    "repetition_penalty": (1.0, 3.0),
+}
+"""Generation parameters (Chatterbox) and their accepted ranges; ``seed`` is an integer 0 .. 2**32-1."""
+MAX_SEED = 2**32 - 1
 
 
 def json_object(raw: bytes, content_type: str | None, allow_empty: bool = False) -> dict:
-    """The request body as a JSON object, or an ApiError saying what is wrong with it."""
+    """The request body as a JSON object, or an error saying what is wrong with it."""
     if not raw.strip():
         if allow_empty:
             return {}
-        raise ApiError(400, "the request body is empty; send a JSON object such as {\"text\": \"Hello\"}")
+        raise InvalidRequest('The request body is empty. Send a JSON object such as {"text": "Hello"}.')
     if (content_type or "").split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, f"send JSON with Content-Type: application/json (got {content_type or 'none'!r})")
+        raise NotJson(f"Send JSON with Content-Type: application/json (got {content_type or 'none'!r}).")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ApiError(400, "the request body is not valid UTF-8") from None
+        raise InvalidRequest("The request body is not valid UTF-8.") from None
     except json.JSONDecodeError as e:
-        raise ApiError(400, f"the request body is not valid JSON: {e.msg} (column {e.colno})") from None
+        raise InvalidRequest(f"The request body is not valid JSON: {e.msg} (column {e.colno}).") from None
     if not isinstance(data, dict):
-        raise ApiError(400, f"the request body must be a JSON object, not {type(data).__name__}")
+        raise InvalidRequest(f"The request body must be a JSON object, not {type(data).__name__}.")
     return data
 
 
-def _optional(data: dict, key: str, kind: type, kind_name: str) -> Any:
+def optional(data: dict, key: str, kind: type, kind_name: str) -> Any:
+    """``data[key]`` if it is of ``kind`` (never a bool standing in for a number); None when absent."""
     value = data.get(key)
     if value is None:
         return None
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise ApiError(400, f"{key!r} must be {kind_name}, not {type(value).__name__}")
+        raise InvalidRequest(f"{key!r} must be {kind_name}, not {type(value).__name__}.")
     return value
+
+
+def speed_of(data: dict) -> float | None:
+    speed = optional(data, "speed", int | float, "a number")
+    if speed is not None and not (math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED):
+        raise InvalidRequest(f"'speed' must be between {MIN_SPEED} and {MAX_SPEED} (1.0 is normal), not {speed}.")
+    return float(speed) if speed is not None else None
+
+
+def parameters_of(data: dict) -> dict[str, float | int]:
+    """The generation parameters a request sets, checked against their ranges."""
+    params: dict[str, float | int] = {}
+    for key, (low, high) in PARAMETER_RANGES.items():
+        value = optional(data, key, int | float, "a number")
+        if value is None:
+            continue
+        if not (math.isfinite(value) and low <= value <= high):
+            raise InvalidRequest(f"{key!r} must be between {low} and {high}, not {value}.")
+        params[key] = float(value)
+    seed = optional(data, "seed", int, "a whole number")
+    if seed is not None:
+        if not 0 <= seed <= MAX_SEED:
+            raise InvalidRequest(f"'seed' must be between 0 and {MAX_SEED}, not {seed}.")
+        params["seed"] = seed
+    return params
+
+
+def text_of(data: dict, max_chars: int, key: str = "text") -> str:
+    if key not in data:
+        raise InvalidRequest(f"{key!r} is required: the words to speak.")
+    text = data[key]
+    if not isinstance(text, str):
+        raise InvalidRequest(f"{key!r} must be a string, not {type(text).__name__}.")
+    if "\x00" in text:
+        raise InvalidRequest(f"{key!r} contains a NUL character.")
+    if not text.strip():
+        raise InvalidRequest(f"{key!r} is empty: there is nothing to say.")
+    if len(text) > max_chars:
+        raise TooLarge(f"{key!r} is {len(text)} characters; the limit is {max_chars} (server.max_text_chars).")
+    return text
+
+
+def lang_of(data: dict, languages: tuple[str, ...]) -> str | None:
+    """A language code such as "de" ("de-AT" and "de_AT" mean "de"), one of ``languages``."""
+    lang = optional(data, "lang", str, "a language code string") or None
+    if lang is None:
+        return None
+    code = lang.lower().split("-")[0].split("_")[0]
+    if code not in languages:
+        raise InvalidRequest(f"Unknown language {lang!r}; use one of {', '.join(languages)}.")
+    return code
 
 
 @dataclass
 class SpeakRequest:
+    """What every speak request may say besides its text: voice, speed, language, generation parameters."""
+
     text: str
-    voice: str | None
-    speed: float | None
-    lang: str | None
+    voice: str | None = None
+    speed: float | None = None
+    lang: str | None = None
+    params: dict[str, float | int] = field(default_factory=dict)
+
+    def speak_args(self) -> dict[str, Any]:
+        return {"voice_id": self.voice, "speed": self.speed, "lang": self.lang, "params": self.params}
 
 
-def speak_request(data: dict, max_chars: int) -> SpeakRequest:
-    if "text" not in data:
-        raise ApiError(400, "'text' is required: the words to speak")
-    text = data["text"]
-    if not isinstance(text, str):
-        raise ApiError(400, f"'text' must be a string, not {type(text).__name__}")
-    if "\x00" in text:
-        raise ApiError(400, "'text' contains a NUL character")
-    if not text.strip():
-        raise ApiError(400, "'text' is empty: there is nothing to say")
-    if len(text) > max_chars:
-        raise ApiError(413, f"'text' is {len(text)} characters; the limit is {max_chars} (server.max_text_chars)")
-    voice = _optional(data, "voice", str, "a voice id string") or None
-    speed = _optional(data, "speed", int | float, "a number")
-    if speed is not None and not (math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED):
-        raise ApiError(400, f"'speed' must be between {MIN_SPEED} and {MAX_SPEED} (1.0 is normal), not {speed}")
-    lang = _optional(data, "lang", str, "a language code string") or None
-    if lang is not None:
-        lang = lang.lower().split("-")[0].split("_")[0]
-        if lang not in LANGUAGES:
-            raise ApiError(400, f"unknown language {data['lang']!r}; use one of {', '.join(LANGUAGES)}")
-    return SpeakRequest(text, voice, float(speed) if speed is not None else None, lang)
+def speak_request(data: dict, max_chars: int, languages: tuple[str, ...], text_key: str = "text") -> SpeakRequest:
+    voice = optional(data, "voice", str, "a voice id string") or None
+    return SpeakRequest(text_of(data, max_chars, text_key), voice, speed_of(data), lang_of(data, languages),
+                        parameters_of(data))  # fmt: skip

@@ -7,17 +7,9 @@ import time
 from flask import Blueprint, jsonify, request
 
 from vox import speakers
-from vox.engines.base import EngineUnavailable
-from vox.routes import body, runtime
-from vox.validate import ApiError, speak_request
+from vox.routes import runtime, session, speak_body
 
 bp = Blueprint("speakers", __name__)
-
-
-@bp.record_once
-def _prepare(state) -> None:
-    """When the app is made: PortAudio loads in the background, so the first reply does not wait for it."""
-    speakers.prepare(state.app.extensions["vox"].config)
 
 
 def _flag(name: str) -> bool:
@@ -27,15 +19,9 @@ def _flag(name: str) -> bool:
 @bp.post("/api/vox_speak")
 def speak():
     """Answers once playback has started (``?wait=true``: once it ended); 503 when the host cannot play."""
-    rt = runtime()
-    req = speak_request(body(), rt.config.server.max_text_chars)
+    req = speak_body()
     t0 = time.monotonic()
-    try:
-        playback = speakers.speak(rt, req.text, req.voice, wait=_flag("wait"), speed=req.speed, lang=req.lang)
-    except speakers.SpeakersUnavailable as e:
-        raise ApiError(503, str(e), speakers=False) from None
-    except EngineUnavailable as e:
-        raise ApiError(503, str(e), engine=rt.engines.active_name) from None
+    playback = speakers.speak(runtime(), req.text, wait=_flag("wait"), session=session(), **req.speak_args())
     started, chunk = playback.first_audio_at, playback.first_chunk_at
     return jsonify(
         ok=True,

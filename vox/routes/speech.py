@@ -1,8 +1,7 @@
-"""Speaking: SSE stream, whole WAV, stop, stop-all, engine load/unload and status."""
+"""Speaking: SSE stream, whole WAV, stop, stop-all, engines (load, unload, list) and status."""
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 
@@ -10,11 +9,12 @@ import psutil
 from flask import Blueprint, Response, jsonify
 
 from vox.audio import wav_bytes
-from vox.engines.base import EngineUnavailable
-from vox.live import sse
-from vox.pipeline import Chunk, Generation
-from vox.routes import body, runtime
-from vox.validate import ApiError, speak_request
+from vox.engines import ENGINE_NAMES
+from vox.errors import InvalidRequest
+from vox.events import chunk_event, done_event, error_event
+from vox.jobs import StopReason
+from vox.pipeline import Generation
+from vox.routes import body, client_gone_probe, runtime, session, speak_body, sse
 
 bp = Blueprint("speech", __name__)
 HEARTBEAT = 0.25
@@ -22,46 +22,33 @@ HEARTBEAT = 0.25
 STARTED = time.time()
 
 
-def chunk_message(chunk: Chunk) -> str:
-    """The SSE message of one chunk of audio: a base64 WAV and what it says."""
-    return sse({
-        "idx": chunk.idx,
-        "total": chunk.total,
-        "part": chunk.part,
-        "text": chunk.text,
-        "sample_rate": chunk.sample_rate,
-        "job": chunk.job_id,
-        "audio": base64.b64encode(wav_bytes(chunk.audio, chunk.sample_rate)).decode("ascii"),
-    })
-
-
 def sse_events(gen: Generation):
-    """One message per chunk, then ``done`` (or ``error``); closing the stream cancels the reply."""
-    job = gen.job
+    """One message per chunk, then ``done`` (or ``error``); closing the stream stops the reply."""
+    reason = StopReason.CLIENT_GONE
     try:
         for chunk in gen:
-            yield ": keep-alive\n\n" if chunk is None else chunk_message(chunk)
-        yield sse({"done": True, "chunks": gen.chunks_done, "stopped": not gen.completed, "job": job.id})
+            yield ": keep-alive\n\n" if chunk is None else sse(chunk_event(chunk))
+        yield sse(done_event(gen))
     except Exception as e:
-        yield sse({"error": str(e) or type(e).__name__, "job": job.id})
+        reason = StopReason.ERROR
+        yield sse(error_event(e, gen.job.id))
     finally:
-        gen.close()
+        gen.close(reason)
 
 
 @bp.post("/api/vox_speak_wav_stream")
 def speak_stream():
-    rt = runtime()
-    req = speak_request(body(), rt.config.server.max_text_chars)
-    gen = rt.speak(req.text, req.voice, req.speed, req.lang, heartbeat=HEARTBEAT)
+    req = speak_body()
+    gen = runtime().speak(req.text, session=session(), heartbeat=HEARTBEAT, **req.speak_args())
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Vox-Job": gen.job.id}
     return Response(sse_events(gen), mimetype="text/event-stream", headers=headers)
 
 
 @bp.post("/api/vox_speak_wav")
 def speak_wav():
-    rt = runtime()
-    req = speak_request(body(), rt.config.server.max_text_chars)
-    pcm, rate = rt.synthesize_all(req.text, voice_id=req.voice, speed=req.speed, lang=req.lang)
+    req = speak_body()
+    pcm, rate = runtime().synthesize_all(req.text, client_gone=client_gone_probe(), session=session(),
+                                         **req.speak_args())  # fmt: skip
     return Response(wav_bytes(pcm, rate), mimetype="audio/wav")
 
 
@@ -69,13 +56,13 @@ def speak_wav():
 @bp.post("/api/vox_stop_speak")
 def stop():
     rt = runtime()
-    return jsonify(ok=True, stopped=rt.jobs.stop(), speaking=rt.is_speaking())
+    return jsonify(ok=True, stopped=rt.stop(), speaking=rt.is_speaking())
 
 
 @bp.post("/api/stop_all_vox")
 def stop_all():
     rt = runtime()
-    return jsonify(ok=True, stopped=rt.jobs.stop_all(), speaking=rt.is_speaking())
+    return jsonify(ok=True, stopped=rt.stop_all(), speaking=rt.is_speaking())
 
 
 @bp.get("/api/tts_is_speaking")
@@ -84,19 +71,14 @@ def is_speaking():
 
 
 def _load(name: str):
-    rt = runtime()
-    try:
-        rt.engines.switch(name)
-    except EngineUnavailable as e:
-        raise ApiError(503, str(e), engine=name, current=rt.engines.active_name) from None
-    return jsonify(ok=True, **rt.engines.status())
+    return jsonify(ok=True, **runtime().load(name))
 
 
 @bp.post("/api/tts_load")
 def load_engine():
     name = body(allow_empty=True).get("engine", runtime().config.engine.name)
-    if name not in ("piper", "turbo", "multilingual"):
-        raise ApiError(400, f"unknown engine {name!r}; choose piper, turbo or multilingual")
+    if name not in ENGINE_NAMES:
+        raise InvalidRequest(f"There is no engine called {name!r}. Choose one of: {', '.join(ENGINE_NAMES)}.")
     return _load(name)
 
 
@@ -114,8 +96,14 @@ def load_multilingual():
 @bp.post("/api/tts_unload")
 def unload():
     rt = runtime()
-    rt.jobs.stop()
-    return jsonify(ok=True, unloaded=rt.engines.unload(), **rt.engines.status())
+    return jsonify(ok=True, unloaded=rt.unload(), **rt.engines.status())
+
+
+@bp.get("/api/engines")
+def engines():
+    """Every engine: what it can do and whether it can run here, before anyone tries to load it."""
+    rt = runtime()
+    return jsonify(engines=rt.engines_info(), current=rt.engines.active_name)
 
 
 @bp.get("/api/status")
@@ -125,7 +113,7 @@ def status():
     return jsonify(
         **rt.engines.status(),
         speaking=rt.is_speaking(),
-        busy=rt.engines.synth_lock.locked(),
+        busy=rt.engines.turns.busy,
         memory_mb=round(rss / 2**20, 1),
         uptime_s=round(time.time() - STARTED, 1),
         engine_loads=rt.engines.loads,

@@ -18,25 +18,12 @@ from flask import Blueprint, Response, jsonify, request, send_file
 
 from vox.audio import wav_bytes
 from vox.engines.base import Voice
+from vox.errors import DefaultVoice, InvalidRequest, UnknownVoice
 from vox.routes import body, runtime
 from vox.runtime import Runtime
-from vox.validate import ApiError
-from vox.voices import (
-    BUNDLED_ID,
-    UnknownVoice,
-    check_display_name,
-    check_voice_id,
-    decode_clip,
-    default_name,
-    voice_id_from_name,
-)
+from vox.voices import BUNDLED_ID, check_display_name, check_voice_id, decode_clip, default_name, voice_id_from_name
 
 bp = Blueprint("voices", __name__)
-
-
-@bp.errorhandler(UnknownVoice)
-def unknown_voice(e: UnknownVoice):
-    return jsonify(error=str(e), voices=e.valid), 404
 
 
 def voice_json(voice: Voice) -> dict:
@@ -56,9 +43,9 @@ def forget(rt: Runtime):
     engine can still read it to find the entry."""
 
     def hook(voice: Voice) -> None:
-        forget_voice = getattr(rt.engines.current, "forget_voice", None)
-        if forget_voice is not None:
-            forget_voice(voice)
+        engine = rt.engines.current
+        if engine is not None:
+            engine.forget_voice(voice)
 
     return hook
 
@@ -66,9 +53,8 @@ def forget(rt: Runtime):
 def _refuse_if_default(rt: Runtime, voice_id: str, verb: str) -> None:
     """The configured default voice stays put: without it every request that names no voice would fail."""
     if voice_id == rt.config.engine.voice:
-        raise ApiError(
-            409,
-            f"{voice_id!r} is the default voice (engine.voice in config.toml); change that before it can be {verb}",
+        raise DefaultVoice(
+            f"{voice_id!r} is the default voice (engine.voice in config.toml); change that before it can be {verb}.",
             id=voice_id,
         )
 
@@ -92,7 +78,7 @@ def _id_and_name(raw_id: str, raw_name: str, filename: str) -> tuple[str, str]:
         return voice_id, check_display_name(raw_name) if raw_name else default_name(voice_id)
     name = raw_name or filename.rsplit(".", 1)[0]
     if not name.strip():
-        raise ApiError(400, "give the voice a 'name' (or an 'id')")
+        raise InvalidRequest("Give the voice a 'name' (or an 'id').")
     return voice_id_from_name(name), check_display_name(name)
 
 
@@ -101,10 +87,9 @@ def upload_voice():
     rt = runtime()
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError(
-            400,
-            f"send the clip as the multipart form field 'file' (got fields: "
-            f"{', '.join([*request.files, *request.form]) or 'none'})",
+        raise InvalidRequest(
+            f"Send the clip as the multipart form field 'file' (got fields: "
+            f"{', '.join([*request.files, *request.form]) or 'none'})."
         )
     voice_id, name = _id_and_name(
         request.form.get("id", "").strip(), request.form.get("name", "").strip(), upload.filename or ""
@@ -121,8 +106,8 @@ def rename_voice(voice_id: str):
     data = body()
     unknown = sorted(set(data) - {"name", "id"})
     if unknown or not ({"name", "id"} & set(data)):
-        raise ApiError(
-            400, 'send {"name": ...} and/or {"id": ...}' + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+        raise InvalidRequest(
+            'Send {"name": ...} and/or {"id": ...}' + (f"; unknown: {', '.join(unknown)}." if unknown else ".")
         )
     name = check_display_name(data["name"]) if data.get("name") is not None else None
     new_id = check_voice_id(data["id"]) if data.get("id") is not None else None
@@ -144,12 +129,11 @@ def delete_voice(voice_id: str):
 @bp.get("/api/voices/<voice_id>/audio")
 def voice_audio(voice_id: str):
     """A clip as stored; a Piper voice says a short sample with the current engine (409 when that is not
-    Piper, with the hint to load it)."""
+    Piper, with the hint to load it). A preview never interrupts a reply that is speaking."""
     rt = runtime()
     voice = rt.voices.get(voice_id)
     if voice.extra.get("kind") == "piper":
-        name = voice.name.split(" (")[0]
-        pcm, rate = rt.synthesize_all(f"Hello, this is {name}.", voice_id=voice.id)
+        pcm, rate = rt.preview(voice)
         return Response(wav_bytes(pcm, rate), mimetype="audio/wav", headers={"Cache-Control": "no-cache"})
     try:
         response = send_file(voice.path, mimetype="audio/wav", conditional=True, max_age=0)

@@ -13,8 +13,8 @@ Why this package does more than call ``model.generate()``:
 - Start-up: importing this package imports neither torch nor chatterbox; ``load()`` does, so Vox starts
   fast and runs without them.
 
-``speed`` is accepted and ignored: Chatterbox has no speed control, and time-stretching speech well is not
-trivial. Turbo speaks English; its ``lang`` is ignored.
+Chatterbox has no speed control: a speed other than 1.0 is refused (never silently ignored). Turbo speaks
+English; its ``lang`` is ignored.
 
 Modules:
 
@@ -41,11 +41,9 @@ from vox.engines.chatterbox.constants import (
     SAMPLE_RATE,
     SAMPLES_PER_TOKEN,
     SUPPORTED_LANGUAGES,
-    TEST_SMALL_ENV,
-    TEST_TOKENS_ENV,
 )
 from vox.engines.chatterbox.engine import SynthesisStats
-from vox.engines.chatterbox.loading import _missing_modules, import_chatterbox, release_memory, shrink_t3_for_tests
+from vox.engines.chatterbox.loading import _missing_modules, import_chatterbox, release_memory
 from vox.engines.chatterbox.multilingual import ChatterboxMultilingualEngine
 from vox.engines.chatterbox.text import split_for_model
 from vox.engines.chatterbox.turbo import ChatterboxTurboEngine
@@ -56,8 +54,6 @@ __all__ = [
     "SAMPLES_PER_TOKEN",
     "SAMPLE_RATE",
     "SUPPORTED_LANGUAGES",
-    "TEST_SMALL_ENV",
-    "TEST_TOKENS_ENV",
     "ChatterboxMultilingualEngine",
     "ChatterboxTurboEngine",
     "SynthesisStats",
@@ -66,6 +62,5 @@ __all__ = [
     "import_chatterbox",
     "reference_seconds",
     "release_memory",
-    "shrink_t3_for_tests",
     "split_for_model",
 ]

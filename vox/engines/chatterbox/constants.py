@@ -16,7 +16,3 @@ MIN_REFERENCE_SECONDS = 5.0
 INSTALL_COMMAND = (
     ".venv/bin/pip install -r requirements-turbo.txt && .venv/bin/pip install --no-deps chatterbox-tts==0.1.7"
 )
-TEST_SMALL_ENV = "VOX_TEST_SMALL_CHATTERBOX"
-"""Test-only: when set to 1, ``load()`` shrinks T3 to match the small random checkpoints the tests build."""
-TEST_TOKENS_ENV = "VOX_TEST_CHATTERBOX_TOKENS"
-"""Test-only, with TEST_SMALL_ENV: a fixed token count per model call (random weights never stop)."""

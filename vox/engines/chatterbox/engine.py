@@ -16,16 +16,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from vox.engines.base import EngineUnavailable, Progress, Voice, no_progress
+from vox.cancel import Cancel
+from vox.config import Config
+from vox.engines.base import Engine, EngineUnavailable, Progress, SynthesisOptions, Voice, no_progress
 from vox.engines.chatterbox.conditionals import _ConditionalsCache, reference_seconds
 from vox.engines.chatterbox.constants import (
     INSTALL_COMMAND,
     MIN_REFERENCE_SECONDS,
     SAMPLE_RATE,
-    TEST_SMALL_ENV,
-    TEST_TOKENS_ENV,
 )
-from vox.engines.chatterbox.loading import _missing_modules, import_chatterbox, release_memory, shrink_t3_for_tests
+from vox.engines.chatterbox.loading import _missing_modules, import_chatterbox, release_memory
 from vox.engines.chatterbox.text import split_for_model
 from vox.engines.chatterbox.vocoder import _Vocoder
 
@@ -45,7 +45,7 @@ class SynthesisStats:
     model_calls: list[str] = field(default_factory=list)
 
 
-class _ChatterboxEngine:
+class _ChatterboxEngine(Engine):
     """What Turbo and Multilingual share: loading, voices, the token loop's driver, slicing, stopping."""
 
     name = "chatterbox"
@@ -84,6 +84,7 @@ class _ChatterboxEngine:
         cfm_steps: S3Gen flow steps; None keeps the model's own (Turbo 2, Multilingual 10).
         watermark: apply Resemble's Perth watermark to the audio, as chatterbox itself does.
         """
+        super().__init__()
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.requested_device = device
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -105,7 +106,36 @@ class _ChatterboxEngine:
         # Held while the model computes (load, conditionals, a whole generation). A plain Lock, not an RLock:
         # a generator may be closed from another thread than the one that started it.
         self._lock = threading.Lock()
-        self._closing = threading.Event()  # set by unload(): a running generation stops at its next token
+
+    @classmethod
+    def from_config(cls, config: Config) -> _ChatterboxEngine:
+        return cls(
+            checkpoint_dir=getattr(config.engine, cls.config_key) or None,
+            device=config.engine.device,
+            cache_dir=config.voices_dir / ".cache",
+            max_chars=config.chunking.max_chars,
+        )
+
+    @classmethod
+    def unavailable_reason(cls, config: Config) -> str:
+        missing = _missing_modules()
+        if missing:
+            return (f"{cls.capabilities.title} is not installed here. To use it, run `make turbo` (several GB) and "
+                    "restart Vox.")
+        folder = getattr(config.engine, cls.config_key)
+        if folder:
+            if [f for f in cls.weight_files if not (Path(folder) / f).is_file()]:
+                return (f"{cls.capabilities.title}'s weights are not in {folder}. Put the checkpoint files there, "
+                        f"or change {cls.config_key} in config.toml.")
+            return ""
+        try:
+            from huggingface_hub import snapshot_download
+
+            snapshot_download(cls.repo_id, allow_patterns=list(cls.hub_patterns), local_files_only=True)
+        except Exception:
+            return (f"{cls.capabilities.title}'s weights are not on this machine. Download {cls.repo_id} from "
+                    f"Hugging Face, or set {cls.config_key} in config.toml to a folder that holds them.")
+        return ""
 
     # ---- loading
 
@@ -131,11 +161,6 @@ class _ChatterboxEngine:
             progress(0.1, "importing torch and chatterbox")
             self.cb = cb = self._import()
             checkpoint = checkpoint or self._find_checkpoint(progress)
-            if os.environ.get(TEST_SMALL_ENV) == "1":  # test harness only: see shrink_t3_for_tests
-                shrink_t3_for_tests()
-                tokens = os.environ.get(TEST_TOKENS_ENV)
-                if tokens:
-                    self.max_new_tokens = self.min_new_tokens = int(tokens)
             torch = cb.torch
             self.device = self._pick_device(torch)
             if self.device == "cuda":
@@ -166,20 +191,17 @@ class _ChatterboxEngine:
                 f"Install them with: {INSTALL_COMMAND}"
             ) from exc
 
-    def unload(self) -> None:
-        """Drop the model and every tensor Vox holds, and give the memory back to the system."""
-        self._closing.set()
-        try:
-            with self._lock:
-                model, self._model = self._model, None
-                self._conds = None
-                if model is None:
-                    return
-                cuda = self.device == "cuda"
-                del model
-                release_memory(cuda)
-        finally:
-            self._closing.clear()
+    def _release(self) -> None:
+        """Drop the model and every tensor Vox holds, and give the memory back to the system. ``unload`` has
+        set ``closing`` first, so a generation still running stops at its next token and frees the lock."""
+        with self._lock:
+            model, self._model = self._model, None
+            self._conds = None
+            if model is None:
+                return
+            cuda = self.device == "cuda"
+            del model
+            release_memory(cuda)
 
     def _pick_device(self, torch: Any) -> str:
         wanted = self.requested_device
@@ -259,10 +281,10 @@ class _ChatterboxEngine:
         return stack
 
     @contextlib.contextmanager
-    def _hold(self, cancel: threading.Event) -> Iterator[bool]:
+    def _hold(self, cancel: Cancel) -> Iterator[bool]:
         """Hold the model lock; give up (yield False) if cancel or unload comes first."""
         while not self._lock.acquire(timeout=0.05):
-            if cancel.is_set() or self._closing.is_set():
+            if self.stopping(cancel):
                 yield False
                 return
         try:
@@ -316,7 +338,7 @@ class _ChatterboxEngine:
         skipped.
         """
         for voice in voices:
-            if not self.loaded or self._closing.is_set():
+            if not self.loaded or self.closing.is_set():
                 return
             if voice.path is None:
                 continue
@@ -360,9 +382,8 @@ class _ChatterboxEngine:
         self,
         text: str,
         voice: Voice | None,
-        speed: float,
-        cancel: threading.Event,
-        lang: str | None = None,
+        options: SynthesisOptions,
+        cancel: Cancel,
     ) -> Iterator[np.ndarray]:
         """Yield float32 mono audio at 24 kHz for ``text``; stop within a token once ``cancel`` is set.
 
@@ -370,8 +391,9 @@ class _ChatterboxEngine:
         the first item. ``speed`` is ignored (Chatterbox has no speed control). The generator holds the
         model lock while it runs: consume it to the end or close it.
         """
+        self.check_options(options)
         model = self._require_model()
-        lang = self._check_language(lang)
+        lang = self._check_language(options.lang)
         if voice is None or voice.path is None:
             if model.conds is None:
                 raise ValueError(
@@ -385,13 +407,13 @@ class _ChatterboxEngine:
         return self._synthesize(pieces, voice, cancel, lang)
 
     def _synthesize(
-        self, pieces: list[str], voice: Voice | None, cancel: threading.Event, lang: str | None
+        self, pieces: list[str], voice: Voice | None, cancel: Cancel, lang: str | None
     ) -> Iterator[np.ndarray]:
         started = time.perf_counter()
         stats = self.stats
 
         def stop() -> bool:
-            return cancel.is_set() or self._closing.is_set()
+            return self.stopping(cancel)
 
         def first_audio() -> None:
             if stats.first_audio_seconds is None:

@@ -1,5 +1,5 @@
-"""Lazy imports of torch and chatterbox (with the torchaudio workaround), the test-only T3 shrink, the
-missing-package check, and giving freed model memory back."""
+"""Lazy imports of torch and chatterbox (with the torchaudio workaround), the missing-package check, and
+giving freed model memory back."""
 
 from __future__ import annotations
 
@@ -121,20 +121,6 @@ def _import_chatterbox() -> types.SimpleNamespace:
         TopPLogitsWarper=TopPLogitsWarper,
         turbo_t3_config=turbo_t3_config,
     )
-
-
-def shrink_t3_for_tests() -> None:
-    """TEST ONLY: shrink T3's transformer to the size of the small random checkpoints in ``tests/``.
-
-    Turbo: GPT-2 with 2 layers x 256. Multilingual: Llama with 14 layers x 1024 (its perceiver is fixed
-    at 1024 wide; 14 layers and 16 heads keep the alignment analyzer's hooked heads) and a narrow MLP.
-    The running app applies this only when the test harness starts it with VOX_TEST_SMALL_CHATTERBOX=1.
-    """
-    cb = import_chatterbox()
-    gpt2 = cb.ORIGINAL_CONFIGS["GPT2_medium"]
-    cb.LLAMA_CONFIGS["GPT2_medium"] = {**gpt2, "n_layer": 2, "n_embd": 256, "hidden_size": 256, "n_head": 4}
-    llama = cb.ORIGINAL_CONFIGS["Llama_520M"]
-    cb.LLAMA_CONFIGS["Llama_520M"] = {**llama, "num_hidden_layers": 14, "intermediate_size": 1024}
 
 
 def _missing_modules() -> list[str]:

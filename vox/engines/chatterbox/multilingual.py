@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vox.engines.base import Capabilities
 from vox.engines.chatterbox.constants import SUPPORTED_LANGUAGES
 from vox.engines.chatterbox.engine import _ChatterboxEngine
 
@@ -15,6 +16,11 @@ class ChatterboxMultilingualEngine(_ChatterboxEngine):
 
     name = "multilingual"
     title = "Chatterbox Multilingual"
+    capabilities = Capabilities(
+        title=title, badge="Multilingual", voice_kinds=("clip",), languages=SUPPORTED_LANGUAGES,
+        streams_within_chunk=True, speed=False,
+        gpu=True,
+    )
     config_key = "multilingual_checkpoint"
     repo_id = "ResembleAI/chatterbox"
     weight_files = ("ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from vox.engines.base import Capabilities
 from vox.engines.chatterbox.engine import _ChatterboxEngine
 
 _SILENCE_TOKEN = 4299  # S3GEN_SIL: Turbo appends three so an utterance ends cleanly
@@ -18,6 +19,10 @@ class ChatterboxTurboEngine(_ChatterboxEngine):
 
     name = "turbo"
     title = "Chatterbox Turbo"
+    capabilities = Capabilities(
+        title=title, badge="Turbo", voice_kinds=("clip",), streams_within_chunk=True, speed=False,
+        paralinguistic_tags=True, gpu=True,
+    )
     config_key = "turbo_checkpoint"
     repo_id = "ResembleAI/chatterbox-turbo"
     weight_files = (

@@ -18,14 +18,11 @@ that "is this id free?" and "take it" are one step across all voice kinds.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
-import re
 import tempfile
 import threading
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,189 +34,18 @@ from vox.audio import wav_bytes
 from vox.engines.base import Voice
 from vox.engines.piper import SAMPLE_RATE as PIPER_RATE
 from vox.engines.piper import bundled_model
-from vox.validate import ApiError
+from vox.errors import BuiltinVoice, StorageFailed, UnknownVoice, VoiceTaken
+from vox.voices.clips import CLIP_RATE
+from vox.voices.names import ID_PATTERN, check_voice_id, default_name
 
 log = logging.getLogger("vox.voices")
 
 BUNDLED_ID = "joe"
 CLONE_ENGINES = ("turbo", "multilingual")
-ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-RESERVED_IDS = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
-"""Names Windows cannot use as file names."""
-MAX_NAME_CHARS = 80
-CLIP_RATE = 24000
-"""Uploaded clips are stored at Chatterbox's sample rate."""
-MIN_CLIP_SECONDS = 5.0
-"""Chatterbox Turbo refuses reference clips of 5 s or less."""
-MAX_CLIP_SECONDS = 60.0
-"""Cloning uses the first seconds only; a longer clip is almost always the wrong file."""
-MIN_SOURCE_RATE = 8000
 TMP_PREFIX = ".tmp-"
 SIDECAR_SUFFIX = ".voice.json"
-READABLE = "wav, flac, ogg, mp3"
 
 VoiceHook = Callable[[Voice], None]
-
-
-class UnknownVoice(LookupError):
-    def __init__(self, voice_id: str, valid: list[str]) -> None:
-        super().__init__(f"unknown voice {voice_id!r}; valid voices: {', '.join(valid)}")
-        self.voice_id, self.valid = voice_id, valid
-
-
-# --- ids and names ------------------------------------------------------------------------------------------
-
-
-def check_voice_id(voice_id: str) -> str:
-    """An id as given, or a 400: ids become file names, so only a small safe alphabet is accepted."""
-    if isinstance(voice_id, str) and voice_id in RESERVED_IDS:
-        raise ApiError(400, f"{voice_id!r} is a reserved file name on Windows; choose another id")
-    if not isinstance(voice_id, str) or not ID_PATTERN.fullmatch(voice_id):
-        raise ApiError(
-            400,
-            f"{voice_id!r} is not a valid voice id: use 1 to 64 of a-z, 0-9, '-' and '_', "
-            "starting with a letter or digit",
-        )
-    return voice_id
-
-
-def check_display_name(name: str) -> str:
-    """A display name, trimmed; control and bidi-formatting characters are refused so a name cannot
-    reorder or hide text in the UI."""
-    if not isinstance(name, str):
-        raise ApiError(400, f"'name' must be a string, not {type(name).__name__}")
-    name = name.strip()
-    if not name:
-        raise ApiError(400, "the voice name is empty")
-    if len(name) > MAX_NAME_CHARS:
-        raise ApiError(400, f"the voice name is {len(name)} characters; the limit is {MAX_NAME_CHARS}")
-    odd = [c for c in name if unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")]
-    if odd:
-        raise ApiError(400, f"the voice name contains invisible or control characters ({''.join(odd)!a})")
-    return name
-
-
-def voice_id_from_name(name: str) -> str:
-    """The id a display name gives: "Grandpa Jürgen" -> "grandpa-jurgen".
-
-    Anything that looks like a path or an encoding trick is refused rather than cleaned up, so that what
-    is stored is never a surprise: separators, "..", "%", look-alike characters (full-width letters,
-    ligatures) and names with no ASCII letters or digits answer 400 and ask for an explicit id."""
-    name = check_display_name(name)
-    if any(c in name for c in "/\\%:") or ".." in name or name.startswith("."):
-        raise ApiError(400, f"the voice name {name!r} looks like a path; use letters, digits, spaces, - and _")
-    if unicodedata.normalize("NFKC", name) != unicodedata.normalize("NFC", name):
-        raise ApiError(
-            400,
-            f"the voice name {name!a} uses look-alike characters (full-width letters, ligatures, "
-            "superscripts); use plain letters, or send an 'id'",
-        )
-    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).lower()
-    if not folded.isascii():
-        raise ApiError(400, f"cannot make a file name from {name!r}; send an 'id' (a-z, 0-9, - and _)")
-    slug = re.sub(r"[^a-z0-9_]+", "-", folded).strip("-_")[:64].strip("-_")
-    if not slug:
-        raise ApiError(400, f"cannot make a file name from {name!r}; send an 'id' (a-z, 0-9, - and _)")
-    return check_voice_id(slug)
-
-
-def default_name(voice_id: str) -> str:
-    return voice_id.replace("_", " ").replace("-", " ").strip().title() or voice_id
-
-
-# --- decoding uploads ---------------------------------------------------------------------------------------
-
-
-def _check_riff(data: bytes) -> None:
-    """libsndfile quietly plays what is left of a cut-off WAV; here a data chunk that promises more bytes
-    than the file holds is called what it is (0xFFFFFFFF is the streaming writers' "unknown")."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return
-    offset = 12
-    while offset + 8 <= len(data):
-        chunk, size = data[offset : offset + 4], int.from_bytes(data[offset + 4 : offset + 8], "little")
-        if chunk == b"data":
-            available = len(data) - offset - 8
-            if size != 0xFFFFFFFF and size > available:
-                raise ApiError(
-                    400,
-                    f"the WAV file is truncated: its header promises {size} bytes of audio "
-                    f"but only {available} are there",
-                )
-            return
-        offset += 8 + size + (size & 1)
-
-
-def _resample(pcm: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Band-limited (FFT) resampling: a reference clip should not carry aliasing into the cloned voice,
-    which the linear interpolation used for playback would add when going down from 44.1/48 kHz."""
-    if src_rate == dst_rate or pcm.size == 0:
-        return pcm.astype(np.float32, copy=False)
-    n = max(1, round(pcm.size * dst_rate / src_rate))
-    spectrum = np.fft.rfft(pcm.astype(np.float64))
-    out = np.zeros(n // 2 + 1, dtype=np.complex128)
-    keep = min(out.size, spectrum.size)
-    out[:keep] = spectrum[:keep]
-    return (np.fft.irfft(out, n) * (n / pcm.size)).astype(np.float32)
-
-
-def decode_clip(data: bytes) -> tuple[np.ndarray, float]:
-    """An uploaded file as float32 mono PCM at ``CLIP_RATE`` and its length in seconds; or a 400 that says
-    what is wrong (not audio, empty, truncated, too short to clone, too long, silent)."""
-    if not data:
-        raise ApiError(400, "the file is empty (0 bytes)")
-    _check_riff(data)
-    try:
-        f = soundfile.SoundFile(io.BytesIO(data))
-    except (RuntimeError, ValueError, TypeError, OSError, EOFError):
-        raise ApiError(400, f"the file is not audio Vox can read ({READABLE})") from None
-    with f:
-        rate, declared = f.samplerate, max(f.frames, 0)
-        if rate < MIN_SOURCE_RATE:
-            raise ApiError(400, f"the clip's sample rate is {rate} Hz; a voice clip needs {MIN_SOURCE_RATE} Hz or more")
-        if declared > (MAX_CLIP_SECONDS + 1) * rate:
-            raise ApiError(400, _too_long(declared / rate))
-        try:
-            pcm = f.read(frames=int((MAX_CLIP_SECONDS + 1) * rate), dtype="float32", always_2d=True)
-        except (RuntimeError, ValueError, OSError, EOFError) as e:
-            raise ApiError(400, f"the file is truncated or damaged: {e}") from None
-    frames = pcm.shape[0]
-    if declared and frames < declared - max(0.02 * declared, 0.05 * rate):
-        raise ApiError(
-            400,
-            f"the file is truncated: its header promises {declared / rate:.1f} s but only "
-            f"{frames / rate:.1f} s of audio is there",
-        )
-    if frames == 0:
-        raise ApiError(400, "the file contains no audio (it is empty or truncated)")
-    seconds = frames / rate
-    if seconds > MAX_CLIP_SECONDS:
-        raise ApiError(400, _too_long(seconds))
-    if seconds <= MIN_CLIP_SECONDS:
-        raise ApiError(
-            400,
-            f"the clip is {seconds:.1f} s long; Chatterbox Turbo needs more than {MIN_CLIP_SECONDS:g} s of speech "
-            "to clone a voice (10 to 20 s of clear speech works best)",
-        )
-    mono = np.nan_to_num(pcm.mean(axis=1), nan=0.0, posinf=0.0, neginf=0.0)
-    if float(np.max(np.abs(mono))) < 1e-3:
-        raise ApiError(400, f"the clip is silent ({seconds:.1f} s with no sound)")
-    mono = _resample(mono, rate, CLIP_RATE)
-    peak = float(np.max(np.abs(mono)))
-    if peak > 0.999:
-        mono = mono * (0.999 / peak)
-    return mono, seconds
-
-
-def _too_long(seconds: float) -> str:
-    return (
-        f"the clip is {seconds:.1f} s long; the limit is {MAX_CLIP_SECONDS:g} s "
-        "(cloning uses the first seconds only: trim it to 10 to 30 s of clear speech)"
-    )
-
-
-# --- files --------------------------------------------------------------------------------------------------
-
 
 def _pid_alive(pid: int) -> bool:
     return pid != os.getpid() and psutil.pid_exists(pid)
@@ -333,7 +159,7 @@ class VoiceLibrary:
     def check_free(self, voice_id: str) -> None:
         """409 when ``voice_id`` is taken (by any kind of voice)."""
         if voice_id in self.ids():
-            raise ApiError(409, f"a voice with id {voice_id!r} already exists; choose another name or id", id=voice_id)
+            raise VoiceTaken(f"a voice with id {voice_id!r} already exists; choose another name or id", id=voice_id)
 
     # writing
 
@@ -343,14 +169,14 @@ class VoiceLibrary:
         try:
             tmp = self._write_temp(wav_bytes(pcm, CLIP_RATE), ".wav")
         except OSError as e:
-            raise ApiError(507, f"could not save the clip in {self.root}: {e.strerror or e}") from None
+            raise StorageFailed(f"could not save the clip in {self.root}: {e.strerror or e}") from None
         try:
             with self._lock:
                 self.check_free(voice_id)
                 try:
                     self._place(tmp, self.root / f"{voice_id}.wav")
                 except FileExistsError:
-                    raise ApiError(409, f"a voice with id {voice_id!r} already exists", id=voice_id) from None
+                    raise VoiceTaken(f"a voice with id {voice_id!r} already exists", id=voice_id) from None
                 self._write_sidecar(voice_id, name)
         finally:
             tmp.unlink(missing_ok=True)
@@ -372,7 +198,7 @@ class VoiceLibrary:
             self.check_free(new_id)
             moves = [(src, self.root / f"{new_id}{_suffix(src)}") for src in voice.extra["files"]]
             if any(dst.exists() for _, dst in moves):
-                raise ApiError(409, f"files for id {new_id!r} already exist in the voices folder", id=new_id)
+                raise VoiceTaken(f"files for id {new_id!r} already exist in the voices folder", id=new_id)
             placed: list[Path] = []
             try:
                 for src, dst in moves:
@@ -381,7 +207,7 @@ class VoiceLibrary:
             except FileExistsError:
                 for dst in placed:
                     dst.unlink(missing_ok=True)
-                raise ApiError(409, f"a voice with id {new_id!r} already exists", id=new_id) from None
+                raise VoiceTaken(f"a voice with id {new_id!r} already exists", id=new_id) from None
             self._write_sidecar(new_id, name)
             for src, _ in moves:
                 src.unlink(missing_ok=True)
@@ -405,7 +231,7 @@ class VoiceLibrary:
     def _mutable(self, voice_id: str, verb: str) -> Voice:
         voice = self.get(voice_id)
         if voice.extra.get("builtin"):
-            raise ApiError(403, f"{voice.name} is built into Vox and cannot be {verb}", id=voice.id)
+            raise BuiltinVoice(f"{voice.name} is built into Vox and cannot be {verb}", id=voice.id)
         return voice
 
     def _write_temp(self, data: bytes, suffix: str) -> Path:

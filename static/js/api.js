@@ -1,0 +1,112 @@
+/* The Vox server's API as the page uses it: every request the page makes to the server is made here, and every
+ * failure becomes a plain sentence for the user here (the server's own message when it sent one, otherwise
+ * what went wrong and what to do next; never a path or an exception name).
+ *
+ * A call resolves with the parsed JSON body (or, for the two streams, the Response to read events from) and
+ * rejects with a VoxError whose message is that sentence. A caller that aborted a request checks its own
+ * AbortSignal before showing the error.
+ */
+
+/** A failure the user can read as it is. */
+export class VoxError extends Error {}
+
+const origin = () => window.location.origin;
+
+/** The server does not answer at all. */
+export function unreachable() {
+  return (
+    `Cannot reach the Vox server at ${origin()}. Is it still running? Start it with "python app.py"; ` +
+    "the page reconnects by itself."
+  );
+}
+
+/** The connection dropped while a reply was streaming. */
+export function connectionLost() {
+  return (
+    `The connection to the Vox server (${origin()}) was lost while speaking. Is it still running? ` +
+    "The page reconnects by itself once it is back."
+  );
+}
+
+/** The sentence for a response that is not ok. */
+async function errorSentence(res) {
+  let body = {};
+  try {
+    body = await res.json();
+  } catch (e) {
+    /* not JSON: say what the status means */
+  }
+  let message = typeof body.error === "string" && body.error ? body.error : null;
+  if (!message) {
+    message =
+      res.status >= 500
+        ? `The Vox server failed to do that (error ${res.status}). Try again; the server's log says what went wrong.`
+        : `The Vox server refused that request (error ${res.status}). Reload the page and try again.`;
+  }
+  if (Array.isArray(body.voices) && body.voices.length && !message.includes(body.voices[0])) {
+    message += ` (voices: ${body.voices.join(", ")})`;
+  }
+  return message;
+}
+
+/**
+ * One request. `json` is sent as a JSON body, `form` as multipart; `signal` aborts it. Resolves with the
+ * Response when it is ok, else rejects with a VoxError.
+ */
+async function request(method, url, { json, form, signal, cache } = {}) {
+  const init = { method, signal };
+  if (cache) init.cache = cache;
+  if (json !== undefined) {
+    init.headers = { "Content-Type": "application/json" };
+    init.body = JSON.stringify(json);
+  } else if (form) {
+    init.body = form;
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new VoxError(unreachable());
+  }
+  if (!res.ok) throw new VoxError(await errorSentence(res));
+  return res;
+}
+
+/** The parsed JSON body of a successful request ({} when it has none). */
+async function requestJson(method, url, options) {
+  const res = await request(method, url, options);
+  return res.json().catch(() => ({}));
+}
+
+const voiceUrl = (id) => `/api/voices/${encodeURIComponent(id)}`;
+
+export const api = {
+  /** Speak in the page: the Response of the SSE stream of chunks (read it with sse.js). */
+  speakStream: (payload, signal) => request("POST", "/api/vox_speak_wav_stream", { json: payload, signal }),
+  /** Speak on the host's speakers; resolves once playback started. */
+  speakOnSpeakers: (payload) => requestJson("POST", "/api/vox_speak", { json: payload }),
+  stop: () => requestJson("POST", "/api/vox_stop"),
+  stopAll: () => requestJson("POST", "/api/stop_all_vox"),
+  status: () => requestJson("GET", "/api/status", { cache: "no-store" }),
+  loadEngine: (engine) => requestJson("POST", "/api/tts_load", { json: { engine } }),
+
+  voices: () => requestJson("GET", "/api/voices", { cache: "no-store" }),
+  uploadVoice(file, name) {
+    const form = new FormData();
+    form.append("file", file, file.name || "voice.wav");
+    if (name) form.append("name", name);
+    return requestJson("POST", "/api/voices", { form });
+  },
+  renameVoice: (id, name) => requestJson("PATCH", voiceUrl(id), { json: { name } }),
+  deleteVoice: (id) => requestJson("DELETE", voiceUrl(id)),
+  /** Where a voice's preview plays from (an <audio> source). */
+  voiceAudioUrl: (id) => `${voiceUrl(id)}/audio`,
+
+  /** Talk to the LLM: the Response of the SSE stream of tokens and audio. */
+  chat: (payload, signal) => request("POST", "/api/chat", { json: payload, signal }),
+  chatHistory: () => requestJson("GET", "/api/chat/history", { cache: "no-store" }),
+  clearChatHistory: () => requestJson("DELETE", "/api/chat/history"),
+
+  /** Replies other programs push, and stops from outside the page (an EventSource; it reconnects by itself). */
+  live: () => new EventSource("/api/live"),
+};

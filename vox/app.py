@@ -1,0 +1,89 @@
+"""The Flask app factory and the one table that turns domain errors into HTTP answers.
+
+``create_app(config, runtime)`` registers one blueprint per front door and has no global side effect, so
+tests and the entry point (``app.py`` at the top level) can build as many apps as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from vox import errors
+from vox.config import Config
+from vox.guard import Guard
+from vox.routes import chat, live, speakers, speech, voices
+from vox.runtime import Runtime
+from vox.validate import MAX_SPEED, MIN_SPEED
+
+log = logging.getLogger("vox")
+ROOT = Path(__file__).resolve().parent.parent
+
+ERROR_STATUS: dict[type[errors.VoxError], int] = {
+    errors.InvalidRequest: 400,  # includes NothingToSay, BadClip, UnsupportedOption
+    errors.KeyRequired: 401,
+    errors.NotAllowed: 403,
+    errors.BuiltinVoice: 403,
+    errors.UnknownVoice: 404,
+    errors.UnknownReply: 404,
+    errors.VoiceTaken: 409,
+    errors.VoiceNeedsEngine: 409,
+    errors.DefaultVoice: 409,
+    errors.ReplyStopped: 409,
+    errors.NoPageOpen: 409,
+    errors.TooLarge: 413,
+    errors.NotJson: 415,
+    errors.TooManyJobs: 429,
+    errors.LlmUnavailable: 502,
+    errors.EngineUnavailable: 503,
+    errors.SpeakersUnavailable: 503,
+    errors.StorageFailed: 507,
+}
+"""Each domain error's status; a subclass takes its nearest listed ancestor's."""
+
+
+def status_of(error: errors.VoxError) -> int:
+    for cls in type(error).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 500
+
+
+def create_app(config: Config, runtime: Runtime) -> Flask:
+    app = Flask("vox", static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_upload_mb * 2**20
+    app.json.sort_keys = False
+    app.extensions["vox"] = runtime
+    Guard(config).install(app)
+    for module in (speech, speakers, voices, chat, live):
+        app.register_blueprint(module.bp)
+
+    @app.errorhandler(errors.VoxError)
+    def domain_error(e: errors.VoxError):
+        status = status_of(e)
+        headers = {"Retry-After": str(e.details.get("retry_after", 1))} if status == 429 else {}
+        return jsonify(error=e.message, **e.details), status, headers
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        messages = {
+            404: "There is no such page or endpoint here.",
+            405: f"{request.method} is not allowed here; use {', '.join(getattr(e, 'valid_methods', None) or [])}.",
+            413: f"The request is too large (the limit is {config.server.max_upload_mb} MB, server.max_upload_mb).",
+        }
+        return jsonify(error=messages.get(e.code or 500, e.description or e.name)), e.code
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unexpected error")
+        return jsonify(error="Something went wrong inside Vox. Try again; the log says what happened."), 500
+
+    @app.get("/")
+    def index():
+        return render_template("index.html", config=config, engines=runtime.engines_info(),
+                               speed_range=(MIN_SPEED, MAX_SPEED))
+
+    return app

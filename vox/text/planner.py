@@ -1,0 +1,195 @@
+"""SpeechPlanner: a reply (whole, or markdown deltas) in, chunks to synthesise out, each piece with offsets.
+
+One planner per reply. Its stages, each replaceable alone:
+
+    MarkdownSegments    markdown -> speech text as segments (text, source start, source end)
+    Verbaliser          written forms -> spoken forms, keeping source ranges (identity today: issue 20)
+    Scanner             sentences, found on the speech text; OffsetMap maps them back to the original
+    Cutter              pieces: the opening clause, long sentences cut to max_chars
+    Groups              chunks: static grouping, or the caller's with take()
+
+The chunk texts are exactly speech_chunks(normalize_for_speech(reply), ...) for the same settings, and
+feed()/end() give the same chunks (texts and offsets) as plan() however the reply is cut into deltas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vox.text.abbreviations import for_language
+from vox.text.chars import need_count, need_str
+from vox.text.chunks import Cutter, Groups
+from vox.text.markdown import MarkdownSegments
+from vox.text.scanner import Scanner, Sentence
+from vox.text.spans import Chunk, OffsetMap, Piece, Segment
+from vox.text.verbalise import Verbaliser
+
+_EARLY_LOOK = 4096  # how much of an unfinished first sentence open_early looks at
+
+
+def _collapsed(text: str) -> tuple[str, list[int] | None]:
+    """text with its whitespace runs made one space and trimmed, and where each of its characters lies in
+    text (None when nothing changed, the usual case: markdown output has single spaces already)."""
+    words = text.split()
+    s = " ".join(words)
+    if s == text:
+        return s, None
+    where: list[int] = []
+    pos = 0
+    for word in words:
+        k = text.index(word, pos)
+        if where:
+            where.append(k - 1)  # the joining space stands for the whitespace before the word
+        where.extend(range(k, k + len(word)))
+        pos = k + len(word)
+    return s, where
+
+
+class SpeechPlanner:
+    """Chunks for one reply, with the source span of every piece (see the module docstring).
+
+    - ``feed(delta)``: markdown as it arrives; returns the chunks ready now, the reply's opening clause
+      ("Sure,") included as soon as a word follows it.
+    - ``end()``: the reply is complete; returns the chunks left.
+    - ``plan(text)``: a whole reply at once (feed + end on a fresh state).
+    - ``group_size=None``: the caller sizes chunks. feed()/end() then return only the opening (the first
+      sentence's pieces, one chunk each, at once); every later piece waits in ``pending`` until the
+      caller calls ``take(max_pieces, max_chars)``. ``take`` also works with static grouping, to hand a
+      part-filled chunk to an idle synthesiser.
+    - ``sentences``: every sentence completed so far, whole, with its span (a caller reporting progress by
+      sentence takes the new ones after each feed).
+    - ``lang``: the abbreviation table the sentence scanner uses (and, later, the verbaliser's language).
+    - ``verbaliser``: called with lang for each reply, gives the verbalisation stage (verbalise.py).
+    """
+
+    def __init__(
+        self,
+        group_size: int | None = 3,
+        max_chars: int = 300,
+        first_chunk_chars: int = 120,
+        opening_clause: bool = True,
+        *,
+        lang: str = "en",
+        verbaliser: Callable[[str], Verbaliser] = Verbaliser,
+    ) -> None:
+        self.group_size = None if group_size is None else need_count(group_size, "group_size")
+        self.max_chars = need_count(max_chars, "max_chars")
+        self.first_chunk_chars = need_count(first_chunk_chars, "first_chunk_chars")
+        self.opening_clause = bool(opening_clause)
+        self.lang = need_str(lang, "lang")
+        self._abbreviations = for_language(lang)
+        self._new_verbaliser = verbaliser
+        self._start()
+
+    def _start(self) -> None:
+        self._markdown = MarkdownSegments(eager=True)  # a block's last sentence is released as it ends
+        self._verbaliser = self._new_verbaliser(self.lang)
+        self._scanner = Scanner(self._abbreviations, spans=True)
+        self._map = OffsetMap()
+        self._cutter = Cutter(self.max_chars, self.first_chunk_chars, self.opening_clause)
+        self._groups = Groups(self.group_size, self.max_chars)
+        self.sentences: list[Piece] = []
+        """Every sentence completed so far, whole (spaces collapsed), with its span and index."""
+        self._ended = False
+
+    # -- the reply in --------------------------------------------------------------------------------------
+
+    def feed(self, delta: str) -> list[Chunk]:
+        """Markdown as it arrives; returns the chunks ready now."""
+        need_str(delta, "delta")
+        if self._ended:
+            raise RuntimeError("this reply has ended: use a new SpeechPlanner (or plan()) for the next one")
+        out = self._chunks(self._speech(self._verbaliser.feed(self._markdown.feed(delta))))
+        if self._cutter.awaits_opening:
+            out += self._open_early()
+        return out
+
+    def end(self) -> list[Chunk]:
+        """The reply is complete: the chunks left (with group_size=None, only an opening not yet given)."""
+        if self._ended:
+            return []
+        segments = self._verbaliser.feed(self._markdown.flush()) + self._verbaliser.flush()
+        out = self._chunks(self._speech(segments))
+        out += self._chunks(self._scanner.finish())
+        self._ended = True
+        if self.group_size is not None:
+            chunk = self.take()
+            if chunk is not None:
+                out.append(chunk)
+        return out
+
+    def plan(self, text: str) -> list[Chunk]:
+        """The chunks of a whole reply, from a fresh start."""
+        need_str(text)
+        self._start()
+        out = self.feed(text)
+        return out + self.end()
+
+    # -- the caller's grouping ------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> tuple[Piece, ...]:
+        """Pieces cut but not yet in a chunk, in order."""
+        return tuple(self._groups.pending)
+
+    @property
+    def done(self) -> bool:
+        """The reply has ended and every piece is in a chunk."""
+        return self._ended and not self._groups.pending
+
+    def take(self, max_pieces: int | None = None, max_chars: int | None = None) -> Chunk | None:
+        """The next chunk now, from the pending pieces: at most max_pieces of them (default all that fit) and
+        at most max_chars characters (default the planner's), but at least one piece; None if none wait."""
+        if max_pieces is not None:
+            need_count(max_pieces, "max_pieces")
+        if max_chars is not None:
+            need_count(max_chars, "max_chars")
+        group = self._groups.take(max_pieces, max_chars)
+        return _chunk(group) if group else None
+
+    # -- stages ----------------------------------------------------------------------------------------------
+
+    def _speech(self, segments: list[Segment]) -> list[Sentence]:
+        """Sentences completed by more speech text."""
+        text = self._map.add(segments)
+        return self._scanner.push(text) if text else []
+
+    def _chunks(self, sentences: list[Sentence]) -> list[Chunk]:
+        out: list[Chunk] = []
+        groups, cutter, offsets = self._groups, self._cutter, self._map
+        for text, a, b in sentences:
+            index = len(self.sentences)
+            s, where = _collapsed(text)
+            sentence = Piece(s, offsets.start_of(a), offsets.end_of(b), index)
+            self.sentences.append(sentence)
+            opening, cuts = cutter.cut(s)
+            if not opening and len(cuts) == 1:  # the usual sentence: one piece, the sentence itself
+                out += [_chunk(group) for group in groups.add(sentence, len(s))]
+                continue
+            pieces = [self._piece(s, where, a, i, j, index) for i, j in cuts]
+            if opening:
+                groups.released = 1
+                out += [Chunk(p.text, (p,)) for p in pieces]
+            else:
+                for p in pieces:
+                    out += [_chunk(group) for group in groups.add(p, len(p.text))]
+        return out
+
+    def _open_early(self) -> list[Chunk]:
+        unfinished, at = self._scanner.unfinished(_EARLY_LOOK)
+        s, where = _collapsed(unfinished)
+        cut = self._cutter.open_early(s)
+        if not cut:
+            return []
+        self._groups.released = 1
+        piece = self._piece(s, where, at, 0, cut, len(self.sentences))
+        return [Chunk(piece.text, (piece,))]
+
+    def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int) -> Piece:
+        """The piece s[i:j] of a sentence whose speech text starts at at (where: see _collapsed)."""
+        a, b = (at + i, at + j) if where is None else (at + where[i], at + where[j - 1] + 1)
+        return Piece(s[i:j], self._map.start_of(a), self._map.end_of(b), sentence)
+
+
+def _chunk(pieces: list[Piece]) -> Chunk:
+    return Chunk(" ".join(p.text for p in pieces), tuple(pieces))
