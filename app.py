@@ -28,7 +28,7 @@ import webbrowser
 from flask import Flask
 
 from vox import config as vox_config
-from vox import hotkeys
+from vox import hotkeys, speakers
 from vox.app import create_app
 from vox.guard import is_loopback
 from vox.memory import limit_malloc_arenas
@@ -85,10 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     limit_malloc_arenas()
     runtime = set_runtime(Runtime(config))
     if args.say is not None:
-        from vox import speakers
-
         return speakers.say(runtime, args.say)
     app = create_app(config, runtime)
+    speakers.prepare(config)  # PortAudio and the output device, found in the background
     try:
         server, thread = serve(app, config.server.host, config.server.port, config.server.client_timeout_s,
                                config.server.max_connections)

@@ -204,6 +204,8 @@ def test_stop_and_stop_all_silence_the_speakers_within_50_ms(vox, pulse_server):
     # machine (load 8-9) took up to 190 ms now and then while the engine was synthesising: the best trial
     # must meet the target, none may be far past it (bench/bench_speakers.py reports the spread).
     assert min(t.end_to_end for t in trials) <= MAX_STOP, trials
+    # The later replies took over the stream kept open since the first: a stop silences that one as fast.
+    assert any(t.playback["stream"] == "warm" for t in trials), [t.playback for t in trials]
     assert max(t.end_to_end for t in trials) <= 6 * MAX_STOP, trials
     # The engine stops generating too: nothing is left synthesising.
     deadline = time.monotonic() + 5
@@ -238,6 +240,106 @@ def test_say_speaks_on_the_speakers_and_exits(pulse_server, tmp_path):
     assert proc.returncode == 0, proc.stderr
     span = pulse.sound_span(audio)
     assert span is not None and 0.8 < (span[1] - span[0]) / pulse.RATE < 4
+
+
+# --- the output kept open between replies ---------------------------------------------------------------
+
+
+def open_outputs(pulse_server: pulse.PulseServer, server: VoxServer) -> int:
+    """Streams ``server``'s process is playing into the null sink: its output, while it is open."""
+    listed = pulse_server.pactl("list", "sink-inputs").stdout
+    return listed.count(f'application.process.id = "{server.proc.pid}"')
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_the_output_stays_open_between_replies_and_closes_once_quiet(pulse_server, tmp_path):
+    keep_open = 1.5
+    server = start_server(tmp_path, config=CONFIG + f"\n[speakers]\nkeep_open_s = {keep_open}\n", env=pulse_server.env)
+    try:
+        first = server.post("/api/vox_speak?wait=true", {"text": "One."}).json()
+        assert first["completed"] and first["stream"] == "opened" and first["open_ms"] > 0, first
+        assert open_outputs(pulse_server, server) == 1, "the output was closed at the end of the reply"
+        second = server.post("/api/vox_speak?wait=true", {"text": "Two."}).json()
+        assert second["completed"] and second["stream"] == "warm" and second["open_ms"] == 0, second
+        quiet = time.monotonic()
+        assert wait_for(lambda: open_outputs(pulse_server, server) == 0, keep_open + 5), "never closed"
+        assert time.monotonic() - quiet >= keep_open - 0.2, "closed before keep_open_s of quiet"
+        third = server.post("/api/vox_speak?wait=true", {"text": "Three."}).json()
+        assert third["completed"] and third["stream"] == "opened", third
+    finally:
+        server.stop()
+
+
+def test_keep_open_zero_closes_the_output_after_every_reply(pulse_server, tmp_path):
+    server = start_server(tmp_path, config=CONFIG + "\n[speakers]\nkeep_open_s = 0\n", env=pulse_server.env)
+    try:
+        for text in ("One.", "Two."):
+            played = server.post("/api/vox_speak?wait=true", {"text": text}).json()
+            assert played["completed"] and played["stream"] == "opened", played
+            assert wait_for(lambda: open_outputs(pulse_server, server) == 0, 1.0), "the output stayed open"
+    finally:
+        server.stop()
+
+
+def test_a_warm_reply_starts_without_the_silence_queued_while_idle(pulse_server, tmp_path):
+    """While idle, the kept-open stream's buffer fills with silence (0.5 s with latency = high); a reply
+    that took the stream over with that silence still queued would sound half a second late."""
+    config = CONFIG + '\n[speakers]\nkeep_open_s = 30\nlatency = "high"\n'
+    server = start_server(tmp_path, config=config, env=pulse_server.env)
+    try:
+        assert server.post("/api/vox_speak?wait=true", {"text": "One."}).json()["completed"]
+        time.sleep(1.0)  # the filler has had time to fill the buffer
+        recorder = pulse_server.record()
+        sent = time.monotonic()
+        played = server.post("/api/vox_speak", {"text": "Sure, here it is."}).json()
+        answered = time.monotonic()
+        assert recorder.wait_for_sound(5)
+        server.post("/api/vox_stop")
+        span = pulse.sound_span(recorder.stop())
+        assert played["stream"] == "warm", played
+        # From the first chunk to its first block in the stream: no wait for queued silence to drain ...
+        assert played["started_ms"] - played["first_chunk_ms"] < 100, played
+        # ... and from that write to the sound at the sink: the silence was dropped, not played first.
+        assert span is not None
+        heard = recorder.time_of(span[0])
+        assert heard - answered < 0.2, f"first sound {1000 * (heard - answered):.0f} ms after the first write"
+        assert heard - sent < 2.0
+    finally:
+        server.stop()
+
+
+def test_portaudio_is_ready_before_the_first_request_unless_told_otherwise(pulse_server, tmp_path):
+    """``prepare_at_start``: the device is found at start-up, so the first reply does not wait for it."""
+    ready = "speakers: PortAudio ready"
+    for prepare in (True, False):
+        config = CONFIG + f"\n[speakers]\nprepare_at_start = {str(prepare).lower()}\n"
+        server = start_server(tmp_path / str(prepare), config=config, env=pulse_server.env)
+        try:
+            found = wait_for(lambda s=server: ready in s.log_text(), 10 if prepare else 2)
+            assert found is prepare, server.log_text()
+            assert not prepare or "'default'" in server.log_text().split(ready)[1].splitlines()[0]
+            assert server.post("/api/vox_speak?wait=true", {"text": "Ready."}).json()["completed"]
+        finally:
+            server.stop()
+
+
+def test_keep_open_s_out_of_range_is_a_config_error(tmp_path):
+    from vox import config as vox_config
+
+    path = tmp_path / "config.toml"
+    path.write_text("[speakers]\nkeep_open_s = -1\n")
+    with pytest.raises(vox_config.ConfigError, match=r"speakers\.keep_open_s"):
+        vox_config.load(path)
+    path.write_text("[speakers]\nkeep_open_s = 5\n")
+    assert vox_config.load(path).speakers.keep_open_s == 5.0
 
 
 # --- no speakers: a clear 503, and the rest of Vox keeps working ----------------------------------------

@@ -99,6 +99,11 @@ class Speakers:
     """Output device name (substring) or index for host playback; empty is the system default."""
     latency: str = "low"
     """low (0.2 s buffer) | high (0.5 s) | a number of seconds; a stop drops the buffer, so size costs no latency."""
+    keep_open_s: float = 30.0
+    """Seconds the output stream stays open (playing silence) after a reply, so the next one starts at once;
+    0 closes the device after every reply."""
+    prepare_at_start: bool = True
+    """Load PortAudio and find the device in the background at start-up (no device is opened)."""
 
 
 @dataclass
@@ -183,6 +188,7 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("server.release_memory_after_s", 0 <= s.release_memory_after_s <= 3600, f"{k} 0 and 3600"),
         ("server.client_timeout_s", 0.5 <= s.client_timeout_s <= 3600, f"{k} 0.5 and 3600"),
         ("server.max_connections", 4 <= s.max_connections <= 10_000, f"{k} 4 and 10000"),
+        ("speakers.keep_open_s", 0 <= cfg.speakers.keep_open_s <= 3600, f"{k} 0 and 3600"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
     ]
     return [(key, f"{key} {message}") for key, ok, message in checks if not ok]

@@ -119,16 +119,15 @@ class Runtime:
         heartbeat: float | None = None,
         kind: JobKind = JobKind.SPEECH,
     ) -> Generation:
-        """Start a reply: the one path for every sink. ``text`` may be planned chunks still arriving (a
-        TextFeed), in which case the number of chunks is unknown."""
+        """Start a reply: the one path for every sink. ``text`` may be planned already (a list of chunks), or
+        still arriving (a TextFeed, in which case the number of chunks is unknown)."""
         voice = self.resolve_voice(voice_id)
         options = self.options(speed, lang, params)
         self.engines.get()  # a load that fails is this request's answer (503), not an error event later
         if isinstance(text, str):
-            chunks: Iterable[speech_text.Chunk] = self.speakable_plan(text, lang)
-            total: int | None = len(chunks)
-        else:
-            chunks, total = text, None
+            text = self.speakable_plan(text, lang)
+        chunks: Iterable[speech_text.Chunk] = text
+        total = len(text) if isinstance(text, list) else None
         job = self.jobs.start(kind, session)
         if isinstance(text, TextFeed):
             text.job = job

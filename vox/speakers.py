@@ -12,21 +12,20 @@ all through ``vox.jobs.Controller``) wakes it at once; it aborts the stream, whi
 audio, and leaves the Generation's queued chunks unplayed. The job ends only when the last sample has been
 played, so ``/api/tts_is_speaking`` covers speaker playback.
 
-PortAudio is optional: ``sounddevice`` is imported lazily and a missing library or device becomes a
-``SpeakersUnavailable`` whose message says what to install or configure (the routes answer 503 with it).
+Time to first audio is the first chunk's synthesis and nothing else: PortAudio is loaded and the device
+found at start-up (``vox.speaker_devices.prepare``), the output stream of the previous reply is still
+running (``vox.speaker_line``: kept open for ``speakers.keep_open_s``), and when it is not, the worker opens
+one while the Generation synthesises the first chunk instead of after it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -36,210 +35,70 @@ from vox.audio import resample
 from vox.errors import EngineUnavailable, SpeakersUnavailable, VoxError
 from vox.jobs import StopReason
 from vox.pipeline import Chunk, Generation
+from vox.speaker_devices import (  # noqa: F401  (the speakers' public names live here)
+    BROWSER_NOTE,
+    INSTALL_HINT,
+    Device,
+    describe,
+    find_device,
+    load_sounddevice,
+    rescan,
+    select_device,
+)
+from vox.speaker_devices import prepare as prepare_devices
+from vox.speaker_line import LATENCY, LINE, Line, Output, parse_latency  # noqa: F401
 
 log = logging.getLogger("vox.speakers")
 
-BLOCK_SECONDS = 0.01
-"""Audio per write: the worker sees a stop within one block (plus the Generation's 20 ms poll when idle)."""
 ROOM_POLL = 0.004
 """Seconds between looks at the stream's free space while it is full (a stop wakes the wait at once)."""
 GAP_SLACK = 0.002
 """Lateness below this is clock jitter, not a gap."""
 TAIL_MARGIN = 0.03
 """Silence written past the stream's buffer at the end, so the last word reaches the device before stop."""
-LATENCY = {"low": 0.2, "high": 0.5}
-"""Seconds of audio the stream buffers for ``speakers.latency`` low / high. A stop aborts the stream, which
-drops the buffer (measured: silent within a few ms whatever its size), and the stream starts sounding with
-its first block, so the buffer costs neither stop nor start latency; it only has to ride out scheduling
-stalls. On a shared 2-core machine at load 8-9, PortAudio's own "low" (9 ms) and 0.1 s both left gaps of
-up to 0.3 s; 0.2 s and 0.3 s left none in 8 replies."""
-INSTALL_HINT = "sudo apt-get install libportaudio2"
-BROWSER_NOTE = "browser playback still works"
-
-_lock = threading.RLock()
-"""Serialises PortAudio's global state: device queries, re-scans and stream opening."""
-_open_streams = 0
-_probed = False
-
-
-def _portaudio_crash() -> str | None:
-    """Initialise PortAudio once in a child process first: with a broken ALSA configuration (an empty or
-    missing ALSA_CONFIG_PATH, measured) alsa-lib aborts the whole process, and that must not be Vox."""
-    global _probed
-    if _probed:
-        return None
-    code = "import sounddevice; sounddevice.query_devices()"
-    try:
-        child = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None  # inconclusive: go on in-process
-    if child.returncode < 0:
-        name = signal.Signals(-child.returncode).name
-        return (
-            f"PortAudio crashed ({name}) while looking for audio devices: check the ALSA configuration "
-            f"(ALSA_CONFIG_PATH, ~/.asoundrc, /etc/asound.conf); {BROWSER_NOTE}"
-        )
-    _probed = True
-    return None
-
-
-def load_sounddevice() -> ModuleType:
-    """``sounddevice``, imported on first use: a missing PortAudio must never stop Vox from starting."""
-    if "sounddevice" not in sys.modules:
-        with _lock:
-            crash = _portaudio_crash()
-        if crash:
-            raise SpeakersUnavailable(crash)
-    try:
-        import sounddevice
-    except OSError as e:  # the wheel is installed but libportaudio is not
-        raise SpeakersUnavailable(
-            f"host speakers need the PortAudio library ({e}): {INSTALL_HINT}, then restart Vox; {BROWSER_NOTE}"
-        ) from None
-    except ImportError:
-        raise SpeakersUnavailable(
-            f"host speakers need the sounddevice package: .venv/bin/pip install -r requirements.txt; {BROWSER_NOTE}"
-        ) from None
-    return sounddevice
-
-
-# --- devices ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Device:
-    index: int
-    name: str
-    hostapi: str
-    channels: int
-    default_samplerate: float
-
-    def label(self) -> str:
-        return f"{self.index} {self.name!r}"
-
-
-def _rescan(sd: ModuleType) -> None:
-    """Re-enumerate devices (a headset plugged in, a sound server started) unless a stream is open."""
-    with _lock:
-        if _open_streams == 0:
-            sd._terminate()
-            sd._initialize()
-
-
-def output_devices(sd: ModuleType) -> list[Device]:
-    with _lock:
-        hostapis = sd.query_hostapis()
-        return [
-            Device(d["index"], d["name"], hostapis[d["hostapi"]]["name"], d["max_output_channels"],
-                   d["default_samplerate"])
-            for d in sd.query_devices()
-            if d["max_output_channels"] > 0
-        ]  # fmt: skip
-
-
-def _default_index(sd: ModuleType) -> int | None:
-    with _lock:
-        try:
-            index = sd.default.device[1]
-            if index is None or index < 0:
-                index = sd.query_hostapis(0)["default_output_device"]
-        except Exception:  # no host API at all
-            return None
-    return index if index is not None and index >= 0 else None
-
-
-def _no_device_message(spec: str, devices: list[Device]) -> str:
-    if not devices:
-        return (
-            "no audio output device found: connect speakers or headphones, start PulseAudio or PipeWire, "
-            f"or set [speakers] device in config.toml; {BROWSER_NOTE}"
-        )
-    names = "; ".join(d.label() for d in devices)
-    if spec:
-        return (
-            f"no output device matches speakers.device = {spec!r} in config.toml; choose a name (substring) "
-            f"or index from GET /api/audio_devices: {names}; {BROWSER_NOTE}"
-        )
-    return f"there is no default output device: set [speakers] device in config.toml to one of: {names}; {BROWSER_NOTE}"
-
-
-def find_device(sd: ModuleType, spec: str) -> Device:
-    """The output device ``spec`` names (index, exact name or case-insensitive substring; empty: default)."""
-    devices = output_devices(sd)
-    spec = spec.strip()
-    by_index = {d.index: d for d in devices}
-    if not spec:
-        index = _default_index(sd)
-        if index in by_index:
-            return by_index[index]
-    elif spec.lstrip("-").isdigit():
-        if int(spec) in by_index:
-            return by_index[int(spec)]
-    else:
-        exact = [d for d in devices if d.name == spec]
-        partial = [d for d in devices if spec.lower() in d.name.lower()]
-        if exact or partial:
-            return (exact or partial)[0]
-    raise SpeakersUnavailable(_no_device_message(spec, devices))
-
-
-def select_device(spec: str) -> tuple[ModuleType, Device]:
-    """PortAudio and the configured device; re-scans once before concluding there is none."""
-    sd = load_sounddevice()
-    try:
-        return sd, find_device(sd, spec)
-    except SpeakersUnavailable:
-        _rescan(sd)
-        return sd, find_device(sd, spec)
 
 
 def list_devices(spec: str) -> dict[str, Any]:
-    """What ``GET /api/audio_devices`` answers: output devices, the default and the configured one."""
+    """What ``GET /api/audio_devices`` answers: output devices, the default and the configured one.
+
+    It re-scans first (a headset plugged in since), which PortAudio allows only with no stream open: an idle
+    kept-open stream is closed for it; while a reply plays, the list is the one from the last scan.
+    """
     try:
         sd = load_sounddevice()
     except SpeakersUnavailable as e:
         return {"available": False, "error": str(e), "configured": spec, "default": None, "selected": None,
                 "devices": []}  # fmt: skip
-    _rescan(sd)
-    devices = output_devices(sd)
-    default = _default_index(sd)
-    try:
-        selected: int | None = find_device(sd, spec).index
-        error = None
-    except SpeakersUnavailable as e:
-        selected, error = None, str(e)
-    return {
-        "available": selected is not None,
-        "error": error,
-        "configured": spec,
-        "default": default,
-        "selected": selected,
-        "devices": [{**d.__dict__, "default": d.index == default, "selected": d.index == selected} for d in devices],
-    }
+    if LINE.close_idle():
+        rescan(sd)
+    return describe(sd, spec)
 
 
-def parse_latency(value: str) -> float:
-    """``speakers.latency``: ``low`` (0.2 s), ``high`` (0.5 s) or seconds such as ``"0.1"``."""
-    value = str(value).strip().lower()
-    if value in LATENCY:
-        return LATENCY[value]
-    try:
-        seconds = float(value.removesuffix("s"))
-    except ValueError:
-        seconds = -1.0
-    if not 0.005 <= seconds <= 2.0:
-        raise SpeakersUnavailable(f"speakers.latency = {value!r} in config.toml: use low, high or seconds (0.1)")
-    return seconds
+def prepare(config) -> None:
+    """At start-up: load PortAudio and find the device in the background (``speakers.prepare_at_start``)."""
+    if config.speakers.prepare_at_start:
+        prepare_devices(config.speakers.device)
 
 
 # --- playback ---------------------------------------------------------------------------------------------
 
 
 class Playback:
-    """One reply on the speakers: ``playback_worker`` feeds one OutputStream from the Generation."""
+    """One reply on the speakers: ``playback_worker`` feeds one output stream from the Generation."""
 
-    def __init__(self, gen: Generation, sd: ModuleType, device: Device, latency: float) -> None:
+    def __init__(
+        self,
+        gen: Generation,
+        sd: ModuleType,
+        device: Device,
+        latency: float,
+        keep_open: float = 0.0,
+        rate_hint: int | None = None,
+        line: Line = LINE,
+    ) -> None:
         self.gen, self.job, self.sd, self.device, self.latency = gen, gen.job, sd, device, latency
+        self.keep_open, self.rate_hint, self.line = keep_open, rate_hint, line
+        """``rate_hint``: the engine's rate when known before its first chunk, to get the stream meanwhile."""
         self.started = threading.Event()
         """Set once the first audio was written to the stream (or playback ended without any)."""
         self.done = threading.Event()
@@ -258,6 +117,12 @@ class Playback:
         self.starved_seconds = 0.0
         self._dry_at = 0.0
         self._block = 1
+        self.warm: bool | None = None
+        """True when the reply took over the kept-open stream, False when it opened one."""
+        self.open_seconds: float | None = None
+        self.first_chunk_at: float | None = None
+        """When the first chunk came from the Generation: until then the reply waited for the engine, after
+        it (to ``first_audio_at``) for the speakers."""
         self.first_audio_at: float | None = None
         self.stop_seconds: float | None = None
         """From the job's cancel to the stream aborted: this path's share of a stop's latency."""
@@ -276,22 +141,28 @@ class Playback:
 
     def playback_worker(self) -> None:
         """Consumer: chunk after chunk into one stream; ends the job only once the audio has been heard."""
-        stream = None
+        out: Output | None = None
         try:
+            if self.rate_hint:  # the stream is ready by the time the first chunk is
+                out = self._acquire(self.rate_hint)
             for chunk in self.gen:  # returns within the Generation's poll (20 ms) of a cancel
                 if chunk is None or chunk.job_id != self.job.id:
                     continue
-                if stream is None:
-                    stream = self._open(chunk.sample_rate)
-                if not self._write_chunk(stream, chunk):
+                self.first_chunk_at = self.first_chunk_at or time.monotonic()
+                if out is None or out.source_rate != chunk.sample_rate:
+                    if out is not None:  # the hint was wrong: not a stream to keep
+                        self.line.release(out, healthy=False, keep_open=0)
+                        out = None
+                    out = self._acquire(chunk.sample_rate)
+                if not self._write_chunk(out, chunk):
                     break
-            if stream is not None and self.gen.completed and not self.job.cancelled:
-                self._write_tail(stream)
+            if out is not None and self.gen.completed and not self.job.cancelled:
+                self._write_tail(out)
         except BaseException as e:  # reported to the caller (503 / 500) and logged
             self.error = e
         finally:
-            if stream is not None:
-                self._close(stream)
+            if out is not None:
+                self._end(out)
             self.ended_at = time.monotonic()
             self.started.set()
             self.done.set()
@@ -299,34 +170,23 @@ class Playback:
             if self.error is not None and not isinstance(self.error, SpeakersUnavailable | EngineUnavailable):
                 log.error("speaker playback failed: %s: %s", type(self.error).__name__, self.error)
 
-    def _open(self, rate: int) -> Any:
-        """One output stream for the whole reply, at the engine's rate when the device takes it."""
-        global _open_streams
-        sd, device = self.sd, self.device
-        self.sample_rate = rate
-        tried = []
-        for stream_rate in dict.fromkeys((rate, int(device.default_samplerate))):
-            for channels in (1, 2):
-                try:
-                    with _lock:
-                        sd.check_output_settings(device.index, channels, "float32", samplerate=stream_rate)
-                        stream = sd.OutputStream(
-                            samplerate=stream_rate, device=device.index, channels=channels, dtype="float32",
-                            latency=self.latency,
-                        )  # fmt: skip
-                        stream.start()
-                        _open_streams += 1
-                except (sd.PortAudioError, ValueError) as e:
-                    tried.append(f"{stream_rate} Hz x{channels}: {e}")
-                    continue
-                self.stream_rate, self.channels = stream_rate, channels
-                self._block = max(1, int(stream_rate * min(BLOCK_SECONDS, stream.latency / 4)))
-                log.info(
-                    "speakers: %s at %d Hz, %d ch, %.0f ms buffer", device.name, stream_rate, channels,
-                    1000 * stream.latency,
-                )  # fmt: skip
-                return stream
-        raise SpeakersUnavailable(f"cannot open output device {device.label()}: {'; '.join(tried)}")
+    def _acquire(self, rate: int) -> Output:
+        """The line's stream for audio at ``rate`` (warm, or opened now)."""
+        out = self.line.acquire(self.sd, self.device, rate, self.latency)
+        self.sample_rate, self.stream_rate, self.channels, self._block = rate, out.rate, out.channels, out.block
+        self.warm, self.open_seconds = out.warm, out.open_seconds
+        return out
+
+    def _end(self, out: Output) -> None:
+        """A stopped reply (or a failed one) is silenced at once; then the stream goes back to the line."""
+        if self.job.cancelled or self.error is not None:
+            try:
+                out.stream.abort()  # drops the buffered audio: silence now
+            except Exception as e:
+                log.warning("aborting the speaker stream: %s", e)
+            if self.job.stopped_at is not None:
+                self.stop_seconds = time.monotonic() - self.job.stopped_at
+        self.line.release(out, healthy=self.error is None, keep_open=self.keep_open)
 
     def _frames(self, audio: np.ndarray) -> np.ndarray:
         if self.stream_rate != self.sample_rate:
@@ -334,15 +194,15 @@ class Playback:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         return np.repeat(audio[:, None], self.channels, axis=1) if self.channels > 1 else audio
 
-    def _write_chunk(self, stream: Any, chunk: Chunk) -> bool:
+    def _write_chunk(self, out: Output, chunk: Chunk) -> bool:
         """Write one chunk block by block; False once cancelled."""
         frames = self._frames(chunk.audio)
         for start in range(0, len(frames), self._block):
             block = frames[start : start + self._block]
-            if not self._wait_for_room(stream, len(block)):
+            if not self._wait_for_room(out.stream, len(block)):
                 return False
             self._account(len(block), at_chunk_start=start == 0 and chunk.part == 0)
-            stream.write(block)
+            out.stream.write(block)
             if self.first_audio_at is None:
                 self.first_audio_at = time.monotonic()
                 self.started.set()
@@ -375,33 +235,16 @@ class Playback:
         self._dry_at = max(self._dry_at, now) + frames / self.stream_rate
         self.frames_written += frames
 
-    def _write_tail(self, stream: Any) -> None:
-        """Silence past the stream's buffer: once it is written, the last speech sample has been played.
-
-        (On ALSA through PulseAudio, Pa_StopStream drops what is buffered instead of draining it.)
-        """
-        pad = math.ceil(self.stream_rate * (1.5 * stream.latency + TAIL_MARGIN))
+    def _write_tail(self, out: Output) -> None:
+        """Silence past the stream's buffer: once it is written, the last speech sample has been played
+        (and the stream, kept open, goes on with the line's silence)."""
+        pad = math.ceil(self.stream_rate * (1.5 * out.stream.latency + TAIL_MARGIN))
         shape = (self._block, self.channels) if self.channels > 1 else (self._block,)
         silence = np.zeros(shape, np.float32)
         for _ in range(0, pad, self._block):
-            if not self._wait_for_room(stream, self._block):
+            if not self._wait_for_room(out.stream, self._block):
                 return
-            stream.write(silence)
-
-    def _close(self, stream: Any) -> None:
-        global _open_streams
-        try:
-            if self.job.cancelled or self.error is not None:
-                stream.abort()  # drops the buffered audio: silence now
-                if self.job.stopped_at is not None:
-                    self.stop_seconds = time.monotonic() - self.job.stopped_at
-            else:
-                stream.stop()
-            stream.close()
-        except Exception as e:
-            log.warning("closing the speaker stream: %s", e)
-        with _lock:
-            _open_streams -= 1
+            out.stream.write(silence)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
@@ -421,6 +264,8 @@ class Playback:
             "late_chunks": self.late_chunks,
             "starved_ms": round(1000 * self.starved_seconds, 1),
             "stop_ms": round(1000 * self.stop_seconds, 1) if self.stop_seconds is not None else None,
+            "stream": None if self.warm is None else "warm" if self.warm else "opened",
+            "open_ms": round(1000 * self.open_seconds, 1) if self.open_seconds is not None else None,
         }
 
 
@@ -432,10 +277,18 @@ def generate_worker(runtime, text: str | Iterable[str], voice_id: str | None = N
 def start(runtime, text: str | Iterable[str], voice_id: str | None = None, **opts: Any) -> Playback:
     """Start playing ``text`` (or chunk texts still arriving, for pushed replies) without waiting."""
     cfg = runtime.config.speakers
-    if isinstance(text, str):
-        runtime.speakable_plan(text)  # bad input (nothing to say) is the answer before a missing device is
-    sd, device = select_device(cfg.device)
-    return Playback(generate_worker(runtime, text, voice_id, **opts), sd, device, parse_latency(cfg.latency))
+    if isinstance(text, str):  # bad input (nothing to say) is the answer before a missing device is
+        text = runtime.speakable_plan(text, opts.get("lang"))
+    sd, device = select_device(cfg.device, before_rescan=LINE.close_idle)
+    latency = parse_latency(cfg.latency)
+    gen = generate_worker(runtime, text, voice_id, **opts)
+    return Playback(gen, sd, device, latency, cfg.keep_open_s, _engine_rate(runtime))
+
+
+def _engine_rate(runtime) -> int | None:
+    """The rate the reply's audio will have, when the engine is loaded already (else its first chunk says)."""
+    engine = runtime.engines.current
+    return engine.sample_rate if engine is not None and engine.loaded else None
 
 
 def speak(runtime, text: str, voice_id: str | None = None, wait: bool = False, **opts: Any) -> Playback:

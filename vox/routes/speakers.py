@@ -22,11 +22,12 @@ def speak():
     req = speak_body()
     t0 = time.monotonic()
     playback = speakers.speak(runtime(), req.text, wait=_flag("wait"), session=session(), **req.speak_args())
-    started = playback.first_audio_at
+    started, chunk = playback.first_audio_at, playback.first_chunk_at
     return jsonify(
         ok=True,
         **playback.summary(),
         started_ms=round(1000 * (started - t0), 1) if started is not None else None,
+        first_chunk_ms=round(1000 * (chunk - t0), 1) if chunk is not None else None,
     )
 
 
