@@ -21,7 +21,10 @@ from bench.common import p95, row, spread
 from tests.conftest import ROOT, free_port, sse_messages, start_server
 from vox import config as vox_config
 from vox import text as speech_text
+from vox.engines.base import SynthesisOptions
 from vox.engines.piper import PiperEngine
+
+OPTIONS = SynthesisOptions()
 
 REPLY10 = (
     "Sure, here is a quick summary of the plan for tomorrow. We start at nine with a short stand-up meeting. "
@@ -131,7 +134,7 @@ def run(quick: bool = False) -> list[dict]:
         engine = PiperEngine()
         engine.load()
         never = threading.Event()
-        list(engine.synthesize(chunk_texts[0], None, 1.0, never))
+        list(engine.synthesize(chunk_texts[0], None, OPTIONS, never))
 
         def settled(work):
             """``work()`` and its seconds, after a pause that lets the last trial's engine threads go quiet."""
@@ -145,11 +148,12 @@ def run(quick: bool = False) -> list[dict]:
         for _ in range(ttfa_trials):
             vox_first.append(settled(lambda: first_audio(vox.url, REPLY10))[0])
             old_first.append(settled(lambda: first_audio(old.url, REPLY10))[0])
-            floor_first.append(settled(lambda: list(engine.synthesize(chunk_texts[0], None, 1.0, never)))[1])
+            floor_first.append(settled(lambda: list(engine.synthesize(chunk_texts[0], None, OPTIONS, never)))[1])
         for _ in range(full_trials):
             (_, total, chunks), _ = settled(lambda: first_audio_and_total(vox.url, REPLY10))
             vox_total.append(total)
-            floor_total.append(settled(lambda: [list(engine.synthesize(t, None, 1.0, never)) for t in chunk_texts])[1])
+            floor_total.append(settled(lambda: [list(engine.synthesize(t, None, OPTIONS, never))
+                                                for t in chunk_texts])[1])  # fmt: skip
         engine.unload()
 
         m_vox, m_old, m_floor = (statistics.median(x) for x in (vox_first, old_first, floor_first))

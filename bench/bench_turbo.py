@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import not_measured, row
+from vox.engines.base import SynthesisOptions
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 REPLY = [
@@ -64,7 +65,7 @@ class _Timed:
         started = time.perf_counter()
         self.first: float | None = None
         self.samples = 0
-        for audio in engine.synthesize(text, voice, 1.0, cancel):
+        for audio in engine.synthesize(text, voice, SynthesisOptions(), cancel):
             self.first = self.first or time.perf_counter() - started
             self.samples += len(audio)
             if first_only:
@@ -74,9 +75,9 @@ class _Timed:
 
 
 def run(quick: bool = False) -> list[dict]:
-    from vox.engines.chatterbox import ChatterboxTurboEngine, _missing_modules, release_memory
+    from vox.engines.chatterbox import ChatterboxTurboEngine, missing_modules, release_memory
 
-    missing = _missing_modules()
+    missing = missing_modules()
     if missing:
         why = f"{', '.join(missing)} not installed (requirements-turbo.txt)"
         return [not_measured("9", "Chatterbox Turbo bench", why)]

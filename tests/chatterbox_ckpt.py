@@ -22,6 +22,7 @@ from pathlib import Path
 
 from vox.engines.chatterbox import SUPPORTED_LANGUAGES, import_chatterbox
 from vox.engines.registry import HOOK_ENV
+from vox.engines.tags import TAGS
 
 TURBO = "turbo"
 MULTILINGUAL = "multilingual"
@@ -69,7 +70,7 @@ def build_checkpoint(directory: str | Path, small: bool = True, kind: str = TURB
     """
     directory = Path(directory)
     marker = directory / _DONE
-    want = {"kind": kind, "small": small, "version": 1}
+    want = {"kind": kind, "small": small, "version": 2}
     if marker.exists() and json.loads(marker.read_text()) == want:
         if small:
             use_small_config()
@@ -131,7 +132,8 @@ def _build_multilingual(directory: Path, small: bool) -> None:
 
 
 def _write_bpe_tokenizer(directory: Path) -> None:
-    """A tiny byte-level BPE tokenizer that ``AutoTokenizer.from_pretrained`` loads as GPT-2's."""
+    """A tiny byte-level BPE tokenizer that ``AutoTokenizer.from_pretrained`` loads as GPT-2's, with Turbo's
+    paralinguistic tags as added tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
@@ -147,6 +149,7 @@ def _write_bpe_tokenizer(directory: Path) -> None:
         "The quick brown fox jumps over the lazy dog.",
     ]
     tok.train_from_iterator(corpus * 20, trainer=trainer)
+    tok.add_tokens(list(TAGS))  # as in Turbo's real tokenizer: each paralinguistic tag is one added token
     tok.save(str(directory / "tokenizer.json"))
     config = {
         "tokenizer_class": "GPT2Tokenizer",
