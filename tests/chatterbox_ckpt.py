@@ -56,8 +56,9 @@ def small_engine(engine):
 
 
 def small_env(tokens: int | None = None) -> dict[str, str]:
-    """Environment for a subprocess (e.g. the server) that must load the small checkpoints."""
-    env = {**os.environ, HOOK_ENV: "tests.chatterbox_ckpt:small_engine"}
+    """Environment for a subprocess (e.g. the server) that must load the small checkpoints. Torch runs on one
+    thread: tests share two cores with other processes, and torch's threads then spin against them."""
+    env = {**os.environ, HOOK_ENV: "tests.chatterbox_ckpt:small_engine", "OMP_NUM_THREADS": "1"}
     if tokens is not None:
         env[TOKENS_ENV] = str(tokens)
     return env

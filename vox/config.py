@@ -173,8 +173,9 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     else:
         ok = isinstance(value, str)
     if not ok:
-        kind = type(default).__name__ if not isinstance(default, list) else "list of strings"
-        raise ConfigError(f"{where} must be a {kind}, not {value!r}")
+        kinds = {"bool": "true or false", "float": "a number", "int": "a whole number", "str": "a string"}
+        kind = kinds.get(type(default).__name__, "a list of strings")
+        raise ConfigError(f"{where} must be {kind}, not {value!r}")
     return value
 
 

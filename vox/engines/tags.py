@@ -24,22 +24,24 @@ STYLE_TAGS = (
 """Further tags in Turbo's tokenizer, undocumented upstream."""
 TAGS = EVENT_TAGS + STYLE_TAGS
 
-_TAG = re.compile("|".join(re.escape(tag) for tag in TAGS), re.IGNORECASE)
-_AROUND = re.compile(r"[ \t]*(?:" + _TAG.pattern + r")[ \t]*", re.IGNORECASE)
+TAG_PATTERN = re.compile("|".join(re.escape(tag) for tag in TAGS), re.IGNORECASE)
+"""One tag, whole; the text layer keeps what this matches verbatim (a tag is not a markdown link)."""
+_AROUND = re.compile(r"[ \t]*(?:" + TAG_PATTERN.pattern + r")[ \t]*", re.IGNORECASE)
 
 
 def find_tags(text: str) -> list[str]:
     """The tags in ``text``, in order, as written."""
-    return _TAG.findall(text)
+    return TAG_PATTERN.findall(text)
 
 
 def strip_tags(text: str) -> str:
-    """``text`` without its tags; the spaces around a tag collapse to one, and none is left before punctuation
-    or at either end."""
-    if not _TAG.search(text):
+    """``text`` without its tags; the spaces around a tag collapse to one, and none is left before punctuation,
+    around a line break or at either end."""
+    if not TAG_PATTERN.search(text):
         return text
     out = _AROUND.sub(" ", text)
     out = re.sub(r" +([,.;:!?])", r"\1", out)
+    out = re.sub(r" *\n *", "\n", out)
     return out.strip()
 
 

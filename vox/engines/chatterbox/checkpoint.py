@@ -51,6 +51,9 @@ class CheckpointSpec:
         return digest.hexdigest()[:16]
 
 
+INSTALL_HINT = f"`make turbo` (that runs {INSTALL_COMMAND}; several GB), then restart Vox"
+
+
 def packages_problem(title: str) -> str:
     """Which packages are missing, and how to install them; "" when all are there."""
     missing = missing_modules()
@@ -58,7 +61,7 @@ def packages_problem(title: str) -> str:
         return ""
     return (
         f"{title} needs Python packages that are not installed here ({', '.join(missing)}). Install them with "
-        f"`make turbo` (that runs {INSTALL_COMMAND}; several GB), then restart Vox."
+        f"{INSTALL_HINT}."
     )
 
 

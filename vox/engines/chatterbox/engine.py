@@ -16,7 +16,13 @@ import numpy as np
 from vox.cancel import Cancel
 from vox.config import Config
 from vox.engines.base import GENERATION_OPTIONS, Engine, Progress, SynthesisOptions, Voice, no_progress
-from vox.engines.chatterbox.checkpoint import CheckpointSpec, find_checkpoint, packages_problem, unavailable_reason
+from vox.engines.chatterbox.checkpoint import (
+    INSTALL_HINT,
+    CheckpointSpec,
+    find_checkpoint,
+    packages_problem,
+    unavailable_reason,
+)
 from vox.engines.chatterbox.compute import Compute
 from vox.engines.chatterbox.conditionals import _ConditionalsCache, check_reference
 from vox.engines.chatterbox.constants import SAMPLE_RATE
@@ -181,7 +187,7 @@ class ChatterboxEngine(Engine):
             return import_chatterbox()
         except (ImportError, OSError) as exc:  # installed, but broken or mismatched (torch/torchaudio)
             raise EngineUnavailable(
-                f"{self.title} cannot import its packages ({exc}). Reinstall them with `make turbo`, then restart Vox."
+                f"{self.title} cannot import its packages ({exc}). Reinstall them with {INSTALL_HINT}."
             ) from exc
 
     def _release(self) -> None:
