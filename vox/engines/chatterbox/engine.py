@@ -38,8 +38,8 @@ log = logging.getLogger("vox.engines.chatterbox")  # one logger name for the who
 
 @dataclass
 class SynthesisStats:
-    """What the current (or last) ``synthesize`` call did, updated as it runs: the benchmark reads the
-    timings, and ``seed`` is the seed the reply was generated with (send it back to hear the reply again)."""
+    """What the current (or last) ``synthesize`` call (one chunk) did, updated as it runs: the benchmark reads
+    the timings; ``seed`` is the seed the chunk was generated with (a request's, or one drawn for it)."""
 
     tokens: int = 0
     pieces: int = 0

@@ -27,8 +27,7 @@ class Sampling:
 def resolve(model: Sampling, configured: Mapping[str, float | int], options: SynthesisOptions,
             honoured: frozenset[str]) -> Sampling:  # fmt: skip
     """``model``'s defaults overridden, for each option the engine honours, by config.toml's value and then by
-    the request's. A reply without a seed gets a fresh random one (reported in the engine's stats, so a
-    reply worth keeping can be asked for again)."""
+    the request's. Without a seed, each call draws a fresh one (reported in the engine's stats)."""
     changes: dict[str, float | int] = {}
     for name in honoured:
         requested = getattr(options, name, None)
