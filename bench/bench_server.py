@@ -22,8 +22,10 @@ from tests.conftest import ROOT, free_port, sse_messages, start_server
 from vox import config as vox_config
 from vox import text as speech_text
 from vox.cancel import Cancel
-from vox.engines import SynthesisOptions
+from vox.engines.base import SynthesisOptions
 from vox.engines.piper import PiperEngine
+
+OPTIONS = SynthesisOptions()
 
 REPLY10 = (
     "Sure, here is a quick summary of the plan for tomorrow. We start at nine with a short stand-up meeting. "
@@ -145,8 +147,8 @@ def run(quick: bool = False) -> list[dict]:
                                                 c.max_chars, c.first_chunk_chars)
         engine = PiperEngine()
         engine.load()
-        never, normal = Cancel(), SynthesisOptions()
-        list(engine.synthesize(chunk_texts[0], None, normal, never))
+        never = Cancel()
+        list(engine.synthesize(chunk_texts[0], None, OPTIONS, never))
 
         def settled(work):
             """``work()`` and its seconds, after a pause that lets the last trial's engine threads go quiet."""
@@ -160,11 +162,11 @@ def run(quick: bool = False) -> list[dict]:
         for _ in range(ttfa_trials):
             vox_first.append(settled(lambda: first_audio(vox.url, REPLY10))[0])
             old_first.append(settled(lambda: first_audio(old.url, REPLY10))[0])
-            floor_first.append(settled(lambda: list(engine.synthesize(chunk_texts[0], None, normal, never)))[1])
+            floor_first.append(settled(lambda: list(engine.synthesize(chunk_texts[0], None, OPTIONS, never)))[1])
         for _ in range(full_trials):
             (_, total, chunks), _ = settled(lambda: first_audio_and_total(vox.url, REPLY10))
             vox_total.append(total)
-            floor_total.append(settled(lambda: [list(engine.synthesize(t, None, normal, never))
+            floor_total.append(settled(lambda: [list(engine.synthesize(t, None, OPTIONS, never))
                                                 for t in chunk_texts])[1])  # fmt: skip
 
         m_vox, m_old, m_floor = (statistics.median(x) for x in (vox_first, old_first, floor_first))
@@ -195,7 +197,7 @@ def run(quick: bool = False) -> list[dict]:
         replaced, floor_again = [], []
         for _ in range(5 if quick else 15):
             replaced.append(replace_trial(vox.url, rng.uniform(0.05, 0.5)))
-            floor_again.append(settled(lambda: list(engine.synthesize(chunk_texts[0], None, normal, never)))[1])
+            floor_again.append(settled(lambda: list(engine.synthesize(chunk_texts[0], None, OPTIONS, never)))[1])
         m_replaced = statistics.median(replaced)
         rows.append(row("4a", "replace a speaking reply -> first audio of the new one", spread(replaced), ""))
         rows.append(row("4b", "  against Vox's first audio when idle (row 1)",

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import not_measured, row
+from vox.engines.base import SynthesisOptions
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 REPLY = [
@@ -64,7 +65,7 @@ class _Timed:
         started = time.perf_counter()
         self.first: float | None = None
         self.samples = 0
-        for audio in engine.synthesize(text, voice, 1.0, cancel):
+        for audio in engine.synthesize(text, voice, SynthesisOptions(), cancel):
             self.first = self.first or time.perf_counter() - started
             self.samples += len(audio)
             if first_only:
@@ -74,9 +75,9 @@ class _Timed:
 
 
 def run(quick: bool = False) -> list[dict]:
-    from vox.engines.chatterbox import ChatterboxTurboEngine, _missing_modules, release_memory
+    from vox.engines.chatterbox import ChatterboxTurboEngine, missing_modules, release_memory
 
-    missing = _missing_modules()
+    missing = missing_modules()
     if missing:
         why = f"{', '.join(missing)} not installed (requirements-turbo.txt)"
         return [not_measured("9", "Chatterbox Turbo bench", why)]
@@ -178,6 +179,7 @@ def run(quick: bool = False) -> list[dict]:
             limit=None if quick else 1.0,
         ),
     ]
+    rows.append(_speed_row())
     if not quick:
         rows.append(
             row(
@@ -196,3 +198,38 @@ if __name__ == "__main__":
     from bench.__main__ import table
 
     print(table(run(quick="--quick" in sys.argv)))
+
+
+def _speed_row() -> dict:
+    """What speed costs on Chatterbox: the streaming stretcher fed 35-token slices of 10 s of audio, against
+    librosa stretching the same audio whole (what a per-chunk design would do), and the audio it holds back."""
+    import librosa
+
+    from vox.stretch import Stretcher
+
+    rate, slice_samples = 24000, 35 * 960
+    t = np.arange(10 * rate) / rate
+    audio = (0.2 * sum(np.sin(2 * np.pi * k * 150 * t) / k for k in range(1, 6))).astype(np.float32)
+    streamed, whole, held = [], [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        stretcher = Stretcher(1.25)
+        for at in range(0, len(audio), slice_samples):
+            stretcher.feed(audio[at : at + slice_samples])
+        stretcher.finish()
+        streamed.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        librosa.effects.time_stretch(audio, rate=1.25, n_fft=1024, hop_length=256)
+        whole.append(time.perf_counter() - started)
+    for speed in (0.5, 2.0):
+        out = Stretcher(speed).feed(audio[:slice_samples])
+        held.append(1000 * (round(slice_samples / speed) - len(out)) / rate)
+    ms_streamed, ms_whole = 1000 * min(streamed) / 10, 1000 * min(whole) / 10
+    return row(
+        "9l",
+        "Speed 1.25 on Chatterbox: stretch CPU per second of audio, 35-token slices / librosa whole",
+        f"{ms_streamed:.1f} ms / {ms_whole:.1f} ms; holds back {held[0]:.0f}-{held[1]:.0f} ms per slice",
+        "<= 2x librosa",
+        measure=ms_streamed / ms_whole,
+        limit=2.0,
+    )

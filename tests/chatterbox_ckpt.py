@@ -22,6 +22,7 @@ from pathlib import Path
 
 from vox.engines.chatterbox import SUPPORTED_LANGUAGES, import_chatterbox
 from vox.engines.registry import HOOK_ENV
+from vox.engines.tags import TAGS
 
 TURBO = "turbo"
 MULTILINGUAL = "multilingual"
@@ -55,8 +56,9 @@ def small_engine(engine):
 
 
 def small_env(tokens: int | None = None) -> dict[str, str]:
-    """Environment for a subprocess (e.g. the server) that must load the small checkpoints."""
-    env = {**os.environ, HOOK_ENV: "tests.chatterbox_ckpt:small_engine"}
+    """Environment for a subprocess (e.g. the server) that must load the small checkpoints. Torch runs on one
+    thread: tests share two cores with other processes, and torch's threads then spin against them."""
+    env = {**os.environ, HOOK_ENV: "tests.chatterbox_ckpt:small_engine", "OMP_NUM_THREADS": "1"}
     if tokens is not None:
         env[TOKENS_ENV] = str(tokens)
     return env
@@ -69,7 +71,7 @@ def build_checkpoint(directory: str | Path, small: bool = True, kind: str = TURB
     """
     directory = Path(directory)
     marker = directory / _DONE
-    want = {"kind": kind, "small": small, "version": 1}
+    want = {"kind": kind, "small": small, "version": 2}
     if marker.exists() and json.loads(marker.read_text()) == want:
         if small:
             use_small_config()
@@ -131,7 +133,8 @@ def _build_multilingual(directory: Path, small: bool) -> None:
 
 
 def _write_bpe_tokenizer(directory: Path) -> None:
-    """A tiny byte-level BPE tokenizer that ``AutoTokenizer.from_pretrained`` loads as GPT-2's."""
+    """A tiny byte-level BPE tokenizer that ``AutoTokenizer.from_pretrained`` loads as GPT-2's, with Turbo's
+    paralinguistic tags as added tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
@@ -147,6 +150,7 @@ def _write_bpe_tokenizer(directory: Path) -> None:
         "The quick brown fox jumps over the lazy dog.",
     ]
     tok.train_from_iterator(corpus * 20, trainer=trainer)
+    tok.add_tokens(list(TAGS))  # as in Turbo's real tokenizer: each paralinguistic tag is one added token
     tok.save(str(directory / "tokenizer.json"))
     config = {
         "tokenizer_class": "GPT2Tokenizer",

@@ -1,8 +1,9 @@
 """The real Chatterbox engine classes on small random-weight checkpoints, on the CPU.
 
 Random weights say nothing about speech quality, but every code path is the real one: ``from_local``,
-conditionals from a reference clip, Vox's own T3 token loop, sliced vocoding, stop, unload. Random weights
-rarely emit the stop token, so token counts are fixed with ``min_new_tokens``/``max_new_tokens``.
+conditionals from a reference clip, Vox's own T3 token loop, sliced vocoding, seeds, generation options,
+speed, tags, stop, unload. Random weights rarely emit the stop token, so token counts are fixed with
+``min_new_tokens``/``max_new_tokens``.
 """
 
 from __future__ import annotations
@@ -16,23 +17,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vox.engines.base import EngineUnavailable, Voice
+from vox.cancel import Cancel
+from vox.config import Config
+from vox.engines.base import EngineUnavailable, SynthesisOptions, Voice
 from vox.engines.chatterbox import (
     SAMPLE_RATE,
     SAMPLES_PER_TOKEN,
     SUPPORTED_LANGUAGES,
     ChatterboxMultilingualEngine,
     ChatterboxTurboEngine,
-    _missing_modules,
+    missing_modules,
     split_for_model,
 )
+from vox.errors import BadClip, UnsupportedLanguage, UnsupportedOption, VoiceRequired
+from vox.stretch import stretch
 
 pytestmark = pytest.mark.chatterbox
 ROOT = Path(__file__).resolve().parent.parent
 needs_torch = pytest.mark.skipif(
-    bool(_missing_modules()),
+    bool(missing_modules()),
     reason="Chatterbox is not installed (pip install -r requirements-turbo.txt; chatterbox-tts --no-deps)",
 )
+TEXT = "Hello there, this is a test."
 
 
 def write_reference(path: Path, seconds: float, pitch: float = 140.0) -> Path:
@@ -56,6 +62,21 @@ def rss() -> int:
     import psutil
 
     return psutil.Process().memory_info().rss
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Torch on one thread: the tests share two CPU cores with other processes, and torch's worker threads then
+    spin against them (a 20-token reply took 75 s on two threads under load, 4 to 10 s on one)."""
+    if missing_modules():
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +106,12 @@ def turbo(turbo_checkpoint, tmp_path_factory):
     engine.unload()
 
 
-def run(engine, text: str, v: Voice | None, cancel: threading.Event | None = None, **kw) -> list[np.ndarray]:
-    return list(engine.synthesize(text, v, 1.0, cancel or threading.Event(), **kw))
+def run(engine, text: str, v: Voice | None, cancel: Cancel | None = None, **options) -> list[np.ndarray]:
+    return list(engine.synthesize(text, v, SynthesisOptions(**options), cancel or Cancel()))
+
+
+def speak(engine, v: Voice | None, text: str = TEXT, **options) -> np.ndarray:
+    return np.concatenate(run(engine, text, v, **options))
 
 
 # ---- without torch
@@ -102,16 +127,8 @@ def test_missing_checkpoint_says_which_files_and_which_config_key(tmp_path):
     with pytest.raises(EngineUnavailable) as err:
         ChatterboxTurboEngine(tmp_path / "nowhere").load()
     message = str(err.value)
-    for words in (
-        "does not exist",
-        "t3_turbo_v1.safetensors",
-        "s3gen_meanflow.safetensors",
-        "ve.safetensors",
-        "turbo_checkpoint",
-        "[engine]",
-        "config.toml",
-        "ResembleAI/chatterbox-turbo",
-    ):
+    for words in ("does not exist", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "ve.safetensors",
+                  "turbo_checkpoint", "[engine]", "config.toml", "ResembleAI/chatterbox-turbo"):  # fmt: skip
         assert words in message
     (tmp_path / "ve.pt").write_bytes(b"x")
     with pytest.raises(EngineUnavailable) as err:
@@ -120,26 +137,76 @@ def test_missing_checkpoint_says_which_files_and_which_config_key(tmp_path):
     assert "multilingual_checkpoint" in str(err.value)
 
 
-def test_missing_packages_name_the_install_command(monkeypatch, tmp_path):
-    import vox.engines.chatterbox.engine as module  # load() looks _missing_modules up there
+def test_missing_packages_name_them_and_the_install_command(monkeypatch, tmp_path):
+    import vox.engines.chatterbox.checkpoint as module  # packages_problem looks missing_modules up there
 
-    monkeypatch.setattr(module, "_missing_modules", lambda: ["torch", "chatterbox"])
-    with pytest.raises(
-        EngineUnavailable, match=r"requirements-turbo\.txt.*--no-deps chatterbox-tts==0\.1\.7"
-    ):
+    monkeypatch.setattr(module, "missing_modules", lambda: ["torch", "chatterbox"])
+    expected = r"\(torch, chatterbox\).*make turbo.*--no-deps chatterbox-tts==0\.1\.7"
+    with pytest.raises(EngineUnavailable, match=expected):
         ChatterboxTurboEngine(tmp_path).load()
+    reason = ChatterboxTurboEngine.unavailable_reason(Config())
+    assert "(torch, chatterbox)" in reason and "make turbo" in reason
 
 
-def test_split_for_model_cuts_at_clauses_then_words():
+def test_unavailable_reason_names_missing_files_and_an_empty_hub_cache(tmp_path, monkeypatch):
+    config = Config()
+    config.engine.multilingual_checkpoint = str(tmp_path)
+    (tmp_path / "ve.pt").write_bytes(b"x")
+    reason = ChatterboxMultilingualEngine.unavailable_reason(config)
+    assert "lacks t3_mtl23ls_v2.safetensors, s3gen.pt, grapheme_mtl_merged_expanded_v1.json" in reason, reason
+    for name in ("t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json"):
+        (tmp_path / name).write_bytes(b"x")
+    if missing_modules():
+        return
+    assert ChatterboxMultilingualEngine.unavailable_reason(config) == ""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    reason = ChatterboxTurboEngine.unavailable_reason(Config())
+    assert "Hugging Face cache" in reason and "ResembleAI/chatterbox-turbo lacks ve.safetensors" in reason, reason
+
+
+def test_split_for_model_cuts_at_clauses_then_words_and_never_inside_a_tag():
     text = ("This sentence has several words in it, and it goes on for a while; then it stops. " * 12).strip()
     pieces = split_for_model(text, 100)
     assert len(pieces) > 5
     assert all(len(p) <= 100 for p in pieces)
-    assert all(
-        p[-1] in ".,;:!?-" for p in pieces
-    )  # a cut mid-sentence gets a comma, not the model's full stop
+    assert all(p[-1] in ".,;:!?-" for p in pieces)  # a cut mid-sentence gets a comma, not the model's full stop
     assert " ".join(pieces).replace(",", "").split() == text.replace(",", "").split()
     assert split_for_model("x" * 250, 100) == ["x" * 99 + ",", "x" * 99 + ",", "x" * 52]
+    tagged = "word " * 18 + "[clear throat] and on"  # a plain word cut would fall between "[clear" and "throat]"
+    assert any("[clear throat]" in piece for piece in split_for_model(tagged, 100))
+
+
+def test_generation_options_are_declared_from_what_each_model_uses():
+    turbo = ChatterboxTurboEngine.capabilities
+    assert turbo.options == {"temperature", "top_p", "repetition_penalty", "seed"}  # generate() ignores the rest
+    assert turbo.speed and turbo.paralinguistic_tags
+    multilingual = ChatterboxMultilingualEngine.capabilities
+    assert multilingual.options == {"exaggeration", "cfg_weight", "temperature", "top_p", "repetition_penalty",
+                                    "seed"}  # fmt: skip
+    assert multilingual.speed and not multilingual.paralinguistic_tags
+    with pytest.raises(UnsupportedOption, match="Chatterbox Turbo cannot use cfg_weight, exaggeration; leave them out"):
+        ChatterboxTurboEngine.check_options(SynthesisOptions(exaggeration=0.7, cfg_weight=0.3, temperature=0.5))
+
+
+def test_config_defaults_reach_the_engine_and_requests_override_them(tmp_path):
+    from vox.engines.chatterbox.sampling import resolve
+
+    path = tmp_path / "config.toml"
+    path.write_text("[engine]\ntemperature = 0.5\ncfg_weight = 0.2\nseed = 7\n")
+    from vox.config import load
+
+    engine = ChatterboxTurboEngine.from_config(load(path))
+    assert engine.defaults == {"temperature": 0.5, "cfg_weight": 0.2, "seed": 7}
+    honoured = ChatterboxTurboEngine.capabilities.options
+    plain = resolve(ChatterboxTurboEngine.model_defaults, engine.defaults, SynthesisOptions(), honoured)
+    assert (plain.temperature, plain.top_p, plain.seed, plain.cfg_weight) == (0.5, 0.95, 7, 0.0)  # cfg: not Turbo's
+    asked = resolve(ChatterboxTurboEngine.model_defaults, engine.defaults, SynthesisOptions(temperature=1.1, seed=3),
+                    honoured)  # fmt: skip
+    assert (asked.temperature, asked.seed) == (1.1, 3)
+    fresh = {resolve(ChatterboxTurboEngine.model_defaults, {}, SynthesisOptions(), honoured).seed for _ in range(5)}
+    assert len(fresh) > 1 and all(0 <= seed < 2**32 for seed in fresh)
 
 
 # ---- on the small random checkpoint
@@ -149,7 +216,7 @@ def test_split_for_model_cuts_at_clauses_then_words():
 def test_clones_a_reference_and_yields_float32_at_24k(turbo, reference):
     turbo.tokens_per_slice = 0  # one whole-chunk vocoding, as upstream's generate()
     try:
-        pieces = run(turbo, "Hello there, this is a test.", reference)
+        pieces = run(turbo, TEXT, reference)
     finally:
         turbo.tokens_per_slice = 35
     assert turbo.sample_rate == SAMPLE_RATE == 24000 and turbo.loaded
@@ -160,22 +227,102 @@ def test_clones_a_reference_and_yields_float32_at_24k(turbo, reference):
 
 
 @needs_torch
+def test_the_same_seed_gives_the_same_audio_and_another_seed_other_audio(turbo, reference):
+    first = speak(turbo, reference, seed=11)
+    assert turbo.stats.seed == 11
+    assert np.array_equal(first, speak(turbo, reference, seed=11))
+    assert not np.array_equal(first, speak(turbo, reference, seed=12))
+    unseeded = speak(turbo, reference)
+    drawn = turbo.stats.seed  # a reply without a seed reports the one it drew, so it can be asked for again
+    assert drawn is not None and np.array_equal(unseeded, speak(turbo, reference, seed=drawn))
+
+
+@needs_torch
+def test_every_turbo_option_changes_the_reply_or_is_refused(turbo, reference, monkeypatch):
+    base = speak(turbo, reference, seed=5)
+    for option, value in (("temperature", 1.6), ("top_p", 0.3)):
+        assert not np.array_equal(base, speak(turbo, reference, seed=5, **{option: value})), option
+    # The repetition penalty only acts on tokens the model has already said; random weights almost never say
+    # a token twice in 20, so check that the value reaches the model's own logits processor instead.
+    built: list[float] = []
+    real = turbo.cb.RepetitionPenaltyLogitsProcessor
+
+    class Recording(real):
+        def __init__(self, penalty: float, *args, **kwargs) -> None:
+            built.append(penalty)
+            super().__init__(penalty, *args, **kwargs)
+
+    monkeypatch.setattr(turbo.cb, "RepetitionPenaltyLogitsProcessor", Recording)
+    speak(turbo, reference, seed=5, repetition_penalty=1.7)
+    speak(turbo, reference, seed=5)
+    assert built == [1.7, 1.2]
+    for option in ("exaggeration", "cfg_weight"):
+        with pytest.raises(UnsupportedOption, match=f"cannot use {option}"):
+            turbo.synthesize(TEXT, reference, SynthesisOptions(**{option: 0.5}), Cancel())
+
+
+@needs_torch
+def test_the_vocoder_noise_is_upstreams_drawn_from_the_replys_generator(turbo):
+    import torch
+
+    from vox.engines.chatterbox.hift import vocode
+
+    s3gen = turbo._model.s3gen
+    mels = torch.randn(1, 80, 60, generator=torch.Generator().manual_seed(0)) * 0.5 - 5
+    with torch.inference_mode():
+        torch.manual_seed(9)
+        upstream, _ = s3gen.hift_inference(mels, torch.zeros(1, 1, 0))
+        ours, _ = vocode(s3gen.mel2wav, mels, torch.zeros(1, 1, 0), torch.Generator().manual_seed(9))
+        other, _ = vocode(s3gen.mel2wav, mels, torch.zeros(1, 1, 0), torch.Generator().manual_seed(10))
+    assert torch.equal(upstream, ours)  # the same arithmetic, the same draws in the same order
+    assert not torch.equal(ours, other)
+
+
+@needs_torch
+def test_speed_stretches_the_streamed_slices_as_one_without_a_seam(turbo, reference):
+    turbo.max_new_tokens = turbo.min_new_tokens = 30
+    turbo.tokens_per_slice, turbo.slice_growth = 12, 1.0
+    try:
+        whole = np.concatenate(run(turbo, TEXT, reference, seed=3))
+        fast = run(turbo, TEXT, reference, seed=3, speed=1.6)
+        assert len(fast) >= 2  # still streamed in pieces
+        joined = np.concatenate(fast)
+        assert len(joined) == round(len(whole) / 1.6)
+        # the pieces are exactly the whole reply stretched at once: there is nothing at the joins
+        assert np.array_equal(joined, stretch(whole, 1.6))
+        assert turbo.stats.stretch_seconds > 0
+    finally:
+        turbo.max_new_tokens = turbo.min_new_tokens = 20
+        turbo.tokens_per_slice, turbo.slice_growth = 35, 2.0
+
+
+@needs_torch
+def test_tags_reach_turbos_tokenizer_as_tags(turbo, reference):
+    tokens = turbo._model.tokenizer.convert_ids_to_tokens(turbo.text_tokens("Oh [laugh] well [clear throat] ok")[0])
+    assert "[laugh]" in tokens and "[clear throat]" in tokens  # one token each, as in Turbo's real tokenizer
+    assert "laugh" not in "".join(t for t in tokens if t not in ("[laugh]", "[clear throat]"))
+    run(turbo, "That is funny [laugh], anyway.", reference, seed=1)
+    assert turbo.stats.model_calls == ["That is funny [laugh], anyway."]
+
+
+@needs_torch
 def test_stop_frees_the_engine_within_a_few_tokens(turbo, reference):
     turbo.max_new_tokens = turbo.min_new_tokens = 200
-    cancel = threading.Event()
+    cancel = Cancel()
     got: list[np.ndarray] = []
     worker = threading.Thread(target=lambda: got.extend(run(turbo, "A long utterance.", reference, cancel)))
+    previous = turbo.stats  # the last call's; this call starts a new one once it holds the model
     try:
         worker.start()
         deadline = time.monotonic() + 60
-        while turbo.token_count < 10 and time.monotonic() < deadline:
+        while (turbo.stats is previous or turbo.stats.tokens < 10) and time.monotonic() < deadline:
             time.sleep(0.005)
-        at_cancel = turbo.token_count
+        at_cancel = turbo.stats.tokens
         cancel.set()
         stopped_at = time.monotonic()
         worker.join(30)
         assert not worker.is_alive()
-        assert 10 <= at_cancel and turbo.token_count - at_cancel <= 2
+        assert 10 <= at_cancel and turbo.stats.tokens - at_cancel <= 2
         assert turbo.stats.stopped and time.monotonic() - stopped_at < 5
         assert turbo._lock.acquire(blocking=False)  # free again
         turbo._lock.release()
@@ -210,7 +357,7 @@ def test_slices_join_without_a_click(turbo, reference):
 def test_no_model_call_gets_more_than_max_chars(turbo, reference, monkeypatch):
     calls: list[str] = []
 
-    def tokens(model, conds, text, lang, stop):
+    def tokens(model, conds, text, lang, sampling, generator, stop):
         calls.append(text)
         yield from ()
 
@@ -225,18 +372,16 @@ def test_no_model_call_gets_more_than_max_chars(turbo, reference, monkeypatch):
 
 
 @needs_torch
-def test_short_reference_is_refused_clearly(turbo, tmp_path):
+def test_bad_reference_clips_and_no_voice_are_refused_clearly(turbo, tmp_path):
     short = voice(write_reference(tmp_path / "short.wav", 3.2), "short")
-    expected = r"Chatterbox Turbo needs a reference clip longer than 5 seconds; this one is 3\.2 s"
-    with pytest.raises(ValueError, match=expected):
-        turbo.synthesize("Hi.", short, 1.0, threading.Event())
+    expected = r"Chatterbox Turbo needs a reference clip longer than 5 seconds; this one is 3\.2 s\. Record"
+    with pytest.raises(BadClip, match=expected):
+        turbo.synthesize("Hi.", short, SynthesisOptions(), Cancel())
     turbo.warm_voices([short])  # logged and skipped, not raised
-
-
-@needs_torch
-def test_builtin_voice_needs_conds_pt(turbo):
-    with pytest.raises(ValueError, match="no built-in voice"):
-        turbo.synthesize("Hi.", None, 1.0, threading.Event())
+    with pytest.raises(BadClip, match=r"gone from the voices folder\. Upload it again"):
+        turbo.synthesize("Hi.", voice(tmp_path / "deleted.wav", "deleted"), SynthesisOptions(), Cancel())
+    with pytest.raises(VoiceRequired, match="no built-in voice"):
+        turbo.synthesize("Hi.", None, SynthesisOptions(), Cancel())
 
 
 @needs_torch
@@ -268,47 +413,72 @@ def test_conditionals_cache_on_disk_and_invalidation(turbo, tmp_path):
 
 
 @needs_torch
-def test_multilingual_speaks_a_language_and_refuses_unknown_ones(tmp_path_factory, reference):
+def test_multilingual_speaks_a_language_honours_its_options_and_refuses_unknown_ones(tmp_path_factory, reference,
+                                                                                    monkeypatch):  # fmt: skip
     from tests.chatterbox_ckpt import MULTILINGUAL, build_checkpoint
 
-    assert (
-        len(SUPPORTED_LANGUAGES) == 23
-        and ChatterboxMultilingualEngine.SUPPORTED_LANGUAGES == SUPPORTED_LANGUAGES
-    )
-    checkpoint = build_checkpoint(
-        tmp_path_factory.getbasetemp() / "chatterbox-mtl-small", small=True, kind=MULTILINGUAL
-    )
+    assert len(SUPPORTED_LANGUAGES) == 23 and ChatterboxMultilingualEngine.SUPPORTED_LANGUAGES == SUPPORTED_LANGUAGES
+    checkpoint = build_checkpoint(tmp_path_factory.getbasetemp() / "chatterbox-mtl-small", small=True,
+                                  kind=MULTILINGUAL)  # fmt: skip
     engine = ChatterboxMultilingualEngine(
-        checkpoint, device="cpu", max_new_tokens=12, min_new_tokens=12, cfm_steps=2, watermark=False
+        checkpoint, device="cpu", max_new_tokens=6, min_new_tokens=6, cfm_steps=2, watermark=False
     )
     engine.load()
+    text = "Bonjour tout le monde."
     try:
-        with pytest.raises(ValueError, match="valid languages: ar, da, de"):
-            engine.synthesize("Bonjour.", reference, 1.0, threading.Event(), lang="xx")
-        audio = np.concatenate(run(engine, "Bonjour tout le monde.", reference, lang="fr"))
-        assert engine.stats.tokens == 12
+        with pytest.raises(UnsupportedLanguage, match=r"does not speak 'xx'\. Use one of: ar, da, de"):
+            engine.synthesize("Bonjour.", reference, SynthesisOptions(lang="xx"), Cancel())
+        audio = speak(engine, reference, text, lang="fr", seed=4)
+        assert engine.stats.tokens == 6
         # random weights sample some of the 1633 non-speech ids too; those are dropped, as upstream does
-        assert audio.dtype == np.float32 and 0 < len(audio) <= 12 * SAMPLES_PER_TOKEN
+        assert audio.dtype == np.float32 and 0 < len(audio) <= 6 * SAMPLES_PER_TOKEN
         assert len(audio) % SAMPLES_PER_TOKEN == 0 and np.isfinite(audio).all()
-        hooks = [len(layer.self_attn._forward_hooks) for layer in engine._model.t3.tfmr.layers]
-        engine.max_new_tokens = engine.min_new_tokens = 2
-        run(engine, "Hallo.", reference, lang="de-DE")
+        assert np.array_equal(audio, speak(engine, reference, text, lang="fr", seed=4))
+        # each of these changes one of the first three tokens
+        for option, value in (("cfg_weight", 1.0), ("temperature", 1.5), ("top_p", 0.3)):
+            assert not np.array_equal(audio, speak(engine, reference, text, lang="fr", seed=4, **{option: value}))
+        # Exaggeration is part of the voice's T3 conditioning; a few tokens of random weights do not show it, so
+        # check that the reply's value reaches the model and the cached conditionals stay as computed.
+        strengths: list[float] = []
+        t3 = engine._model.t3
+        prepare = t3.prepare_input_embeds
+
+        def recording(**kwargs):
+            strengths.append(float(kwargs["t3_cond"].emotion_adv.flatten()[0]))
+            return prepare(**kwargs)
+
+        monkeypatch.setattr(t3, "prepare_input_embeds", recording)
+        engine.max_new_tokens = engine.min_new_tokens = 1
+        hooks = [len(layer.self_attn._forward_hooks) for layer in t3.tfmr.layers]
+        run(engine, "Hallo [laugh].", reference, lang="de-DE", exaggeration=1.5)
+        assert strengths == [1.5] and float(engine.conditionals(reference).t3.emotion_adv.flatten()[0]) == 0.5
+        assert engine.stats.model_calls == ["Hallo."]  # tags are Turbo's: removed here, never read out
         # upstream leaves the alignment analyzer's hooks behind at every call; Vox removes them
-        assert [len(layer.self_attn._forward_hooks) for layer in engine._model.t3.tfmr.layers] == hooks
+        assert [len(layer.self_attn._forward_hooks) for layer in t3.tfmr.layers] == hooks
     finally:
         engine.unload()
 
 
 @needs_torch
-def test_unload_gives_memory_back(turbo_checkpoint, reference, tmp_path):
-    engine = ChatterboxTurboEngine(turbo_checkpoint, device="cpu", max_new_tokens=5, watermark=False)
+def test_unload_while_generating_stops_within_a_token_and_gives_memory_back(turbo_checkpoint, reference):
+    engine = ChatterboxTurboEngine(turbo_checkpoint, device="cpu", max_new_tokens=400, min_new_tokens=400,
+                                   watermark=False)  # fmt: skip
     before = rss()
     engine.load()
-    run(engine, "Hi.", reference)
+    got: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: got.extend(run(engine, "A long utterance.", reference)))
+    previous = engine.stats
+    worker.start()
+    deadline = time.monotonic() + 60
+    while (engine.stats is previous or engine.stats.tokens < 5) and time.monotonic() < deadline:
+        time.sleep(0.005)
     loaded = rss()
-    engine.unload()
+    at_unload = engine.stats.tokens
+    engine.unload()  # sets closing first: the generation stops at its next token and lets go of the model
+    worker.join(30)
     after = rss()
-    assert not engine.loaded
+    assert not worker.is_alive() and not engine.loaded
+    assert 5 <= at_unload and engine.stats.tokens - at_unload <= 2 and engine.stats.stopped
     grown = loaded - before
     assert grown > 300e6, grown
     assert loaded - after > 0.6 * grown, (before, loaded, after)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from vox.validate import MAX_SEED, PARAMETER_RANGES
+
 log = logging.getLogger("vox.config")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +61,14 @@ class Engine:
     """A local Chatterbox Turbo checkpoint directory; empty means the Hugging Face cache."""
     multilingual_checkpoint: str = ""
     lang: str = "en"
+    # Generation defaults for the Chatterbox engines (README: Generation parameters). None (the key left out)
+    # keeps each model's own default; an engine uses only the ones it honours.
+    exaggeration: float | None = None
+    cfg_weight: float | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
 
 
 @dataclass
@@ -152,6 +162,13 @@ def _line_of(text: str, section: str, key: str) -> int | None:
     return None
 
 
+OPTIONAL_KINDS: dict[tuple[str, str], type] = {
+    ("engine", "exaggeration"): float, ("engine", "cfg_weight"): float, ("engine", "temperature"): float,
+    ("engine", "top_p"): float, ("engine", "repetition_penalty"): float, ("engine", "seed"): int,
+}  # fmt: skip
+"""Keys whose default is None (unset), and the kind of value they take when set."""
+
+
 def _coerce(value: Any, default: Any, where: str) -> Any:
     """Check a value against the type of its default; ints are accepted where floats are expected."""
     if isinstance(default, bool):
@@ -166,8 +183,9 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     else:
         ok = isinstance(value, str)
     if not ok:
-        kind = type(default).__name__ if not isinstance(default, list) else "list of strings"
-        raise ConfigError(f"{where} must be a {kind}, not {value!r}")
+        kinds = {"bool": "true or false", "float": "a number", "int": "a whole number", "str": "a string"}
+        kind = kinds.get(type(default).__name__, "a list of strings")
+        raise ConfigError(f"{where} must be {kind}, not {value!r}")
     return value
 
 
@@ -191,6 +209,10 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("speakers.keep_open_s", 0 <= cfg.speakers.keep_open_s <= 3600, f"{k} 0 and 3600"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
     ]
+    for name, (low, high) in PARAMETER_RANGES.items():
+        value = getattr(e, name)
+        checks.append((f"engine.{name}", value is None or low <= value <= high, f"{k} {low:g} and {high:g}"))
+    checks.append(("engine.seed", e.seed is None or 0 <= e.seed <= MAX_SEED, f"{k} 0 and {MAX_SEED}"))
     return [(key, f"{key} {message}") for key, ok, message in checks if not ok]
 
 
@@ -222,7 +244,8 @@ def load(path: str | Path | None = None) -> Config:
                 continue
             line = _line_of(text, section, key)
             where = f"{path}:{line or '?'}: {section}.{key}"
-            setattr(target, key, _coerce(value, getattr(target, key), where))
+            default = OPTIONAL_KINDS[(section, key)]() if (section, key) in OPTIONAL_KINDS else getattr(target, key)
+            setattr(target, key, _coerce(value, default, where))
     for key, message in _problems(cfg):
         section, name = key.split(".")
         raise ConfigError(f"{path}:{_line_of(text, section, name) or '?'}: {message}")

@@ -77,6 +77,10 @@ class UnsupportedOption(InvalidRequest):
     """A request option the engine that would speak cannot honour."""
 
 
+class UnsupportedLanguage(InvalidRequest):
+    """The engine that would speak does not speak the language asked for."""
+
+
 class SpeakersUnavailable(VoxError):
     """Host playback cannot work here; the message says what to install or configure."""
 
@@ -107,7 +111,11 @@ class DefaultVoice(VoxError):
 
 
 class BadClip(InvalidRequest):
-    """An uploaded clip Vox cannot use (not audio, truncated, too short or long, silent)."""
+    """A clip Vox cannot use (not audio, truncated, too short or long, silent, or gone from the library)."""
+
+
+class VoiceRequired(InvalidRequest):
+    """The engine has no built-in voice: the request must name a voice (a reference clip to clone)."""
 
 
 class StorageFailed(VoxError):

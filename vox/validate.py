@@ -20,9 +20,14 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "cfg_weight": (0.0, 1.0),
     "temperature": (0.05, 2.0),
     "top_p": (0.05, 1.0),
-    "repetition_penalty": (1.0, 3.0),
+    "repetition_penalty": (1.0, 2.0),
 }
-"""Generation parameters (Chatterbox) and their accepted ranges; ``seed`` is an integer 0 .. 2**32-1."""
+"""Generation parameters (Chatterbox) and their accepted ranges; ``seed`` is an integer 0 .. 2**32-1.
+
+The ranges are Resemble's own demo apps' sliders: exaggeration up to 2 ("extreme values can be unstable"),
+cfg_weight 0 to 1 (0 for a reference clip in another language), temperature 0.05 to 2 (Turbo's app and
+Resemble's hosted Turbo; the Multilingual app allows 5), repetition_penalty 1 to 2 (every app), top_p 0.05
+to 1 (the apps start at 0, which is greedy decoding)."""
 MAX_SEED = 2**32 - 1
 MAX_INT_DIGITS = 20
 """No field takes a whole number longer than this; a longer one is refused before Python converts it (a

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from vox.cancel import Cancel
+from vox.engines.tags import for_engine
 from vox.errors import EngineUnavailable, UnsupportedOption
 
 if TYPE_CHECKING:
@@ -176,6 +177,11 @@ class Engine(ABC):
     def forget_voice(self, voice: Voice) -> None:
         """Drop whatever is cached for a deleted voice; optional."""
         return None
+
+    def speakable(self, text: str) -> str:
+        """``text`` as this engine should get it: paralinguistic tags ([laugh]) kept where the engine performs
+        them, removed otherwise. Every ``synthesize`` starts with it."""
+        return for_engine(text, self.capabilities.paralinguistic_tags)
 
     def stopping(self, cancel: Cancel) -> bool:
         """Whether a synthesis watching ``cancel`` should stop now."""

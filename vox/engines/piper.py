@@ -177,7 +177,7 @@ class PiperEngine(Engine):
         self.check_options(options)
         path = voice.path if voice is not None and voice.path is not None else None
         model = self._model(path or self.default_model or bundled_model())
-        return self._synthesize(model, text, options.speed, cancel)
+        return self._synthesize(model, self.speakable(text), options.speed, cancel)
 
     def _synthesize(self, model: Any, text: str, speed: float, cancel: Cancel) -> Iterator[np.ndarray]:
         from piper import SynthesisConfig

@@ -1,4 +1,5 @@
-"""Per-voice conditionals: the LRU-over-disk cache keyed by clip content, file hashing, reference length."""
+"""Per-voice conditionals: the LRU-over-disk cache keyed by clip content, file hashing, and the checks a
+reference clip must pass."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from vox.engines.base import Voice
+from vox.engines.chatterbox.constants import MIN_REFERENCE_SECONDS
+from vox.errors import BadClip
 
 log = logging.getLogger("vox.engines.chatterbox")  # one logger name for the whole package, as before
 
@@ -23,7 +26,24 @@ def reference_seconds(path: Path) -> float:
     try:
         return float(soundfile.info(str(path)).duration)
     except Exception as exc:  # soundfile raises its own error types, and RuntimeError
-        raise ValueError(f"cannot read the reference clip {path}: {exc}") from exc
+        raise BadClip(f"The reference clip {path.name} cannot be read as audio ({exc}). Replace it with a WAV, "
+                      "FLAC or MP3 recording in the Voices panel.") from exc  # fmt: skip
+
+
+def check_reference(voice: Voice, title: str) -> None:
+    """A clip ``title`` can clone: there, readable, and longer than the model's minimum; else BadClip."""
+    path = Path(voice.path)
+    if not path.is_file():
+        raise BadClip(
+            f"The reference clip of the voice {voice.name} is gone from the voices folder. Upload it again in the "
+            "Voices panel, or choose another voice.", voice=voice.id,
+        )  # fmt: skip
+    seconds = reference_seconds(path)
+    if seconds <= MIN_REFERENCE_SECONDS:
+        raise BadClip(
+            f"{title} needs a reference clip longer than {MIN_REFERENCE_SECONDS:g} seconds; this one is "
+            f"{seconds:.1f} s. Record or upload a longer clip for the voice {voice.name}.", voice=voice.id,
+        )  # fmt: skip
 
 
 def file_sha256(path: Path) -> str:

@@ -1,5 +1,5 @@
-"""Chatterbox constants the package and its callers share: audio and token rates, languages, install and
-test settings."""
+"""Chatterbox constants the package and its callers share: audio and token rates, languages, the shortest
+reference clip, the install command."""
 
 from __future__ import annotations
 

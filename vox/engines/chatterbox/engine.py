@@ -1,11 +1,8 @@
-"""What Turbo and Multilingual share: loading, voices, the token loop's driver, slicing, stopping."""
+"""What Turbo and Multilingual share: loading, voices, the token loop's driver, slicing, speed, stopping."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import os
 import threading
 import time
 import types
@@ -18,41 +15,53 @@ import numpy as np
 
 from vox.cancel import Cancel
 from vox.config import Config
-from vox.engines.base import Engine, EngineUnavailable, Progress, SynthesisOptions, Voice, no_progress
-from vox.engines.chatterbox.conditionals import _ConditionalsCache, reference_seconds
-from vox.engines.chatterbox.constants import (
-    INSTALL_COMMAND,
-    MIN_REFERENCE_SECONDS,
-    SAMPLE_RATE,
+from vox.engines.base import GENERATION_OPTIONS, Engine, Progress, SynthesisOptions, Voice, no_progress
+from vox.engines.chatterbox.checkpoint import (
+    INSTALL_HINT,
+    CheckpointSpec,
+    find_checkpoint,
+    packages_problem,
+    unavailable_reason,
 )
-from vox.engines.chatterbox.loading import _missing_modules, import_chatterbox, release_memory
+from vox.engines.chatterbox.compute import Compute
+from vox.engines.chatterbox.conditionals import _ConditionalsCache, check_reference
+from vox.engines.chatterbox.constants import SAMPLE_RATE
+from vox.engines.chatterbox.loading import import_chatterbox, release_memory
+from vox.engines.chatterbox.sampling import Sampling, resolve
 from vox.engines.chatterbox.text import split_for_model
-from vox.engines.chatterbox.vocoder import _Vocoder
+from vox.engines.chatterbox.vocoder import VocoderSettings, _Vocoder
+from vox.errors import EngineUnavailable, VoiceRequired, VoxError
+from vox.stretch import Stretcher
 
-log = logging.getLogger("vox.engines.chatterbox")  # one logger name for the whole package, as before
+log = logging.getLogger("vox.engines.chatterbox")  # one logger name for the whole package
 
 
 @dataclass
 class SynthesisStats:
-    """What the last ``synthesize`` call did: read by tests and the benchmark."""
+    """What the current (or last) ``synthesize`` call (one chunk) did, updated as it runs: the benchmark reads
+    the timings; ``seed`` is the seed the chunk was generated with (a request's, or one drawn for it)."""
 
     tokens: int = 0
     pieces: int = 0
     t3_seconds: float = 0.0
     vocoder_seconds: float = 0.0
+    stretch_seconds: float = 0.0
     first_audio_seconds: float | None = None
     stopped: bool = False
+    seed: int | None = None
     model_calls: list[str] = field(default_factory=list)
+    """The texts given to the model, one per call (a chunk longer than ``max_chars`` takes several)."""
 
 
-class _ChatterboxEngine(Engine):
-    """What Turbo and Multilingual share: loading, voices, the token loop's driver, slicing, stopping."""
+class ChatterboxEngine(Engine):
+    """The shared base; subclasses declare their checkpoint, their model defaults and their T3 token loop."""
 
-    name = "chatterbox"
-    title = "Chatterbox"
-    config_key = ""
-    repo_id = ""
-    weight_files: tuple[str, ...] = ()
+    checkpoint: ClassVar[CheckpointSpec]
+    model_defaults: ClassVar[Sampling]
+    """Upstream ``generate()``'s defaults for the options the engine honours."""
+    conds_kwargs: ClassVar[dict[str, Any]] = {}
+    end_tokens: ClassVar[tuple[int, ...]] = ()
+    """Tokens appended before the final vocoder call."""
     sample_rate = SAMPLE_RATE
 
     def __init__(
@@ -68,10 +77,11 @@ class _ChatterboxEngine(Engine):
         max_cached_voices: int = 8,
         cfm_steps: int | None = None,
         watermark: bool = True,
+        defaults: dict[str, float | int] | None = None,
     ) -> None:
         """
-        checkpoint_dir: a folder with the checkpoint's files (``from_local``); None looks in the Hugging Face
-            cache and, unless HF_HUB_OFFLINE=1, downloads there.
+        checkpoint_dir: a folder with the checkpoint's files; None looks in the Hugging Face cache and, unless
+            HF_HUB_OFFLINE=1, downloads there.
         device: "auto" (CUDA when available, else CPU), "cuda", "cpu" or "mps".
         cache_dir: where per-voice conditionals are kept on disk; None keeps them in memory only.
         max_chars: no single model call gets more characters than this.
@@ -80,9 +90,11 @@ class _ChatterboxEngine(Engine):
         slice_growth: each slice is this many times the tokens so far (at least ``tokens_per_slice``):
             2 gives slices after 35, 70, 140... tokens; 1 gives a slice every ``tokens_per_slice`` tokens.
         max_new_tokens: cap on speech tokens per model call (25 per second of audio).
-        min_new_tokens: the stop token is masked until this many tokens (tests: random weights, fixed length).
+        min_new_tokens: the stop token is masked until this many tokens (as ``min_new_tokens`` in Hugging
+            Face's generate; random test weights use it for a fixed length).
         cfm_steps: S3Gen flow steps; None keeps the model's own (Turbo 2, Multilingual 10).
         watermark: apply Resemble's Perth watermark to the audio, as chatterbox itself does.
+        defaults: generation options from config.toml ([engine]), used where a request sets none.
         """
         super().__init__()
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
@@ -96,46 +108,36 @@ class _ChatterboxEngine(Engine):
         self.max_cached_voices = max_cached_voices
         self.cfm_steps = cfm_steps
         self.watermark = watermark
+        self.defaults = dict(defaults or {})
         self.device = "cpu"
         self.cb: types.SimpleNamespace | None = None
+        self.compute: Compute | None = None
         self.stats = SynthesisStats()
-        self.token_count = 0
-        """Speech tokens generated by the current (or last) synthesize call; tests watch it to stop midway."""
         self._model: Any = None
         self._conds: _ConditionalsCache | None = None
+        self.conditionals_class: Any = None
         # Held while the model computes (load, conditionals, a whole generation). A plain Lock, not an RLock:
         # a generator may be closed from another thread than the one that started it.
         self._lock = threading.Lock()
 
+    @property
+    def title(self) -> str:
+        return self.capabilities.title
+
     @classmethod
-    def from_config(cls, config: Config) -> _ChatterboxEngine:
+    def from_config(cls, config: Config) -> ChatterboxEngine:
+        defaults = {name: getattr(config.engine, name) for name in GENERATION_OPTIONS}
         return cls(
-            checkpoint_dir=getattr(config.engine, cls.config_key) or None,
+            checkpoint_dir=getattr(config.engine, cls.checkpoint.config_key) or None,
             device=config.engine.device,
             cache_dir=config.voices_dir / ".cache",
             max_chars=config.chunking.max_chars,
+            defaults={name: value for name, value in defaults.items() if value is not None},
         )
 
     @classmethod
     def unavailable_reason(cls, config: Config) -> str:
-        missing = _missing_modules()
-        if missing:
-            return (f"{cls.capabilities.title} is not installed here. To use it, run `make turbo` (several GB) and "
-                    "restart Vox.")
-        folder = getattr(config.engine, cls.config_key)
-        if folder:
-            if [f for f in cls.weight_files if not (Path(folder) / f).is_file()]:
-                return (f"{cls.capabilities.title}'s weights are not in {folder}. Put the checkpoint files there, "
-                        f"or change {cls.config_key} in config.toml.")
-            return ""
-        try:
-            from huggingface_hub import snapshot_download
-
-            snapshot_download(cls.repo_id, allow_patterns=list(cls.hub_patterns), local_files_only=True)
-        except Exception:
-            return (f"{cls.capabilities.title}'s weights are not on this machine. Download {cls.repo_id} from "
-                    f"Hugging Face, or set {cls.config_key} in config.toml to a folder that holds them.")
-        return ""
+        return unavailable_reason(cls.checkpoint, getattr(config.engine, cls.checkpoint.config_key))
 
     # ---- loading
 
@@ -149,35 +151,33 @@ class _ChatterboxEngine(Engine):
             if self._model is not None:
                 return
             progress(0.0, f"checking {self.title}")
-            missing = _missing_modules()
-            if missing:
-                raise EngineUnavailable(
-                    f"{self.title} needs Python packages that are not installed ({', '.join(missing)}). "
-                    f"Install them with: {INSTALL_COMMAND}"
-                )
+            problem = packages_problem(self.title)
+            if problem:
+                raise EngineUnavailable(problem)
             # A local folder is checked first (instant); the Hugging Face cache or a download only after
             # the packages have imported, so nobody downloads gigabytes for an engine that cannot run.
-            checkpoint = self._find_checkpoint(progress) if self.checkpoint_dir is not None else None
+            checkpoint = None
+            if self.checkpoint_dir is not None:
+                checkpoint = find_checkpoint(self.checkpoint, self.checkpoint_dir, progress)
             progress(0.1, "importing torch and chatterbox")
             self.cb = cb = self._import()
-            checkpoint = checkpoint or self._find_checkpoint(progress)
-            torch = cb.torch
-            self.device = self._pick_device(torch)
+            checkpoint = checkpoint or find_checkpoint(self.checkpoint, None, progress)
+            self.device = self._pick_device(cb.torch)
+            self.compute = Compute(cb, self.device)
             if self.device == "cuda":
-                torch.backends.cuda.matmul.allow_tf32 = True
-                torch.backends.cudnn.allow_tf32 = True
+                cb.torch.backends.cuda.matmul.allow_tf32 = True
+                cb.torch.backends.cudnn.allow_tf32 = True
             elif self.device == "cpu":
                 log.warning("%s runs on the CPU here: expect several seconds per sentence", self.title)
             progress(0.3, f"loading {self.title} weights on {self.device}")
             try:
                 model = self._from_local(checkpoint)
-            except Exception as exc:
-                raise EngineUnavailable(
-                    f"{self.title} could not load the checkpoint in {checkpoint}: {exc}. {self._files_help()}"
-                ) from exc
+            except Exception as exc:  # a corrupt or foreign checkpoint fails in many ways inside torch
+                raise EngineUnavailable(f"{self.title} could not load the checkpoint in {checkpoint} ({exc}). "
+                                        f"{self.checkpoint.files_help()}") from exc  # fmt: skip
             folder = None
             if self.cache_dir is not None:
-                folder = self.cache_dir / f"{self.name}-{self._fingerprint(checkpoint)}"
+                folder = self.cache_dir / f"{self.name}-{self.checkpoint.fingerprint(checkpoint)}"
             self._conds = _ConditionalsCache(folder, self.max_cached_voices)
             self._model = model
             progress(1.0, f"{self.title} ready on {self.device}")
@@ -187,8 +187,7 @@ class _ChatterboxEngine(Engine):
             return import_chatterbox()
         except (ImportError, OSError) as exc:  # installed, but broken or mismatched (torch/torchaudio)
             raise EngineUnavailable(
-                f"{self.title} cannot import its packages ({type(exc).__name__}: {exc}). "
-                f"Install them with: {INSTALL_COMMAND}"
+                f"{self.title} cannot import its packages ({exc}). Reinstall them with {INSTALL_HINT}."
             ) from exc
 
     def _release(self) -> None:
@@ -209,103 +208,22 @@ class _ChatterboxEngine(Engine):
             return "cuda" if torch.cuda.is_available() else "cpu"
         if wanted.startswith("cuda") and not torch.cuda.is_available():
             raise EngineUnavailable(
-                f"{self.title}: device {wanted!r} was asked for, but CUDA is not available"
+                f"{self.title} was set to run on {wanted!r}, but no CUDA GPU is usable here. Set device = \"auto\" "
+                "or \"cpu\" in the [engine] section of config.toml."
             )
         return wanted
 
-    def _find_checkpoint(self, progress: Progress) -> Path:
-        if self.checkpoint_dir is not None:
-            missing = self._missing_files(self.checkpoint_dir)
-            if missing:
-                where = f"lacks {', '.join(missing)}" if self.checkpoint_dir.is_dir() else "does not exist"
-                raise EngineUnavailable(
-                    f"{self.title} checkpoint folder {self.checkpoint_dir} {where}. {self._files_help()}"
-                )
-            return self.checkpoint_dir
-        progress(0.15, f"looking for {self.repo_id} in the Hugging Face cache")
-        try:
-            from huggingface_hub import snapshot_download
-
-            try:
-                patterns = list(self.hub_patterns)
-                found = Path(snapshot_download(self.repo_id, allow_patterns=patterns, local_files_only=True))
-                if not self._missing_files(found):
-                    return found
-            except Exception:  # not in the cache
-                pass
-            if os.environ.get("HF_HUB_OFFLINE") == "1":
-                raise RuntimeError("HF_HUB_OFFLINE=1")
-            progress(0.16, f"downloading {self.repo_id} (several GB) into the Hugging Face cache")
-            found = Path(snapshot_download(self.repo_id, allow_patterns=list(self.hub_patterns)))
-        except Exception as exc:
-            raise EngineUnavailable(
-                f"No {self.title} checkpoint: none is configured, none is in the Hugging Face cache, and "
-                f"downloading {self.repo_id} failed ({type(exc).__name__}: {exc}). {self._files_help()}"
-            ) from exc
-        missing = self._missing_files(found)
-        if missing:
-            raise EngineUnavailable(f"The downloaded {self.repo_id} in {found} lacks {', '.join(missing)}.")
-        return found
-
-    def _missing_files(self, folder: Path) -> list[str]:
-        return [name for name in self.weight_files if not (folder / name).is_file()]
-
-    def _files_help(self) -> str:
-        files = ", ".join(self.weight_files)
-        return (
-            f"Put the files of the Hugging Face repo {self.repo_id} ({files}; conds.pt, the built-in "
-            f'voice, is optional) in one folder and set {self.config_key} = "/path/to/that/folder" in the '
-            f"[engine] section of config.toml."
-        )
-
-    def _fingerprint(self, folder: Path) -> str:
-        """Names, sizes and times of the checkpoint's files: conditionals cached for one don't fit another."""
-        digest = hashlib.sha256(str(folder.resolve()).encode())
-        for name in self.weight_files:
-            stat = (folder / name).stat()
-            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-        return digest.hexdigest()[:16]
-
-    # ---- compute helpers
-
-    def compute(self, autocast: bool = True) -> contextlib.ExitStack:
-        """inference_mode (no autograd state, no leak), plus bf16 autocast on CUDA.
-
-        Entered around each compute step, never across a ``yield``, so the caller's thread is left as it was.
-        """
-        torch = self.cb.torch
-        stack = contextlib.ExitStack()
-        stack.enter_context(torch.inference_mode())
-        if autocast and self.device == "cuda":
-            stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
-        return stack
-
-    @contextlib.contextmanager
-    def _hold(self, cancel: Cancel) -> Iterator[bool]:
-        """Hold the model lock; give up (yield False) if cancel or unload comes first."""
+    def _hold(self, cancel: Cancel) -> bool:
+        """Take the model lock; False (without it) if a cancel or unload comes first, or nothing is loaded."""
         while not self._lock.acquire(timeout=0.05):
             if self.stopping(cancel):
-                yield False
-                return
-        try:
-            yield self._model is not None
-        finally:
+                return False
+        if self._model is None:
             self._lock.release()
+            return False
+        return True
 
     # ---- voices
-
-    def _check_reference(self, voice: Voice | None) -> None:
-        if voice is None or voice.path is None:
-            return
-        path = Path(voice.path)
-        if not path.is_file():
-            raise ValueError(f"the reference clip of voice {voice.id!r} is missing: {path}")
-        seconds = reference_seconds(path)
-        if seconds <= MIN_REFERENCE_SECONDS:
-            raise ValueError(
-                f"{self.title} needs a reference clip longer than {MIN_REFERENCE_SECONDS:g} seconds; "
-                f"this one is {seconds:.1f} s"
-            )
 
     def conditionals(self, voice: Voice | None) -> Any:
         """The voice's conditionals: from memory, from disk, or computed (about a second) and cached."""
@@ -316,13 +234,9 @@ class _ChatterboxEngine(Engine):
         """``conditionals`` for a caller that holds the model lock."""
         model = self._require_model()
         if voice is None or voice.path is None:
-            if model.conds is None:
-                raise ValueError(
-                    f"this {self.title} checkpoint has no built-in voice (conds.pt); pick a voice with a "
-                    f"reference clip"
-                )
+            self._check_builtin(model)
             return model.conds
-        self._check_reference(voice)
+        check_reference(voice, self.title)
         path = Path(voice.path)
         sha = self._conds.digest(path)
         conds = self._conds.get(voice, sha, self._load_conds)
@@ -330,6 +244,13 @@ class _ChatterboxEngine(Engine):
             conds = self._compute_conds(model, path)
             self._conds.put(sha, conds, conds.save)
         return conds
+
+    def _check_builtin(self, model: Any) -> None:
+        if model.conds is None:
+            raise VoiceRequired(
+                f"This {self.title} checkpoint has no built-in voice (conds.pt). Choose a voice made from a "
+                "reference clip, or add one in the Voices panel."
+            )
 
     def warm_voices(self, voices: list[Voice]) -> None:
         """Compute (or load) every voice's conditionals now; meant for a background thread after load.
@@ -344,7 +265,7 @@ class _ChatterboxEngine(Engine):
                 continue
             try:
                 self.conditionals(voice)
-            except (ValueError, OSError, RuntimeError) as exc:
+            except (VoxError, ValueError, OSError, RuntimeError) as exc:  # a bad clip must not stop the others
                 log.warning("%s: skipping voice %s: %s", self.title, voice.id, exc)
 
     def forget_voice(self, voice: Voice) -> None:
@@ -355,7 +276,7 @@ class _ChatterboxEngine(Engine):
 
     @property
     def conditionals_hits(self) -> dict[str, int]:
-        """How conditionals were found so far: memory, disk, or computed (tests check the disk cache)."""
+        """How conditionals were found since the load: from memory, from disk, or computed."""
         return dict(self._conds.hits) if self._conds else {}
 
     def _compute_conds(self, model: Any, path: Path) -> Any:
@@ -373,109 +294,103 @@ class _ChatterboxEngine(Engine):
 
     def _require_model(self) -> Any:
         if self._model is None:
-            raise RuntimeError(f"{self.title} is not loaded")
+            raise EngineUnavailable(f"{self.title} is not loaded. Load it again in the Voices panel.")
         return self._model
 
     # ---- synthesis
 
     def synthesize(
-        self,
-        text: str,
-        voice: Voice | None,
-        options: SynthesisOptions,
-        cancel: Cancel,
+        self, text: str, voice: Voice | None, options: SynthesisOptions, cancel: Cancel
     ) -> Iterator[np.ndarray]:
         """Yield float32 mono audio at 24 kHz for ``text``; stop within a token once ``cancel`` is set.
 
-        Checks that can fail fast (not loaded, bad language, short or missing clip) raise here, before
-        the first item. ``speed`` is ignored (Chatterbox has no speed control). The generator holds the
-        model lock while it runs: consume it to the end or close it.
+        Checks that can fail fast (options, language, a missing or short clip, no voice) raise here, before
+        the first item. The generator holds the model lock while it runs: consume it to the end or close it.
         """
         self.check_options(options)
         model = self._require_model()
         lang = self._check_language(options.lang)
         if voice is None or voice.path is None:
-            if model.conds is None:
-                raise ValueError(
-                    f"this {self.title} checkpoint has no built-in voice (conds.pt); pick a voice with a "
-                    f"reference clip"
-                )
-        self._check_reference(voice)
-        pieces = split_for_model(text, self.max_chars)
-        self.stats = SynthesisStats()
-        self.token_count = 0
-        return self._synthesize(pieces, voice, cancel, lang)
+            self._check_builtin(model)
+        else:
+            check_reference(voice, self.title)
+        sampling = resolve(self.model_defaults, self.defaults, options, self.capabilities.options)
+        pieces = split_for_model(self.speakable(text), self.max_chars)
+        return self._synthesize(pieces, voice, cancel, lang, sampling, options.speed)
 
-    def _synthesize(
-        self, pieces: list[str], voice: Voice | None, cancel: Cancel, lang: str | None
-    ) -> Iterator[np.ndarray]:
-        started = time.perf_counter()
-        stats = self.stats
+    def _synthesize(self, pieces: list[str], voice: Voice | None, cancel: Cancel, lang: str | None,
+                    sampling: Sampling, speed: float) -> Iterator[np.ndarray]:  # fmt: skip
+        if not self._hold(cancel):
+            return
+        try:
+            self.stats = stats = SynthesisStats(seed=sampling.seed)
+            started = time.perf_counter()
+            stretcher = Stretcher(speed) if speed != 1.0 else None
+            for audio in self._audio(pieces, voice, cancel, lang, sampling):
+                if stretcher is not None:
+                    stretch_started = time.perf_counter()
+                    audio = stretcher.finish() if audio is None else stretcher.feed(audio)
+                    stats.stretch_seconds += time.perf_counter() - stretch_started
+                if audio is None or not len(audio):
+                    continue
+                if stats.first_audio_seconds is None:
+                    stats.first_audio_seconds = time.perf_counter() - started
+                yield audio
+            stats.stopped = self.stopping(cancel)
+        finally:
+            self._lock.release()
+
+    def _audio(self, pieces: list[str], voice: Voice | None, cancel: Cancel, lang: str | None,
+               sampling: Sampling) -> Iterator[np.ndarray | None]:  # fmt: skip
+        """The chunk's audio as the vocoder releases it, then None once it is complete (not after a stop)."""
+        stats, model = self.stats, self._model
+        conds = self._conditionals(voice)
+        generator = self.compute.generator(sampling.seed)
+        settings = VocoderSettings(self.tokens_per_slice, self.slice_growth, self.cfm_steps, self.end_tokens,
+                                   self.watermark)  # fmt: skip
 
         def stop() -> bool:
             return self.stopping(cancel)
 
-        def first_audio() -> None:
-            if stats.first_audio_seconds is None:
-                stats.first_audio_seconds = time.perf_counter() - started
-
-        with self._hold(cancel) as ready:
-            if not ready:
-                stats.stopped = True
+        for piece in pieces:
+            if stop():
                 return
-            model = self._model
-            conds = self._conditionals(voice)
-            for piece in pieces:
-                if stop():
-                    break
-                stats.pieces += 1
-                stats.model_calls.append(piece)
-                vocoder = _Vocoder(self, model, conds.gen, self.tokens_per_slice, self.slice_growth)
-                tokens = self._tokens(model, conds, piece, lang, stop)
-                try:
-                    while not stop():
-                        t3_started = time.perf_counter()
-                        token = next(tokens, None)
-                        stats.t3_seconds += time.perf_counter() - t3_started
-                        if token is None:
-                            break
-                        self.token_count += 1
-                        stats.tokens += 1
-                        audio = vocoder.feed(token)
-                        if audio is not None and len(audio):
-                            first_audio()
-                            yield audio
-                finally:
-                    tokens.close()
-                    stats.vocoder_seconds += vocoder.seconds
-                if stop():
-                    break
-                started_final = vocoder.seconds
-                audio = vocoder.finish()
-                stats.vocoder_seconds += vocoder.seconds - started_final
-                if len(audio):
-                    first_audio()
-                    yield audio
-        stats.stopped = stop()
+            stats.pieces += 1
+            stats.model_calls.append(piece)
+            vocoder = _Vocoder(self.compute, model, conds.gen, settings, generator)
+            tokens = self._tokens(model, conds, piece, lang, sampling, generator, stop)
+            try:
+                while not stop():
+                    t3_started = time.perf_counter()
+                    token = next(tokens, None)
+                    stats.t3_seconds += time.perf_counter() - t3_started
+                    if token is None:
+                        break
+                    stats.tokens += 1
+                    audio = vocoder.feed(token)
+                    if audio is not None and len(audio):
+                        yield audio
+            finally:
+                tokens.close()
+            if stop():
+                stats.vocoder_seconds += vocoder.seconds
+                return
+            audio = vocoder.finish()
+            stats.vocoder_seconds += vocoder.seconds
+            if len(audio):
+                yield audio
+        if not stop():
+            yield None
 
     def _check_language(self, lang: str | None) -> str | None:
         return lang
 
     # ---- per-model parts (subclasses)
 
-    conditionals_class: Any = None
-    conds_kwargs: ClassVar[dict[str, Any]] = {}
-    hub_patterns: tuple[str, ...] = ()
-
-    @property
-    def end_tokens(self) -> list[int]:
-        """Tokens appended before the final vocoder call."""
-        return []
-
     def _from_local(self, checkpoint: Path) -> Any:
         raise NotImplementedError
 
-    def _tokens(
-        self, model: Any, conds: Any, text: str, lang: str | None, stop: Callable[[], bool]
-    ) -> Iterator[int]:
+    def _tokens(self, model: Any, conds: Any, text: str, lang: str | None, sampling: Sampling, generator: Any,
+                stop: Callable[[], bool]) -> Iterator[int]:  # fmt: skip
+        """The T3 loop: speech tokens one at a time, checking ``stop`` before computing each."""
         raise NotImplementedError

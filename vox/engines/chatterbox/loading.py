@@ -123,7 +123,8 @@ def _import_chatterbox() -> types.SimpleNamespace:
     )
 
 
-def _missing_modules() -> list[str]:
+def missing_modules() -> list[str]:
+    """The packages Chatterbox needs that are not installed (found without importing them)."""
     import importlib.util
 
     return [name for name in _MODULES if importlib.util.find_spec(name) is None]
