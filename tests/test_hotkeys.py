@@ -38,7 +38,7 @@ def hotkey_lines(server: VoxServer) -> list[str]:
     return [line for line in server.log_text().splitlines() if "global hotkeys" in line]
 
 
-def wait_for_line(server: VoxServer, text: str, timeout: float = 10.0) -> None:
+def wait_for_line(server: VoxServer, text: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while text not in server.log_text():
         assert time.monotonic() < deadline, f"no {text!r} in the log:\n{server.log_text()}"
