@@ -313,7 +313,7 @@ def test_code_blocks_copy_links_open_and_answers_replay_and_download(page, fake,
     send(page, "Show me code")
     wait(page, "() => vox.chat.last && vox.chat.last.status === 'done'", timeout=30)
     answer = page.locator(ASSISTANT).last
-    copy = answer.get_by_role("button", name="Copy the python code")
+    copy = answer.get_by_role("button", name="Copy the python code of answer 1")
     copy.click()
     assert page.evaluate("() => navigator.clipboard.readText()") == "print('hi')"
     wait(page, "() => document.querySelector('.md-copy').dataset.done === 'true'", timeout=5)

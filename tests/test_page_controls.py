@@ -291,7 +291,8 @@ def test_piper_loads_as_the_page_opens_and_the_card_shows_the_progress(browser, 
     context = browser.new_context()
     context.add_init_script("""document.addEventListener('DOMContentLoaded', () => {
       window.__said = []; window.__shown = [];
-      const log = (el, list) => new MutationObserver(() => list.push(el.textContent)).observe(el, {childList: true, characterData: true, subtree: true});
+      const log = (el, list) => new MutationObserver(() => list.push(el.textContent))
+        .observe(el, {childList: true, characterData: true, subtree: true});
       log(document.querySelector('#announce'), window.__said);
       log(document.querySelector('#status .status-text'), window.__shown);
     });""")

@@ -43,8 +43,13 @@ function speakLabel(r, loading) {
 
 /** The first words of `text`, for names that say which reply a button is about. */
 function snippet(text) {
-  const plain = String(text || "").replace(/[`*_#>|~[\]()]+/g, " ").replace(/\s+/g, " ").trim();
-  return plain.length > 40 ? `${plain.slice(0, 38).trimEnd()}…` : plain;
+  const plain = String(text || "")
+    .replace(/(```|~~~)[\s\S]*?(\1|$)/g, " (code) ")
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/[`*_~#>|]+/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return plain.length > 48 ? `${plain.slice(0, 46).trimEnd()}…` : plain;
 }
 
 export class ReplyCard {
@@ -164,8 +169,11 @@ export class ReplyCard {
   /** A button that copies a code block's text. */
   copyButton(pre) {
     const lang = pre.dataset.lang;
+    const blocks = this.body.querySelectorAll("pre.md-code").length;
+    const which = blocks > 1 ? ` block ${[...this.body.querySelectorAll("pre.md-code")].indexOf(pre) + 1}` : "";
+    const name = `Copy the ${lang ? `${lang} ` : ""}code${which} of ${this.noun} ${this.number}`;
     const button = el("button", { type: "button", className: "md-copy" });
-    button.setAttribute("aria-label", `Copy the ${lang ? `${lang} ` : ""}code`);
+    button.setAttribute("aria-label", name);
     button.addEventListener("click", async () => {
       const code = pre.querySelector("code").textContent;
       try {
@@ -178,7 +186,7 @@ export class ReplyCard {
       }
       setTimeout(() => {
         delete button.dataset.done;
-        button.setAttribute("aria-label", `Copy the ${lang ? `${lang} ` : ""}code`);
+        button.setAttribute("aria-label", name);
       }, 2000);
     });
     return button;
