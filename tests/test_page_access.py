@@ -162,7 +162,7 @@ def test_names_tabs_slider_and_live_regions(browser, vox):
         assert "Replay reply 2: “A second reply.”" in seen, seen
         assert "Replay answer 1: “Here is a plan with code: (code) More at the d…”" in seen, seen
         assert "Copy the python code of answer 1" in seen, seen
-        assert "Stop speaking" in seen and "Stop everything" in seen, seen
+        assert "Stop speaking" in seen and "Stop all" in seen, seen
         # Tabs control tab panels that name them back.
         for tab in page.locator("[role=tab]").all():
             panel = page.locator(f"#{tab.get_attribute('aria-controls')}")

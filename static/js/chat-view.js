@@ -81,10 +81,9 @@ export function show(record, busy) {
 function setBusy(busy) {
   if (ui.send.dataset.busy === String(busy)) return;
   ui.send.dataset.busy = String(busy);
-  ui.send.textContent = busy ? "Stop" : "Send";
+  ui.send.textContent = busy ? "Stop reply" : "Send";
   ui.send.classList.toggle("primary", !busy);
   ui.send.classList.toggle("danger", busy);
-  ui.send.setAttribute("aria-label", busy ? "Stop the reply being written" : "Send the message");
   ui.send.title = busy ? "Stop the reply (Shift+Esc)" : "Send (Enter)";
   ui.send.setAttribute("aria-keyshortcuts", busy ? "Shift+Escape" : "Enter");
   ui.clear.disabled = busy;
