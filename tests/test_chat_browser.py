@@ -107,6 +107,7 @@ SAMPLER = """() => {
       busy: msg.getAttribute('aria-busy'),
       typing: !!typing && typing.offsetParent !== null,
       playing: !!(vox.ctx && vox.chunks.length && vox.ctx.currentTime > vox.chunks[0].start),
+      spoken: vox.spoken,
     });
     if (r.status !== 'waiting' && r.status !== 'streaming') clearInterval(timer);
   }, 30);
@@ -140,6 +141,14 @@ def test_reply_streams_token_by_token_renders_markdown_and_speaks_while_written(
     assert body.locator("h4").all_inner_texts() == ["Morning", "Afternoon"]
     assert body.locator("ol > li").count() == 2 and body.locator("ul > li").count() == 2
     assert not any(mark in final for mark in ("**", "`", "##"))
+    # The sentence heard was highlighted as the page shows it, while the reply was still being written: a list
+    # item without its number, inline code without its backticks (offsets from the server, not a search).
+    spoken = {s["spoken"] for s in samples if s["status"] == "streaming" and s["spoken"]}
+    assert "Visit the Louvre early, before the crowds arrive." in spoken or "Morning" in spoken, spoken
+    assert spoken <= {"Sure!", "Here is a short plan for your trip to Paris.", "Morning",
+                      "Visit the Louvre early, before the crowds arrive.", "Walk along the Seine to Notre-Dame.",
+                      "Afternoon", "Have lunch in the Marais with a friend.", "Climb the Eiffel Tower at sunset.",
+                      "Enjoy your day in Paris, and take lots of photos!"}, spoken  # fmt: skip
     played = page.evaluate("() => vox.chat.last.schedule.map(c => c.text)")
     assert played and "Louvre" in " ".join(played)
     assert not any(mark in t for t in played for mark in ("*", "`", "#")), played

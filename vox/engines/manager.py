@@ -179,11 +179,9 @@ class EngineManager:
             engine.load(self._progress)
         except Exception as e:
             self.state = "ready" if previous is not None and previous.loaded else "error"
-            # A message the page shows: the engine's own sentence, or a plain one (the details go to the log).
-            self.error = str(e) if isinstance(e, EngineUnavailable) else (
-                f"{title} could not be loaded. The Vox log says why; Piper still works meanwhile.")
+            self.error = str(e) if isinstance(e, EngineUnavailable) else f"{title} could not be loaded: {e}"
             self.loading_name = None
-            log.warning("loading engine %s failed: %r", name, e)
+            log.warning("loading engine %s failed: %s", name, e)
             if isinstance(e, EngineUnavailable):
                 raise
             raise EngineUnavailable(self.error) from e
