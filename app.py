@@ -10,7 +10,7 @@ Where each request goes (``vox/app.py`` builds the app; one blueprint per front 
     POST /api/tts_load(_turbo|_multilingual), /api/unload_tts                 vox/routes/speech.py
     POST /api/vox_speak (?wait=true), GET /api/audio_devices                 vox/routes/speakers.py (host speakers)
     GET/POST /api/voices, GET/PATCH/DELETE /api/voices/<id>, GET /api/voices/<id>/audio   vox/routes/voices.py
-    POST /api/chat, GET|DELETE /api/chat/history                             vox/routes/chat.py (local LLM)
+    POST /api/chat, GET|DELETE /api/chat/history, POST /api/chat/heard      vox/routes/chat.py (local LLM)
     POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  vox/routes/live.py (pushed text)
 Every route calls one verb of the Runtime (vox/runtime.py); every reply takes one path (vox/pipeline.py -> an
 engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs.py).

@@ -2,8 +2,9 @@
 
 Starts Vox without a window on a temporary voices folder, adds two cloned-voice clips (made with Piper),
 opens the page in headless Chromium, speaks, and saves docs/screenshots/main.png (a reply playing, its
-current sentence highlighted), voices.png (the voices panel), main-dark.png and chat.png (the LLM chat, a
-reply streaming in while it is spoken, from the tests' fake OpenAI-compatible server).
+current sentence highlighted), voices.png (the voices panel), main-dark.png (the same in the dark theme),
+phone.png (a 390 px wide phone, dark) and chat.png (the LLM chat, a reply streaming in while it is spoken,
+from the tests' fake OpenAI-compatible server).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from tests.fake_llm import FakeLlm  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1180, "height": 760}
+PHONE = {"width": 390, "height": 844}
 FIRST = "Good morning! What is on the agenda today?"
 REPLY = (
-    "Here is the plan for today. The team meets at nine for a short stand-up. "
-    "After that, design reviews the new onboarding screens. Lunch is booked for half past twelve. "
+    "Here is the plan for **today**. The team meets at nine for a short stand-up.\n\n"
+    "- After that, design reviews the new onboarding screens.\n- Lunch is booked for half past twelve.\n\n"
     "In the afternoon we test the release candidate on all three platforms. "
     "Anything that breaks gets fixed before Friday."
 )
@@ -65,24 +67,26 @@ def add_voices(server) -> None:
             print(f"could not add the voice {name}: {r.status_code} {r.text}", file=sys.stderr)
 
 
-def shoot(browser, url: str, scheme: str) -> None:
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme, device_scale_factor=1)
+def shoot(browser, url: str, scheme: str, phone: bool = False) -> None:
+    viewport = PHONE if phone else VIEWPORT
+    context = browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
     page = context.new_page()
     page.goto(url)
     page.evaluate("() => vox.ready")
-    suffix = "" if scheme == "light" else "-dark"
+    page.wait_for_function("() => document.querySelector('#status').dataset.state === 'ready'", timeout=60_000)
+    name = "phone" if phone else "main" if scheme == "light" else "main-dark"
     # A finished reply, then one playing with its second sentence highlighted.
     page.fill("#text", FIRST)
     page.click("#speak")
-    page.wait_for_function("() => vox.last && vox.last.status === 'done' && !vox.speaking", timeout=60_000)
+    page.wait_for_function("() => vox.last && vox.last.voiceState === 'done' && !vox.speaking", timeout=60_000)
     page.fill("#text", REPLY)
     page.click("#speak")
-    page.wait_for_function("() => document.querySelector('.chunk.now[data-idx=\"1\"]')", timeout=60_000)
+    page.wait_for_function("() => vox.spoken.startsWith('The team')", timeout=60_000)
     page.fill("#text", "Thanks! Read me the next item when you are ready.")
     page.mouse.move(0, 0)
-    page.wait_for_timeout(350)  # let the highlight transition settle
-    page.screenshot(path=str(OUT / f"main{suffix}.png"))
-    if scheme == "light":
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(OUT / f"{name}.png"))
+    if scheme == "light" and not phone:
         page.click("#voices-toggle")
         page.wait_for_function("() => document.querySelectorAll('#voice-list .voice').length >= 1")
         page.wait_for_timeout(200)
@@ -109,8 +113,7 @@ def shoot_chat(browser, url: str, fake: FakeLlm) -> None:
     page.fill("#chat-input", question2)
     page.press("#chat-input", "Enter")
     page.wait_for_function(
-        "() => vox.chat.last.text.includes('Santa Justa') && vox.chat.last.status === 'streaming' && "
-        "CSS.highlights.has('vox-chat-now')",
+        "() => vox.chat.last.text.includes('Santa Justa') && vox.chat.last.status === 'streaming' && vox.spoken",
         timeout=60_000,
     )
     page.mouse.move(0, 0)
@@ -136,6 +139,7 @@ def main() -> int:
                 try:
                     for scheme in ("light", "dark"):
                         shoot(browser, server.url + "/", scheme)
+                    shoot(browser, server.url + "/", "dark", phone=True)
                     shoot_chat(browser, server.url + "/", fake)
                 finally:
                     browser.close()

@@ -15,6 +15,7 @@ LAUNCH_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",  # a microphone that plays a tone
 ]  # fmt: skip
 RATE = 22050
 """Piper's rate; the page's AudioContext is forced to it so nothing is resampled between chunk and recording."""

@@ -9,6 +9,10 @@ the page says how to start one and typed text still speaks. What the page played
 
 from __future__ import annotations
 
+import re
+import time
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -103,6 +107,7 @@ SAMPLER = """() => {
       busy: msg.getAttribute('aria-busy'),
       typing: !!typing && typing.offsetParent !== null,
       playing: !!(vox.ctx && vox.chunks.length && vox.ctx.currentTime > vox.chunks[0].start),
+      spoken: vox.spoken,
     });
     if (r.status !== 'waiting' && r.status !== 'streaming') clearInterval(timer);
   }, 30);
@@ -136,6 +141,14 @@ def test_reply_streams_token_by_token_renders_markdown_and_speaks_while_written(
     assert body.locator("h4").all_inner_texts() == ["Morning", "Afternoon"]
     assert body.locator("ol > li").count() == 2 and body.locator("ul > li").count() == 2
     assert not any(mark in final for mark in ("**", "`", "##"))
+    # The sentence heard was highlighted as the page shows it, while the reply was still being written: a list
+    # item without its number, inline code without its backticks (offsets from the server, not a search).
+    spoken = {s["spoken"] for s in samples if s["status"] == "streaming" and s["spoken"]}
+    assert "Visit the Louvre early, before the crowds arrive." in spoken or "Morning" in spoken, spoken
+    assert spoken <= {"Sure!", "Here is a short plan for your trip to Paris.", "Morning",
+                      "Visit the Louvre early, before the crowds arrive.", "Walk along the Seine to Notre-Dame.",
+                      "Afternoon", "Have lunch in the Marais with a friend.", "Climb the Eiffel Tower at sunset.",
+                      "Enjoy your day in Paris, and take lots of photos!"}, spoken  # fmt: skip
     played = page.evaluate("() => vox.chat.last.schedule.map(c => c.text)")
     assert played and "Louvre" in " ".join(played)
     assert not any(mark in t for t in played for mark in ("*", "`", "#")), played
@@ -218,7 +231,16 @@ def test_history_comes_back_and_clear_empties_it(page, fake, vox_server):
     assert page.locator("#text").is_visible() and page.locator("#chat").is_hidden()
     page.keyboard.press("ArrowRight")
     assert page.locator("#chat-log").is_visible() and page.locator("#text").is_hidden()
+    # Clear asks first; Esc (or Cancel) keeps the conversation, and does not mean "stop" while the dialog is open.
+    posted = []
+    page.on("request", lambda r: posted.append(r.url.split("/api/")[-1]) if r.method in ("POST", "DELETE") else None)
     page.click("#chat-clear")
+    assert page.locator("#confirm").is_visible() and "Clear the conversation?" in page.inner_text("#confirm")
+    page.keyboard.press("Escape")
+    assert page.locator("#confirm").is_hidden() and page.locator("#chat-log .msg").count() == 2
+    assert not posted, f"Esc in the dialog sent {posted}"
+    page.click("#chat-clear")
+    page.click("#confirm-ok")
     wait(page, "() => !document.querySelector('#chat-log .msg')", timeout=10)
     assert page.locator("#chat-empty").is_visible()
     assert vox_server.get("/api/chat/history").json()["messages"] == []
@@ -247,3 +269,77 @@ def test_llm_down_says_how_to_start_one_and_typed_text_still_speaks(browser, tmp
     finally:
         page.context.close()
         server.stop()
+
+
+def test_send_turns_into_stop_and_the_interrupted_turn_keeps_what_was_heard(page, fake, vox_server):
+    fake.reply = LONG
+    send(page, "Talk for a long time")
+    send_button = page.locator("#chat-send")
+    wait(page, "() => document.querySelector('#chat-send').textContent === 'Stop reply'", timeout=10)
+    assert send_button.is_enabled() and "danger" in send_button.get_attribute("class")
+    wait(page, "() => vox.spoken && vox.ctx.currentTime > vox.chunks[0].start + 3.5", timeout=60)
+    heard_sentence = page.evaluate("() => vox.spoken")
+    send_button.click()
+    wait(page, "() => vox.chat.last.status === 'stopped'", timeout=10)
+    assert fake.disconnected.wait(5), "Stop in place of Send did not stop the LLM"
+    assert send_button.inner_text() == "Send"
+    shown = page.locator(ASSISTANT).last.locator(".msg-body").inner_text()
+    # The server keeps the turn, marked, with what was heard: whole sentences, up to the one being heard.
+    deadline = time.monotonic() + 5
+    while True:
+        history = vox_server.get("/api/chat/history").json()["messages"]
+        kept = history[-1]["content"] if history else ""
+        if history and (len(kept) < len(shown) or time.monotonic() > deadline):
+            break
+        time.sleep(0.05)
+    assert [m["role"] for m in history] == ["user", "assistant"] and history[1]["interrupted"] is True
+    assert kept and LONG.startswith(kept) and kept.endswith(heard_sentence), (kept[-60:], heard_sentence)
+    assert len(kept) < len(shown), "the history kept what was written, not what was heard"
+    # After a reload the answer is shown as it is remembered: what was heard, marked interrupted.
+    page.reload()
+    page.evaluate("() => vox.ready")
+    assert page.locator(ASSISTANT).last.locator(".msg-body").inner_text().strip() == kept.strip()
+    assert "Interrupted" in page.locator(ASSISTANT).last.locator(".msg-meta").inner_text()
+    # And the model reads that it was cut off there.
+    fake.reset(reply="Sorry, I will be brief.", tokens_per_second=300)
+    page.uncheck("#chat-speak")
+    send(page, "Shorter please")
+    wait(page, "() => vox.chat.last && vox.chat.last.status === 'done'", timeout=30)
+    sent = fake.requests[-1]["messages"]
+    assert sent[2]["content"].startswith(kept.rstrip()) and "interrupted" in sent[2]["content"]
+
+
+CODE_REPLY = (
+    "Run this:\n\n```python\nprint('hi')\n```\n\n"
+    "More at [the docs](https://example.org/docs) or https://example.com. Not [this](javascript:alert(1))."
+)
+
+
+def test_code_blocks_copy_links_open_and_answers_replay_and_download(page, fake, vox_server):
+    fake.reply, fake.tokens_per_second = CODE_REPLY, 300
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=vox_server.url)
+    page.uncheck("#chat-speak")
+    send(page, "Show me code")
+    wait(page, "() => vox.chat.last && vox.chat.last.status === 'done'", timeout=30)
+    answer = page.locator(ASSISTANT).last
+    copy = answer.get_by_role("button", name="Copy the python code of answer 1")
+    copy.click()
+    assert page.evaluate("() => navigator.clipboard.readText()") == "print('hi')"
+    wait(page, "() => document.querySelector('.md-copy').dataset.done === 'true'", timeout=5)
+    links = answer.locator("a.md-link")
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
+        "https://example.org/docs", "https://example.com"]  # fmt: skip
+    assert all(links.nth(i).get_attribute("target") == "_blank" for i in range(links.count()))
+    assert all("noopener" in links.nth(i).get_attribute("rel") for i in range(links.count()))
+    assert not page.locator("a[href^='javascript']").count() and "this" in answer.inner_text()
+    # Replay speaks the answer (even with "Speak replies" off), highlighting it in place.
+    answer.get_by_role("button", name=re.compile(r"^Replay answer 1")).click()
+    wait(page, "() => vox.spoken === 'Run this:'", timeout=30)
+    wait(page, "() => vox.chat.last.voiceState === 'done'", timeout=30)
+    assert Recording(page).last_sound(0.05) is not None
+    # Download gives the answer as one WAV.
+    with page.expect_download(timeout=60_000) as info:
+        answer.get_by_role("button", name=re.compile(r"^Download answer 1")).click()
+    wav = Path(info.value.path()).read_bytes()
+    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and len(wav) > 22050
+    assert info.value.suggested_filename.startswith("vox-run-this") and info.value.suggested_filename.endswith(".wav")

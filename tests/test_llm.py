@@ -180,7 +180,10 @@ def test_llm_server_down_gives_a_clear_message_and_speaking_still_works(tmp_path
         with requests.post(s.url + "/api/chat", json={"message": "hi"}, stream=True, timeout=60) as r:
             messages = list(sse_messages(r))
         errors = [m["error"] for m in messages if "error" in m]
-        assert errors and "no LLM server answers" in errors[0] and "ollama" in errors[0].lower()
+        assert errors and "No LLM server answers at http://127.0.0.1:9/v1" in errors[0], errors
+        # Not Ollama's address: start the server meant to be there; nothing says to pull the configured model.
+        assert "llama-server" in errors[0] and "ollama serve" in errors[0] and "pull" not in errors[0]
+        assert "Errno" not in errors[0] and "refused" not in errors[0].lower()
         assert messages[-1]["done"]
         assert s.post("/api/vox_speak_wav", {"text": "Typed text still speaks."}).status_code == 200
     finally:
@@ -190,7 +193,86 @@ def test_llm_server_down_gives_a_clear_message_and_speaking_still_works(tmp_path
 def test_llm_error_answer_is_reported(vox, fake):
     fake.status = 404
     messages = [m for _, m in chat(vox, "hi")]
-    assert any("model 'nope' not found" in m.get("error", "") for m in messages)
+    errors = [m["error"] for m in messages if "error" in m]
+    assert errors and "model 'nope' not found" in errors[0] and "no model called 'test-model'" in errors[0]
+    assert "Set [llm] model in config.toml" in errors[0] and "ollama pull" not in errors[0], errors
+
+
+def test_hints_fit_the_server_they_are_about():
+    """Ollama's address: start Ollama; pulling is suggested only once Ollama answers that it lacks the model.
+    Any other address: start the server that belongs there."""
+    from vox.config import Llm
+    from vox.llm import is_ollama, missing_model_hint, unreachable_hint
+
+    ollama = Llm(base_url="http://127.0.0.1:11434/v1", model="llama3.2")
+    other = Llm(base_url="http://127.0.0.1:8080/v1", model="qwen2.5-7b-instruct-q4_k_m.gguf")
+    assert is_ollama(ollama.base_url) and is_ollama("http://ollama:8000/v1") and not is_ollama(other.base_url)
+    assert "ollama serve" in unreachable_hint(ollama) and "pull" not in unreachable_hint(ollama)
+    assert "llama-server" in unreachable_hint(other) and "pull" not in unreachable_hint(other)
+    assert "ollama pull llama3.2" in missing_model_hint(ollama)
+    assert "ollama" not in missing_model_hint(other).lower()
+
+
+def stopped_turn(vox, fake) -> tuple[list[dict], dict]:
+    """A chat turn stopped with stop-all once its first audio arrived: (its messages, its done event)."""
+    fake.reply = " ".join(["This reply goes on and on for a long time."] * 40)
+    got: list[dict] = []
+    first_audio = threading.Event()
+
+    def run():
+        with requests.post(vox.url + "/api/chat", json={"message": "Tell me everything"}, stream=True,
+                           timeout=120) as r:  # fmt: skip
+            for m in sse_messages(r):
+                got.append(m)
+                if "audio" in m:
+                    first_audio.set()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    assert first_audio.wait(30)
+    assert vox.post("/api/stop_all_vox").status_code == 200
+    t.join(10)
+    assert got[-1]["done"] and got[-1]["stopped"]
+    return got, got[-1]
+
+
+def test_an_interrupted_turn_stays_in_the_history_with_what_was_heard(vox, fake):
+    got, done = stopped_turn(vox, fake)
+    written = "".join(m["token"] for m in got if "token" in m)
+    history = vox.get("/api/chat/history").json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[1]["interrupted"] is True and history[1]["content"] == written == done["reply"]
+    assert 0 < len(written) < len(fake.reply)
+    # The page says what was heard: the first piece of the first chunk, by its offsets.
+    first = next(m for m in got if "audio" in m)["pieces"][0]
+    assert 0 < first["end"] <= len(written)
+    r = vox.post("/api/chat/heard", {"job": done["job"], "heard": first["end"]})
+    assert r.status_code == 200, r.text
+    history = vox.get("/api/chat/history").json()["messages"]
+    assert history[1] == {"role": "assistant", "content": written[: first["end"]], "interrupted": True}
+    # The model reads what was heard and that the user cut it off there.
+    fake.reset(reply="Sorry, I will be brief.", tokens_per_second=500)
+    chat(vox, "Shorter, please")
+    sent = fake.requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[2]["content"].startswith(written[: first["end"]].rstrip())
+    assert sent[2]["content"].endswith("[The user interrupted this reply here and did not hear the rest.]")
+    assert set(sent[2]) == {"role", "content"}, "the LLM server gets plain role/content messages"
+    history = vox.get("/api/chat/history").json()["messages"]
+    assert len(history) == 4 and "interrupted" not in history[3], "a finished turn is not marked"
+
+
+def test_heard_is_validated(vox, fake):
+    _, done = stopped_turn(vox, fake)
+    bad = [({"job": done["job"], "heard": -1}, 400), ({"job": done["job"], "heard": "3"}, 400),
+           ({"job": done["job"], "heard": True}, 400), ({"heard": 3}, 400), ({"job": "j999999", "heard": 3}, 404)]
+    for payload, status in bad:
+        r = vox.post("/api/chat/heard", payload)
+        assert r.status_code == status and r.json()["error"].endswith("."), (payload, r.text)
+    fake.reset(reply="Done.", tokens_per_second=500)
+    finished = chat(vox, "again")[-1][1]
+    r = vox.post("/api/chat/heard", {"job": finished["job"], "heard": 1})
+    assert r.status_code == 409 and "not interrupted" in r.json()["error"]
 
 
 def test_very_long_reply(vox, fake):

@@ -127,3 +127,11 @@ class StorageFailed(VoxError):
 
 class LlmUnavailable(VoxError):
     """The LLM server could not be reached or answered an error; the message says what to do."""
+
+
+class UnknownTurn(VoxError):
+    """No chat turn in this session has that id."""
+
+
+class TurnNotInterrupted(VoxError):
+    """Only an interrupted chat turn can be shortened to what was heard."""

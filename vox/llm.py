@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -16,12 +17,36 @@ from vox.config import Llm
 from vox.errors import LlmUnavailable
 from vox.jobs import Job
 
-OLLAMA_HINT = (
-    "Start a local LLM server, e.g. Ollama: `curl -fsSL https://ollama.com/install.sh | sh`, then "
-    "`ollama pull {model}` and `ollama serve`; or set [llm] base_url in config.toml to your server "
-    "(llama.cpp's llama-server or LM Studio)."
-)
+OLLAMA_PORT = 11434
 
+
+def is_ollama(base_url: str) -> bool:
+    """Whether ``base_url`` looks like Ollama (its port, or its name in the host)."""
+    parts = urlsplit(base_url)
+    return parts.port == OLLAMA_PORT or "ollama" in (parts.hostname or "")
+
+
+def unreachable_hint(settings: Llm) -> str:
+    """What to do when nothing answers at ``base_url``: start the server that belongs there. Pulling a model is
+    only suggested once the server answers that it lacks one (``missing_model_hint``): the configured name
+    may not be an Ollama model at all."""
+    if is_ollama(settings.base_url):
+        return ("Start Ollama with `ollama serve` (install it from https://ollama.com if it is not installed), "
+                "or set [llm] base_url in config.toml to the server you use.")
+    return ("Start the LLM server that should answer there (llama.cpp's llama-server, LM Studio, or any "
+            "OpenAI-compatible server), or set [llm] base_url in config.toml to the one you use; for Ollama "
+            f'that is "http://127.0.0.1:{OLLAMA_PORT}/v1", after `ollama serve`.')
+
+
+def missing_model_hint(settings: Llm) -> str:
+    """The server answers but has no model of that name."""
+    if is_ollama(settings.base_url):
+        return (f"Fetch it with `ollama pull {settings.model}` if that is a model of the Ollama library "
+                "(`ollama list` shows those you have), or set [llm] model in config.toml to one of them.")
+    return "Set [llm] model in config.toml to a model your LLM server has loaded."
+
+
+log = logging.getLogger("vox.llm")
 
 LlmError = LlmUnavailable
 """The LLM server could not be reached or answered an error; the message says what to do."""
@@ -30,7 +55,8 @@ LlmError = LlmUnavailable
 def _connection(base_url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LlmError(f"[llm] base_url {base_url!r} is not an http(s) URL")
+        raise LlmError(f"[llm] base_url {base_url!r} is not an http(s) address. Set it in config.toml, e.g. "
+                       f'"http://127.0.0.1:{OLLAMA_PORT}/v1".')
     cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     return cls(parts.hostname, parts.port, timeout=timeout), parts.path.rstrip("/")
 
@@ -52,8 +78,8 @@ def stream_chat(settings: Llm, messages: list[dict], job: Job, connect_timeout: 
         response = conn.getresponse()
     except (OSError, http.client.HTTPException) as e:
         conn.close()
-        hint = OLLAMA_HINT.format(model=settings.model)
-        raise LlmError(f"no LLM server answers at {settings.base_url} ({e}). {hint}") from None
+        log.info("no LLM server at %s: %r", settings.base_url, e)
+        raise LlmError(f"No LLM server answers at {settings.base_url}. {unreachable_hint(settings)}") from None
     try:
         if response.status != 200:
             detail = response.read(2000).decode("utf-8", "replace")
@@ -62,7 +88,12 @@ def stream_chat(settings: Llm, messages: list[dict], job: Job, connect_timeout: 
                 detail = detail.get("message", detail) if isinstance(detail, dict) else detail
             except (ValueError, AttributeError):
                 pass
-            raise LlmError(f"the LLM server answered {response.status}: {detail}")
+            detail = str(detail).strip().rstrip(".")
+            if response.status == 404 and "model" in detail.lower():
+                raise LlmError(f"The LLM server has no model called {settings.model!r} ({detail}). "
+                               f"{missing_model_hint(settings)}")
+            raise LlmError(f"The LLM server refused the request (error {response.status}: {detail}). Check [llm] "
+                           "in config.toml and the LLM server's log.")
         if conn.sock is not None:
             conn.sock.settimeout(None)  # tokens may be slow; a cancel shuts the socket down instead
         job.on_cancel(lambda: _shutdown(conn))
@@ -88,7 +119,7 @@ def _deltas(response: http.client.HTTPResponse, job: Job) -> Iterator[str]:
         except (OSError, http.client.HTTPException, ValueError):
             if job.cancelled:
                 return
-            raise LlmError("the LLM server closed the connection mid-reply") from None
+            raise LlmError("The LLM server closed the connection in the middle of the reply. Try again.") from None
         if not line:
             return
         line = line.strip()
@@ -102,7 +133,7 @@ def _deltas(response: http.client.HTTPResponse, job: Job) -> Iterator[str]:
         except ValueError:
             continue
         if "error" in event:
-            raise LlmError(f"the LLM server reported an error: {event['error']}")
+            raise LlmError(f"The LLM server reported an error: {event['error']}. Try again.")
         for choice in event.get("choices") or []:
             content = (choice.get("delta") or {}).get("content")
             if content:

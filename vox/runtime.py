@@ -266,6 +266,10 @@ class Runtime:
     def chat_history(self, session: str = DEFAULT_SESSION) -> list[dict]:
         return self.chats.messages(session)
 
+    def chat_heard(self, job: str, chars: int, session: str = DEFAULT_SESSION) -> dict:
+        """An interrupted turn was heard up to ``chars`` characters: the history keeps only that part."""
+        return self.chats.heard(session, job, chars)
+
     def clear_chat(self, session: str = DEFAULT_SESSION) -> None:
         self.chats.clear(session)
 

@@ -53,11 +53,12 @@ async function errorSentence(res) {
  * One request. `json` is sent as a JSON body, `form` as multipart; `signal` aborts it. Resolves with the
  * Response when it is ok, else rejects with a VoxError.
  */
-async function request(method, url, { json, form, signal, cache } = {}) {
-  const init = { method, signal };
+async function request(method, url, { json, form, signal, cache, session } = {}) {
+  const init = { method, signal, headers: {} };
   if (cache) init.cache = cache;
+  if (session) init.headers["X-Vox-Session"] = session;
   if (json !== undefined) {
-    init.headers = { "Content-Type": "application/json" };
+    init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(json);
   } else if (form) {
     init.body = form;
@@ -85,6 +86,12 @@ export const api = {
   speakStream: (payload, signal) => request("POST", "/api/vox_speak_wav_stream", { json: payload, signal }),
   /** Speak on the host's speakers; resolves once playback started. */
   speakOnSpeakers: (payload) => requestJson("POST", "/api/vox_speak", { json: payload }),
+  /** The whole reply as one WAV Blob. It is rendered in a session of its own, so it does not replace the
+   * reply playing (a new reply replaces the one in its own session only). */
+  async speakWav(payload) {
+    const res = await request("POST", "/api/vox_speak_wav", { json: payload, session: "vox-download" });
+    return res.blob();
+  },
   stop: () => requestJson("POST", "/api/vox_stop"),
   stopAll: () => requestJson("POST", "/api/stop_all_vox"),
   status: () => requestJson("GET", "/api/status", { cache: "no-store" }),
@@ -106,6 +113,8 @@ export const api = {
   chat: (payload, signal) => request("POST", "/api/chat", { json: payload, signal }),
   chatHistory: () => requestJson("GET", "/api/chat/history", { cache: "no-store" }),
   clearChatHistory: () => requestJson("DELETE", "/api/chat/history"),
+  /** An interrupted turn was heard up to `heard` characters (the server's own offsets): keep only that. */
+  chatHeard: (job, heard) => requestJson("POST", "/api/chat/heard", { json: { job, heard } }),
 
   /** Replies other programs push, and stops from outside the page (an EventSource; it reconnects by itself). */
   live: () => new EventSource("/api/live"),

@@ -1,6 +1,7 @@
 /* The Chat tab's view: the log of messages (the user's, and the assistant's as reply cards), which stays
- * scrolled to the end unless the reader scrolled up; the message box that grows with what is typed; Send and
- * Clear; the LLM server's pill; and the highlight of the words being heard. chat.js decides what to show. */
+ * scrolled to the end unless the reader scrolled up; the message box that grows with what is typed; Send,
+ * which turns into Stop while a reply is being written, and Clear; the LLM server's pill; and the highlight
+ * of the sentence being heard. chat.js decides what to show. */
 
 import { $, clock, el } from "./dom.js";
 import { clearSpoken } from "./highlight.js";
@@ -22,7 +23,9 @@ export const llm = { model: ui.section.dataset.llmModel || "", url: ui.section.d
 
 const cards = new WeakMap(); // record -> ReplyCard
 let stick = true; // follow the end of the log (false once the reader scrolled up)
-let heard = null; // {record, idx, text} of the chunk being heard
+let heard = null; // {record, sentence} being heard
+let answers = 0;
+let actions = { replay: () => {}, download: () => {} };
 
 export function scrollToEnd(force) {
   if (force || stick) ui.log.scrollTop = ui.log.scrollHeight;
@@ -41,14 +44,26 @@ export function addUser(text) {
   scrollToEnd(true);
 }
 
+/** Scroll the log so that `range` (the sentence heard) is in view, unless it is following the end. */
+function reveal(range) {
+  if (stick && heard && heard.record.status !== "done") return;
+  const box = ui.log.getBoundingClientRect();
+  const r = range.getBoundingClientRect();
+  if (r.top < box.top + 8 || r.bottom > box.bottom - 8) {
+    ui.log.scrollBy({ top: r.top - box.top - box.height / 3, behavior: "smooth" });
+  }
+}
+
 export function addAssistant(record) {
   ui.empty.hidden = true;
   const card = new ReplyCard({
+    kind: "chat",
     who: llm.model || "Assistant",
-    onRender: () => {
-      highlight();
-      scrollToEnd();
-    },
+    number: ++answers,
+    noun: "answer",
+    actions: { replay: () => actions.replay(record), download: () => actions.download(record) },
+    onRender: () => scrollToEnd(),
+    reveal,
   });
   cards.set(record, card);
   ui.log.append(card.article);
@@ -56,28 +71,40 @@ export function addAssistant(record) {
   return card;
 }
 
-/** Bring a reply's card up to date; `busy` (a reply is being written) disables Send and Clear. */
+/** Bring a reply's card up to date; while `busy` (a reply is being written) Send is Stop and Clear waits. */
 export function show(record, busy) {
   const card = cards.get(record);
   if (card) card.show(record);
-  ui.send.disabled = busy;
+  setBusy(busy);
+}
+
+function setBusy(busy) {
+  if (ui.send.dataset.busy === String(busy)) return;
+  ui.send.dataset.busy = String(busy);
+  ui.send.textContent = busy ? "Stop reply" : "Send";
+  ui.send.classList.toggle("primary", !busy);
+  ui.send.classList.toggle("danger", busy);
+  ui.send.title = busy ? "Stop the reply (Shift+Esc)" : "Send (Enter)";
+  ui.send.setAttribute("aria-keyshortcuts", busy ? "Shift+Escape" : "Enter");
   ui.clear.disabled = busy;
 }
+
+export const cardOf = (record) => cards.get(record);
 
 export const render = (record) => cards.get(record)?.render(record);
 export const renderSoon = (record) => cards.get(record)?.renderSoon(record);
 export const showError = (record, title, message, onRetry) => cards.get(record)?.showError(title, message, onRetry);
 
-/** The chunk being heard changed ({record, idx, text}, or null when none is). */
+/** The sentence being heard changed ({record, sentence}, or null when none is). */
 export function setHeard(next) {
+  const was = heard && cards.get(heard.record);
   heard = next;
-  highlight();
-}
-
-function highlight() {
   const card = heard && cards.get(heard.record);
-  if (card) card.highlight(heard);
-  else clearSpoken();
+  if (card) card.highlight(heard.record, heard.sentence);
+  else {
+    if (was) was.sentence = null;
+    clearSpoken();
+  }
 }
 
 export function clearLog() {
@@ -103,7 +130,7 @@ export const input = {
     return text;
   },
   focus: () => ui.input.focus(),
-  /** After Send, the focus goes back to the box (the button is disabled while the reply streams). */
+  /** After Send, the focus goes back to the box (the button is Stop while the reply streams). */
   refocus() {
     if (document.activeElement === ui.send) ui.input.focus();
   },
@@ -116,7 +143,8 @@ function fitInput() {
   if (ui.input.scrollHeight > ui.input.clientHeight) ui.input.style.height = `${ui.input.scrollHeight + 2}px`;
 }
 
-export function setupChatView({ onSend, onClear }) {
+export function setupChatView({ onSend, onStop, onClear, onReplay, onDownload }) {
+  actions = { replay: onReplay, download: onDownload };
   ui.log.addEventListener("scroll", () => (stick = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 80), {
     passive: true,
   });
@@ -126,9 +154,8 @@ export function setupChatView({ onSend, onClear }) {
     onSend();
   });
   ui.input.addEventListener("input", fitInput);
-  ui.send.addEventListener("click", () => onSend());
-  ui.send.title = "Send (Enter)";
-  ui.send.setAttribute("aria-keyshortcuts", "Enter");
+  ui.send.addEventListener("click", () => (ui.send.dataset.busy === "true" ? onStop() : onSend()));
+  setBusy(false);
   ui.clear.addEventListener("click", onClear);
   ui.speakReplies.checked = prefs.get("chatSpeak", true);
   ui.speakReplies.addEventListener("change", () => prefs.set("chatSpeak", ui.speakReplies.checked));

@@ -1,8 +1,10 @@
 /* The chat with the local LLM: a message goes to the server (POST /api/chat), whose one SSE stream carries
  * both the reply's tokens (shown as they arrive, chat-view.js) and its audio (played by the page's player as a
  * reply of its own, speech.beginReply), then {"done", "reply", "stopped"}. Esc (stop) silences the voice and
- * the text goes on; Shift+Esc (stop all) also makes the server cancel the LLM request and the stream ends
- * "stopped" (the page hangs up itself if it does not within a few seconds).
+ * the text goes on; Shift+Esc (stop all), or Send while it reads Stop, also makes the server cancel the LLM
+ * request and the stream ends "stopped" (the page hangs up itself if it does not within a few seconds). The
+ * server keeps a stopped turn in the history, marked interrupted; when the voice was playing, the page then
+ * tells it how much was heard (the end of the last sentence begun), and the history keeps only that.
  *
  * Each turn is a record of kind "chat" in replies.js: message, text, tokens, status (waiting, streaming,
  * stopping, done, stopped, error), voiceState (waiting, playing, done, stopped, replaced, failed, off),
@@ -12,10 +14,11 @@
 import { api, connectionLost } from "./api.js";
 import * as view from "./chat-view.js";
 import { options } from "./composer.js";
-import { on } from "./events.js";
+import { confirmDialog } from "./dialog.js";
+import { emit, on } from "./events.js";
 import { showMessage } from "./notice.js";
 import { replies } from "./replies.js";
-import { beginReply, player } from "./speech.js";
+import { beginReply, download, player, replay, stopAll } from "./speech.js";
 import { sseMessages } from "./sse.js";
 import { pollStatus } from "./status.js";
 
@@ -29,6 +32,10 @@ const streams = new WeakMap(); // record -> {controller, stopTimer}
 export const activeTurn = () => active;
 
 const show = (record) => view.show(record, active !== null);
+const setActive = (record) => {
+  active = record;
+  emit("turn", { active: record !== null });
+};
 const owns = (record) => player.reply && player.reply.id === record.id;
 
 /** Send `text` (default: the message box's); resolves with the turn's record once its stream has ended. */
@@ -61,7 +68,7 @@ export async function send(text) {
   });
   const stream = { controller: new AbortController(), stopTimer: 0, voiced: false };
   streams.set(record, stream);
-  active = record;
+  setActive(record);
   view.input.refocus();
   view.addUser(text);
   view.addAssistant(record);
@@ -80,7 +87,7 @@ export async function send(text) {
     await read(record, stream.controller.signal, { message: text, speak, voice, speed });
   } finally {
     clearTimeout(stream.stopTimer);
-    if (active === record) active = null;
+    if (active === record) setActive(null);
     view.render(record);
     show(record);
   }
@@ -127,10 +134,21 @@ async function read(record, signal, payload) {
   }
   if (!done) return signal.aborted ? end(record, "stopped") : end(record, "error", connectionLost());
   if (typeof done.reply === "string" && done.reply.length >= record.text.length) record.text = done.reply;
-  record.job = done.job;
+  record.llmJob = done.job;
+  if (done.stopped && record.heardAtStop != null) reportHeard(record, done.job, record.heardAtStop);
   if (record.error) return end(record, "error", record.error);
   if (!record.llmError && record.tokens) view.setLlmState("ok", `${view.llm.model} at ${view.llm.url} answered`);
   return end(record, done.stopped || record.status === "stopping" ? "stopped" : "done");
+}
+
+/** The server keeps a stopped turn's text as written; keep only what was heard (the model is told so). */
+async function reportHeard(record, job, heard) {
+  try {
+    await api.chatHeard(job, heard);
+    record.heardReported = heard;
+  } catch (e) {
+    /* the history keeps what was written; nothing the user must act on */
+  }
 }
 
 function playChunk(record, msg) {
@@ -176,6 +194,9 @@ function end(record, status, error) {
 function onStop({ all }) {
   const record = active;
   if (!record) return;
+  // What was heard counts only if the voice was still speaking when the whole turn was stopped; after Esc the
+  // text went on being shown, and that is what the user has.
+  if (!all) record.heardAtStop = null;
   if (all) {
     // The server cancels the LLM request and ends the stream with "stopped"; hang up if it does not.
     const stream = streams.get(record);
@@ -192,21 +213,18 @@ const turn = (id) => {
   return record && record.kind === "chat" ? record : null;
 };
 
-function onReplyEnd({ replyId, reason }) {
+function onReplyEnd({ replyId, reason, heard }) {
   const record = turn(replyId);
   if (!record) return;
-  if (reason === "done") record.voiceState = record.voiceState === "failed" ? "failed" : "done";
-  else if (reason === "replaced" && record.voiceState !== "stopped") record.voiceState = "replaced";
-  else if (reason === "stopped") record.voiceState = "stopped";
+  if (reason === "stopped" && record === active && record.speak) record.heardAtStop = heard || 0;
   view.setHeard(null);
   show(record);
 }
 
-function onPlaying({ replyId, idx, text }) {
+function onPlaying({ replyId, sentence }) {
   const record = turn(replyId);
   if (!record) return;
-  view.setHeard(idx == null ? null : { record, idx, text: text || "" });
-  if (record.voiceState === "waiting") record.voiceState = "playing";
+  view.setHeard(sentence ? { record, sentence } : null);
   show(record);
 }
 
@@ -225,7 +243,9 @@ export async function loadHistory() {
   for (const m of messages) {
     if (m.role === "user") view.addUser(m.content);
     else if (m.role === "assistant") {
-      const record = { id: `h${++seq}`, kind: "chat", text: m.content, status: "done", voiceState: "off" };
+      const record = { id: `h${++seq}`, kind: "chat", text: m.content, status: "done", voiceState: "off",
+                       interrupted: !!m.interrupted };  // prettier-ignore
+      replies.add(record);
       view.addAssistant(record);
       view.render(record);
       show(record);
@@ -234,9 +254,18 @@ export async function loadHistory() {
   if (messages.length) view.scrollToEnd(true);
 }
 
-/** Forget the conversation (here and on the server); false while a reply is being written or on failure. */
-export async function clear() {
+/** Forget the conversation (here and on the server); false while a reply is being written or on failure.
+ * `ask` first asks the user to confirm (the Clear button does; the automation handle does not). */
+export async function clear(ask = false) {
   if (active) return false;
+  if (ask) {
+    const sure = await confirmDialog({
+      title: "Clear the conversation?",
+      message: "The messages disappear from this page and the assistant forgets them. This cannot be undone.",
+      confirm: "Clear",
+    });
+    if (!sure) return false;
+  }
   try {
     await api.clearChatHistory();
   } catch (e) {
@@ -248,8 +277,24 @@ export async function clear() {
   return true;
 }
 
+/** Replay or download an answer with the voice and speed chosen now. */
+const replayTurn = (record) => replay(record, options());
+const downloadTurn = (record) => download(record, options());
+
 export function setupChat() {
-  view.setupChatView({ onSend: () => send(), onClear: () => clear() });
+  view.setupChatView({
+    onSend: () => send(),
+    onStop: () => stopAll(),
+    onClear: () => clear(true),
+    onReplay: replayTurn,
+    onDownload: downloadTurn,
+  });
+  for (const type of ["buffering", "pause", "download"]) {
+    on(type, ({ replyId }) => {
+      const record = turn(replyId);
+      if (record) show(record);
+    });
+  }
   on("stop", onStop);
   on("replyend", onReplyEnd);
   on("playing", onPlaying);

@@ -1,12 +1,22 @@
 /* The in-page hotkeys: the one parser of a key spec ("Ctrl+Enter", "Shift+Esc"; from config.toml [hotkeys],
  * rendered by the template into <body data-hotkey-*>), the hint that shows them, and the one keydown listener
- * that runs an action. What an action means (speak, or send in the Chat tab) is the entry module's choice. */
+ * that runs an action. What an action means (speak, or send in the Chat tab) is the entry module's choice.
+ *
+ * Two keys are the page's own: Space pauses and resumes, unless the focus is on something Space already
+ * works (a text box, a button, a menu); and a plain Esc first closes what is open (a dialog, a rename box:
+ * dismiss.js) and only means "stop" when nothing is. */
 
+import { dismissNewest } from "./dismiss.js";
 import { $, el } from "./dom.js";
 
 const KEY_ALIASES = { esc: "Escape", return: "Enter", space: " ", ctrl: "Control", cmd: "Meta", super: "Meta" };
 const KEY_LABELS = { Control: "Ctrl", Escape: "Esc", Meta: "Super", " ": "Space" };
-const ACTIONS = ["stop_all", "stop", "speak"]; // matched in this order: Shift+Esc before Esc
+const ACTIONS = ["stop_all", "stop", "speak", "pause"]; // matched in this order: Shift+Esc before Esc
+const PAUSE = "Space";
+
+/** Whether Space on `target` already does something (types, clicks, opens): then it is not "pause". */
+const spaceIsTaken = (target) =>
+  !!(target && target.closest && target.closest("input, textarea, select, button, a[href], summary, [contenteditable], [role=tab], [role=button], dialog"));
 
 /** {key, mods: {Control, Shift, Alt, Meta}, parts} of a spec like "Ctrl+Alt+S", or null for none. */
 export function parseHotkey(spec) {
@@ -43,9 +53,11 @@ export function installHotkeys(actions, buttons) {
     stop_all: parseHotkey(data.hotkeyStopAll),
     stop: parseHotkey(data.hotkeyStop),
     speak: parseHotkey(data.hotkeySpeak),
+    pause: parseHotkey(PAUSE),
   };
   for (const [name, hk] of Object.entries(keys)) {
     const slot = $(`[data-hotkey="${name}"]`);
+    if (!slot) continue;
     if (!hk) {
       slot.closest(".hk").hidden = true; // no key configured for this action
       continue;
@@ -57,10 +69,16 @@ export function installHotkeys(actions, buttons) {
   }
   document.addEventListener("keydown", (e) => {
     if (e.isComposing || e.repeat) return;
+    if (e.key === "Escape" && !e.shiftKey && !e.ctrlKey && !e.altKey && !e.metaKey && dismissNewest()) {
+      e.preventDefault(); // Esc closed a dialog or a rename box; it does not stop speech too
+      return;
+    }
     const action = ACTIONS.find((name) => matches(keys[name], e));
     if (!action) return;
+    if (action === "pause" && spaceIsTaken(e.target)) return;
+    if (action === "pause" && actions.pause() === false) return; // nothing plays: Space scrolls as usual
     e.preventDefault();
-    actions[action]();
+    if (action !== "pause") actions[action]();
   });
   return keys;
 }

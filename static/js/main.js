@@ -6,6 +6,7 @@ import { scrollToEnd } from "./chat-view.js";
 import * as chat from "./chat.js";
 import * as composer from "./composer.js";
 import { setupConversation } from "./conversation.js";
+import { spokenText } from "./highlight.js";
 import { installHotkeys } from "./hotkeys.js";
 import { listenLive } from "./live.js";
 import { currentMode, setMode, setupModes } from "./modes.js";
@@ -14,16 +15,19 @@ import { setupRecorder } from "./recorder.js";
 import { replies } from "./replies.js";
 import * as speech from "./speech.js";
 import { setupStatus } from "./status.js";
+import { setupTheme } from "./theme.js";
 import { loadVoices, setupVoices } from "./voices.js";
 
+setupTheme();
 setupNotices();
-setupConversation({ onSayAgain: composer.speak });
+setupConversation({ onReplay: composer.replay, onDownload: composer.download });
 composer.setupComposer();
 installHotkeys(
   {
     speak: () => (currentMode() === "chat" ? chat.send() : composer.speak()), // Ctrl+Enter sends in the Chat tab
     stop: composer.stop,
     stop_all: composer.stopAll,
+    pause: composer.togglePause,
   },
   composer.buttons
 );
@@ -40,7 +44,8 @@ listenLive();
  *
  *   ready              resolves once the voices, the first status and the chat history are shown
  *   speak(text, {voice, speed, lang})   speak in the page (resolves with the reply's record when its stream ends)
- *   stop(), stopAll()  what Esc and Shift+Esc do (without the status refresh)
+ *   stop(), stopAll()  what Esc and Shift+Esc do (without the status refresh);  pause(): what Space does
+ *   spoken             the text highlighted now (the sentence being heard), "" when none
  *   player             the gapless player (player.js)
  *   replies            the reply registry (replies.js): get(id), last(kind), ofKind(kind)
  *   last               the newest reply of any kind;  speaking: whether the page is streaming or playing
@@ -53,7 +58,11 @@ window.vox = Object.freeze({
   speak: speech.speak,
   stop: speech.stop,
   stopAll: speech.stopAll,
+  pause: speech.togglePause,
   player: speech.player,
+  get spoken() {
+    return spokenText();
+  },
   replies,
   get last() {
     return replies.last();

@@ -1,7 +1,11 @@
-/* Markdown to safe HTML: the page's one renderer of what an assistant wrote (the chat now; every reply card
- * later). Everything in the source is HTML-escaped before any markup is added, and the markup added is a
- * fixed set of tags without attributes except a title holding escaped text: a reply cannot inject HTML. Links
- * are shown as their text (the address in the tooltip): nothing in a reply navigates anywhere.
+/* Markdown to safe HTML: the page's one renderer of replies (every reply card: the Speak tab's and the chat's).
+ * Everything in the source is HTML-escaped before any markup is added, and the markup added is a fixed set of
+ * tags whose only attributes are an escaped link address (http, https or mailto only; links open in a new
+ * tab), a code block's language and `data-src`. A reply cannot inject HTML or script.
+ *
+ * `data-src` on each block (paragraph, heading, list item, code, quote, table row) is the offset in the source
+ * where that block's text starts, so highlight.js can map the server's sentence offsets onto what is shown.
+ * Inside a block, what is shown is the source with its marks left out, in order.
  * streamingText tidies a reply that is still being written so that what is shown only grows. */
 
 const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -16,13 +20,27 @@ export function inline(src) {
     return `\u0000${codes.length - 1}\u0000`;
   });
   s = escapeHtml(s);
-  s = s.replace(/!?\[([^\]\n]+)\]\(([^()\s]+)(?:\s+&quot;.*?&quot;)?\)/g, '<span class="md-link" title="$2">$1</span>');
+  s = s.replace(/!?\[([^\]\n]+)\]\(([^()\s]+)(?:\s+&quot;.*?&quot;)?\)/g, (m, label, url) => link(url, label));
+  // Bare addresses become links too (not inside a link or a tag).
+  s = s.replace(/(<a\b[^>]*>[\s\S]*?<\/a>)|(<[^>]+>)|\bhttps?:\/\/(?:(?!&quot;|&#39;|&lt;|&gt;)[^\s<])+/g, (m, a, tag) => {
+    if (a || tag) return m;
+    const url = m.replace(/[.,;:!?)\]]+$/, "");
+    return link(url, url) + m.slice(url.length);
+  });
   s = s.replace(/(\*\*\*|___)(?=\S)([\s\S]*?\S)\1/g, "<strong><em>$2</em></strong>");
   s = s.replace(/(\*\*|__)(?=\S)([\s\S]*?\S)\1/g, "<strong>$2</strong>");
   s = s.replace(/\*([^\s*](?:[^*]*?[^\s*])?)\*/g, "<em>$1</em>");
   s = s.replace(/(^|[^\w])_([^\s_](?:[^_]*?[^\s_])?)_(?!\w)/g, "$1<em>$2</em>");
   s = s.replace(/~~(?=\S)([\s\S]*?\S)~~/g, "<del>$1</del>");
   return s.replace(/\u0000(\d+)\u0000/g, (m, i) => `<code>${escapeHtml(codes[Number(i)])}</code>`);
+}
+
+const SAFE_URL = /^(https?:\/\/|mailto:)/i;
+
+/** A link to `url` (already escaped) showing `label` (escaped HTML); an address of another kind stays text. */
+function link(url, label) {
+  if (!SAFE_URL.test(url)) return `<span class="md-link">${label}</span>`;
+  return `<a class="md-link" href="${url}" target="_blank" rel="noopener noreferrer">${label}</a>`;
 }
 
 const RE = {
@@ -38,7 +56,24 @@ function cells(line) {
   return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => inline(c.trim()));
 }
 
-/** Items {indent, ordered, start, text} as nested <ul>/<ol>. */
+const at = (offset) => ` data-src="${offset}"`;
+
+/** The lines of `src` and the offset where each starts (any line ending: offsets stay those of `src`). */
+function linesOf(src) {
+  const lines = [];
+  const starts = [];
+  let pos = 0;
+  for (const m of src.matchAll(/\r\n?|\n/g)) {
+    lines.push(src.slice(pos, m.index));
+    starts.push(pos);
+    pos = m.index + m[0].length;
+  }
+  lines.push(src.slice(pos));
+  starts.push(pos);
+  return { lines, starts };
+}
+
+/** Items {indent, ordered, start, text, src} as nested <ul>/<ol>. */
 function renderList(items) {
   let html = "";
   const stack = [];
@@ -56,7 +91,7 @@ function renderList(items) {
       if (stack.length) html += "</li>";
       open(it);
     } else html += "</li>";
-    html += `<li>${inline(it.text)}`;
+    html += `<li${at(it.src)}>${inline(it.text)}`;
   }
   while (stack.length) html += `</li></${stack.pop().tag}>`;
   return html;
@@ -65,12 +100,13 @@ function renderList(items) {
 /** Markdown to safe HTML: paragraphs, headings, lists, code blocks, quotes, tables, rules and inline marks.
  * A reply still streaming is fine: an unclosed code fence runs to the end, an unclosed mark stays as typed. */
 export function renderMarkdown(src) {
-  const lines = String(src || "").replace(/\r\n?/g, "\n").split("\n");
+  const { lines, starts } = linesOf(String(src || ""));
   const out = [];
   let para = [];
+  let paraAt = 0;
   let list = [];
   const flushPara = () => {
-    if (para.length) out.push(`<p>${para.map((l) => inline(l.trim())).join("<br>")}</p>`);
+    if (para.length) out.push(`<p${at(paraAt)}>${para.map((l) => inline(l.trim())).join("<br>")}</p>`);
     para = [];
   };
   const flushList = () => {
@@ -86,43 +122,51 @@ export function renderMarkdown(src) {
     let m;
     if ((m = line.match(RE.fence))) {
       flush();
+      const start = i;
       const body = [];
       const close = new RegExp(`^\\s{0,3}${m[1][0] === "`" ? "`" : "~"}{${m[1].length},}\\s*$`);
       while (++i < lines.length && !close.test(lines[i])) body.push(lines[i]);
       if (i >= lines.length && body.length && !body[body.length - 1].trim()) body.pop(); // still being written
       const lang = m[2] ? ` data-lang="${escapeHtml(m[2])}"` : "";
-      out.push(`<pre class="md-code"${lang}><code>${escapeHtml(body.join("\n"))}</code></pre>`);
+      const from = starts[Math.min(start + 1, lines.length - 1)];
+      out.push(`<pre class="md-code"${lang}><code${at(from)}>${escapeHtml(body.join("\n"))}</code></pre>`);
     } else if (!line.trim()) {
       flushPara(); // a blank line inside a list keeps it going (a "loose" list)
       if (list.length && !(lines[i + 1] || "").match(RE.item) && !/^\s/.test(lines[i + 1] || "")) flushList();
     } else if ((m = line.match(RE.heading))) {
       flush();
       const level = Math.min(m[1].length + 2, 6);
-      out.push(`<h${level} class="md-h">${inline(m[2])}</h${level}>`);
+      out.push(`<h${level} class="md-h"${at(starts[i])}>${inline(m[2])}</h${level}>`);
     } else if (RE.rule.test(line) && !(list.length && /^\s/.test(line))) {
       flush();
       out.push("<hr>");
     } else if ((m = line.match(RE.item))) {
       flushPara();
       const ordered = /\d/.test(m[2]);
-      list.push({ indent: m[1].replace(/\t/g, "    ").length, ordered, start: ordered ? parseInt(m[2], 10) : 1, text: m[3] });
+      const indent = m[1].replace(/\t/g, "    ").length;
+      list.push({ indent, ordered, start: ordered ? parseInt(m[2], 10) : 1, text: m[3], src: starts[i] });
     } else if (list.length && (/^\s/.test(line) || !para.length)) {
       list[list.length - 1].text += ` ${line.trim()}`; // a wrapped list item
     } else if ((m = line.match(RE.quote))) {
       flush();
       const quoted = [m[1]];
+      const from = starts[i];
       while (i + 1 < lines.length && (m = lines[i + 1].match(RE.quote))) quoted.push(m[1]) && i++;
-      out.push(`<blockquote>${quoted.map((q) => inline(q)).join("<br>")}</blockquote>`);
+      out.push(`<blockquote${at(from)}>${quoted.map((q) => inline(q)).join("<br>")}</blockquote>`);
     } else if (line.includes("|") && RE.tableSep.test(lines[i + 1] || "")) {
       flush();
-      const head = cells(line);
+      const head = { cells: cells(line), src: starts[i] };
       const rows = [];
       i++;
-      while (i + 1 < lines.length && lines[i + 1].includes("|") && lines[i + 1].trim()) rows.push(cells(lines[++i]));
-      const tr = (cs, tag) => `<tr>${cs.map((c) => `<${tag}>${c}</${tag}>`).join("")}</tr>`;
+      while (i + 1 < lines.length && lines[i + 1].includes("|") && lines[i + 1].trim()) {
+        i++;
+        rows.push({ cells: cells(lines[i]), src: starts[i] });
+      }
+      const tr = (row, tag) => `<tr${at(row.src)}>${row.cells.map((c) => `<${tag}>${c}</${tag}>`).join("")}</tr>`;
       out.push(`<table><thead>${tr(head, "th")}</thead><tbody>${rows.map((r) => tr(r, "td")).join("")}</tbody></table>`);
     } else {
       flushList();
+      if (!para.length) paraAt = starts[i];
       para.push(line);
     }
   }

@@ -1,5 +1,6 @@
 /* The two tabs above the text box: "Speak text" (the conversation view and its text box) or "Chat" (the LLM
- * chat and its message box). The mode is body[data-mode] (the CSS shows what belongs to it) and is
+ * chat and its message box). Each tab controls its panel (the conversation, or the chat section); the text
+ * boxes below belong to the mode too. The mode is body[data-mode] (the CSS shows what belongs to it) and is
  * remembered across reloads. */
 
 import { $ } from "./dom.js";

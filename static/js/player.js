@@ -6,18 +6,20 @@
  * (one gain node per reply, disconnected). It knows nothing about the server; speech.js, live.js and chat.js
  * feed it. What it does is announced through `emit` (events.js): chunk, playing, replyend, notice.
  *
- * Hooks for what comes next: a chunk keeps every field of the server's message except the audio, and the
- * `playing` event hands that chunk over, so sentence offsets sent by the server reach a highlighter without a
- * change here. Times are kept on the context's clock, so pausing is suspending the context (resume() then
- * continues on the same sample); the autoplay unlock below resumes on any key or click, which a pause must
- * account for.
+ * A chunk keeps every field of the server's message except the audio; each tick works out which sentence is
+ * heard (timing.js) and announces it with `playing` when it changes, and `buffering` while the queue has run
+ * dry before the reply's end (the server is late). Every stop fades the reply out over FADE seconds, so it
+ * does not click. Times are kept on the context's clock, so pausing is suspending the context (after the same
+ * fade) and resuming continues on the same sample; the autoplay unlock never resumes a paused player.
  */
 
+import { heardAt, heardUpTo } from "./timing.js";
 import { base64ToBytes, parseWav } from "./wav.js";
 
 const FIRST_LEAD = 0.04; // s before the first chunk: covers the decode and a render quantum, not more
 const LATE_LEAD = 0.01; // s when a chunk arrives after the queue ran dry (the server fell behind)
 const TICK_MS = 40; // how often the "now playing" chunk is re-evaluated
+const FADE = 0.008; // s: every stop and pause ramps the reply's gain to zero over this long (no click)
 
 /**
  * The start time for a source that must begin exactly on context frame `frame`. Chromium starts a source on
@@ -46,6 +48,7 @@ export class Player {
     this.counts = { received: 0, scheduled: 0, dropped: 0, underruns: 0 };
     this._timer = 0;
     this._unlockArmed = false;
+    this.paused = false;
   }
 
   /** The AudioContext, created on first use (call from a click or key handler so autoplay allows it). */
@@ -77,7 +80,7 @@ export class Player {
     this._unlockArmed = true;
     const unlock = () => {
       this._unlockArmed = false;
-      if (this.ctx) this.ctx.resume().catch(() => {});
+      if (this.ctx && !this.paused) this.ctx.resume().catch(() => {});
       for (const t of ["pointerdown", "keydown"]) document.removeEventListener(t, unlock, true);
     };
     for (const t of ["pointerdown", "keydown"]) document.addEventListener(t, unlock, true);
@@ -95,7 +98,7 @@ export class Player {
     // One gain per reply: disconnecting it silences every queued and playing source in one render quantum.
     const gain = ctx.createGain();
     gain.connect(ctx.destination);
-    this.reply = { id: replyId, gain, chunks: [], nextFrame: null, finished: false, playingIdx: null };
+    this.reply = { id: replyId, gain, chunks: [], nextFrame: null, finished: false, now: "", buffering: false };
     clearInterval(this._timer);
     this._timer = setInterval(() => this._tick(), TICK_MS);
     return this.reply;
@@ -161,51 +164,118 @@ export class Player {
     this._tick();
   }
 
-  /** Silence the current reply now (queued and playing); returns whether anything was stopped. */
+  /** Ramp `gain` to `value` over FADE from now. */
+  _ramp(gain, value) {
+    const now = this.ctx.currentTime;
+    gain.gain.cancelScheduledValues(now);
+    gain.gain.setValueAtTime(gain.gain.value, now);
+    gain.gain.linearRampToValueAtTime(value, now + FADE);
+    return now + FADE;
+  }
+
+  /** Silence the current reply (queued and playing), faded out over FADE; returns whether anything was
+   * stopped. `replyend` says how far the listener got (`heard`: the end offset of the last piece begun). */
   stop(reason = "stopped") {
     const r = this.reply;
     if (!r) return false;
     this.reply = null;
     clearInterval(this._timer);
-    try {
-      r.gain.disconnect();
-    } catch (e) {
-      /* already disconnected */
-    }
+    const heard = heardUpTo(r.chunks, this.ctx.currentTime);
+    const silent = this._ramp(r.gain, 0);
     for (const c of r.chunks) {
       try {
-        c.source.stop();
+        c.source.stop(silent + 0.002);
       } catch (e) {
-        /* not started yet in some engines: disconnecting the gain already silenced it */
+        /* already stopped */
       }
     }
-    this.emit("replyend", { replyId: r.id, reason });
+    // The gain is disconnected once the fade is over (a suspended context needs no fade: it is silent).
+    setTimeout(() => {
+      try {
+        r.gain.disconnect();
+      } catch (e) {
+        /* already disconnected */
+      }
+    }, 1000 * FADE + 40);
+    if (this.paused) {
+      this.paused = false;
+      this.emit("pause", { replyId: r.id, paused: false });
+    }
+    this.emit("replyend", { replyId: r.id, reason, heard });
     return true;
   }
 
-  /** Schedule bookkeeping: which chunk is audible now, and whether a finished reply has played out. */
+  /** Pause the reply playing (fade out, then suspend the clock); false when there is nothing to pause. */
+  pause() {
+    const r = this.reply;
+    if (!r || this.paused) return false;
+    this.paused = true;
+    const silent = this._ramp(r.gain, 0);
+    const ctx = this.ctx;
+    setTimeout(() => {
+      if (this.paused && this.ctx === ctx) ctx.suspend().catch(() => {});
+    }, 1000 * (silent - ctx.currentTime) + 5);
+    this.emit("pause", { replyId: r.id, paused: true });
+    return true;
+  }
+
+  /** Continue a paused reply on the sample where it paused, fading back in. */
+  resume() {
+    const r = this.reply;
+    if (!r || !this.paused) return false;
+    this.paused = false;
+    this.ctx.resume().then(() => {
+      if (this.reply === r && !this.paused) this._ramp(r.gain, 1);
+    }, () => {});
+    this.emit("pause", { replyId: r.id, paused: false });
+    return true;
+  }
+
+  /** Pause or resume; false when nothing plays. */
+  togglePause() {
+    return this.paused ? this.resume() : this.pause();
+  }
+
+  /** Schedule bookkeeping: which sentence is audible now, whether the queue ran dry before the end (the
+   * server is late: "buffering"), and whether a finished reply has played out. */
   _tick() {
     const r = this.reply;
     if (!r) return;
     const t = this.ctx.currentTime;
-    let now = null;
-    for (const c of r.chunks) if (c.start <= t && t < c.end) now = c;
-    const idx = now ? now.idx : null;
-    if (idx !== r.playingIdx) {
-      r.playingIdx = idx;
-      this.emit("playing", { replyId: r.id, idx, text: now ? now.text : null, chunk: now ? publicChunk(now) : null });
+    const heard = heardAt(r.chunks, t);
+    const key = heard ? `${heard.idx}:${heard.sentence ? heard.sentence.start : ""}:${heard.sentence ? heard.sentence.end : ""}` : "";
+    if (key !== r.now) {
+      r.now = key;
+      const chunk = heard ? r.chunks.find((c) => c.idx === heard.idx) : null;
+      this.emit("playing", {
+        replyId: r.id,
+        idx: heard ? heard.idx : null,
+        text: chunk ? chunk.text : null,
+        chunk: chunk ? publicChunk(chunk) : null,
+        sentence: heard ? heard.sentence : null,
+      });
     }
     const last = r.chunks[r.chunks.length - 1];
+    const dry = !r.finished && !!last && t >= last.end && !this.paused;
+    if (dry !== r.buffering) {
+      r.buffering = dry;
+      this.emit("buffering", { replyId: r.id, on: dry });
+    }
     if (r.finished && (!last || t >= last.end)) {
       this.reply = null;
       clearInterval(this._timer);
       r.gain.disconnect();
-      this.emit("replyend", { replyId: r.id, reason: "done" });
+      this.emit("replyend", { replyId: r.id, reason: "done", heard: heardUpTo(r.chunks, t) });
     }
   }
 
   get playing() {
     return this.reply !== null;
+  }
+
+  /** Whether the reply's queue ran dry before its end (the server is late). */
+  get buffering() {
+    return !!(this.reply && this.reply.buffering);
   }
 
   /** Scheduled chunks of the reply now playing (start/end in AudioContext seconds). */

@@ -1,7 +1,9 @@
 /* Recording a voice with the microphone: MediaRecorder captures it, the page decodes it and stores plain WAV
- * through the voice library (uploadVoice), so the server needs no codec. */
+ * through the voice library (uploadVoice), so the server needs no codec. Stop all (Shift+Esc) ends a
+ * recording too; what was recorded is kept for saving. */
 
 import { $ } from "./dom.js";
+import { emit, on } from "./events.js";
 import { showMessage } from "./notice.js";
 import { uploadVoice } from "./voices.js";
 import { encodeWav } from "./wav.js";
@@ -16,13 +18,19 @@ async function start() {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: true } });
   } catch (e) {
-    return showMessage(`The microphone is not available: ${e.message || e.name}.`);
+    const denied = e && e.name === "NotAllowedError";
+    return showMessage(
+      denied
+        ? "The browser did not allow the microphone. Allow it for this page (the icon in the address bar) and try again."
+        : "No microphone was found. Connect one and try again, or upload a clip instead."
+    );
   }
   rec.parts = [];
   rec.recorder = new MediaRecorder(stream);
   rec.recorder.ondataavailable = (e) => e.data.size && rec.parts.push(e.data);
   rec.recorder.onstop = () => finish(stream);
   rec.recorder.start();
+  emit("recording", { on: true });
   rec.started = performance.now();
   $("#record-start").disabled = true;
   $("#record-stop").disabled = false;
@@ -36,6 +44,7 @@ async function start() {
 async function finish(stream) {
   clearInterval(rec.timer);
   stream.getTracks().forEach((t) => t.stop());
+  emit("recording", { on: false });
   $("#record-start").disabled = false;
   $("#record-stop").disabled = true;
   try {
@@ -45,7 +54,7 @@ async function finish(stream) {
     const audio = await decoder.decodeAudioData(await blob.arrayBuffer());
     rec.wav = encodeWav(audio.getChannelData(0), audio.sampleRate);
   } catch (e) {
-    return showMessage(`The recording could not be decoded: ${e.message || e}.`);
+    return showMessage("The recording could not be read back. Record again, or upload a clip instead.");
   }
   const preview = $("#record-preview");
   preview.src = URL.createObjectURL(rec.wav);
@@ -66,10 +75,16 @@ async function save() {
   }
 }
 
+/** Whether the microphone is recording. */
+export const isRecording = () => !!(rec.recorder && rec.recorder.state !== "inactive");
+
+function stopRecording() {
+  if (isRecording()) rec.recorder.stop();
+}
+
 export function setupRecorder() {
   $("#record-start").addEventListener("click", start);
-  $("#record-stop").addEventListener("click", () => {
-    if (rec.recorder && rec.recorder.state !== "inactive") rec.recorder.stop();
-  });
+  $("#record-stop").addEventListener("click", stopRecording);
+  on("stop", ({ all }) => all && stopRecording());
   $("#record-save").addEventListener("click", save);
 }

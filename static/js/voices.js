@@ -1,14 +1,20 @@
 /* The voices panel: the voice library (list, preview, rename, delete, upload), the Voice menu it fills, the
- * engine choice, and opening and closing the panel. Recording a voice is recorder.js; it saves through
- * uploadVoice here. */
+ * engine choice and loading (Piper as soon as the page opens), and opening and closing the panel. Recording a
+ * voice is recorder.js; it saves through uploadVoice here.
+ *
+ * The Voice menu lists first the voices the loaded engine speaks, then the others, each saying which engine
+ * it needs; choosing one of those shows what it needs with a one-click action (load that engine), or why
+ * that engine cannot run here (GET /api/engines, embedded in the page). */
 
 import { api } from "./api.js";
+import { onEscape } from "./dismiss.js";
+import { confirmDialog } from "./dialog.js";
 import { $, el } from "./dom.js";
-import { ENGINE_BADGES, ENGINE_NAMES } from "./engines.js";
-import { on } from "./events.js";
+import { ENGINE_BADGES, ENGINE_NAMES, ENGINES } from "./engines.js";
+import { emit, on } from "./events.js";
 import { showMessage } from "./notice.js";
 import { prefs } from "./prefs.js";
-import { pollStatus, setStatus } from "./status.js";
+import { currentEngine, pollStatus, setStatus } from "./status.js";
 
 const ui = {
   select: $("#voice"),
@@ -16,14 +22,41 @@ const ui = {
   panel: $("#voices-panel"),
   toggle: $("#voices-toggle"),
   engine: $("#engine"),
+  engineLoad: $("#engine-load"),
+  engineReason: $("#engine-reason"),
+  need: $("#voice-need"),
 };
 let library = [];
+let shownFor = null; // the engine the menu was built for
+let autoLoaded = false;
 
+const title = (engine) => ENGINE_NAMES[engine] || engine;
+
+/** The engine a voice needs when the loaded one cannot speak it: the first that can run here, else the first. */
+function neededEngine(v) {
+  const engines = v.engines || [];
+  return engines.find((e) => ENGINES[e] && ENGINES[e].available) || engines[0] || null;
+}
+
+/** Why voice `id` cannot be spoken now, as {voice, engine, available, message}, or null when it can. */
+export function voiceProblem(id) {
+  const v = library.find((x) => x.id === id);
+  const engine = currentEngine();
+  if (!v || (v.engines || []).includes(engine)) return null;
+  const need = neededEngine(v);
+  const info = ENGINES[need] || {};
+  const message = info.available
+    ? `${v.name} needs ${title(need)}, and ${title(engine)} is loaded. Load ${title(need)} to use this voice, or choose another voice.`
+    : `${v.name} needs ${title(need)}, which cannot run here: ${info.reason || "it is not installed."} Choose another voice meanwhile.`;
+  return { voice: v, engine: need, available: !!info.available, message };
+}
 /** The name of voice `id` as the library lists it. */
 export function voiceName(id) {
   const v = library.find((x) => x.id === id);
   return v ? v.name : id || "Default voice";
 }
+
+let defaultVoice = "";
 
 /** Fetch the library and show it (the menu keeps the remembered choice when it still exists). */
 export async function loadVoices() {
@@ -35,16 +68,51 @@ export async function loadVoices() {
     return;
   }
   library = Array.isArray(body.voices) ? body.voices : [];
-  const def = body.default || (library[0] && library[0].id) || "";
-  const wanted = prefs.get("voice", "") || ui.select.value || def;
-  ui.select.replaceChildren(
-    ...library.map((v) => {
-      const clone = !(v.engines || []).includes("piper");
-      return el("option", { value: v.id, textContent: clone ? `${v.name} · Chatterbox` : v.name });
-    })
-  );
-  ui.select.value = library.some((v) => v.id === wanted) ? wanted : def;
+  defaultVoice = body.default || (library[0] && library[0].id) || "";
+  showLibrary();
+}
+
+/** The Voice menu and the panel's list, for the engine loaded now. */
+function showLibrary() {
+  const engine = currentEngine();
+  shownFor = engine;
+  const wanted = prefs.get("voice", "") || ui.select.value || defaultVoice;
+  const usable = library.filter((v) => (v.engines || []).includes(engine));
+  const others = library.filter((v) => !(v.engines || []).includes(engine));
+  const groups = [];
+  if (usable.length) {
+    const group = el("optgroup", { label: `Voices for ${title(engine)}` });
+    group.append(...usable.map((v) => el("option", { value: v.id, textContent: v.name })));
+    groups.push(group);
+  }
+  if (others.length) {
+    const group = el("optgroup", { label: "Need another engine" });
+    group.append(...others.map((v) => el("option", { value: v.id, textContent: `${v.name} (needs ${title(neededEngine(v))})` })));
+    groups.push(group);
+  }
+  ui.select.replaceChildren(...groups);
+  ui.select.value = library.some((v) => v.id === wanted) ? wanted : usable[0]?.id || defaultVoice;
   ui.list.replaceChildren(...library.map(voiceItem));
+  showNeed();
+}
+
+/** Under the controls: what the chosen voice needs, with the one-click action (or nothing). */
+function showNeed() {
+  const problem = voiceProblem(ui.select.value);
+  ui.need.hidden = !problem;
+  if (!problem) return;
+  const text = el("span", { textContent: problem.message });
+  const children = [text];
+  if (problem.available) children.push(loadButton(problem.engine, problem.voice.name));
+  ui.need.replaceChildren(...children);
+}
+
+/** A button that loads `engine` (for voice `voiceName`, when given). */
+function loadButton(engine, voiceName) {
+  const b = el("button", { type: "button", className: "small primary", textContent: `Load ${title(engine)}` });
+  if (voiceName) b.setAttribute("aria-label", `Load ${title(engine)} for ${voiceName}`);
+  b.addEventListener("click", () => loadEngine(engine));
+  return b;
 }
 
 const duration = (s) => (s ? `${Number(s).toFixed(1)} s` : "");
@@ -60,6 +128,12 @@ function voiceItem(v) {
   preview.setAttribute("aria-label", `Preview ${v.name}`);
   preview.addEventListener("click", () => previewVoice(v));
   const actions = el("span", { className: "actions" }, preview);
+  const problem = voiceProblem(v.id);
+  let need = null;
+  if (problem) {
+    need = el("p", { className: "hint need", textContent: problem.available ? `Needs ${title(problem.engine)}.` : problem.message });
+    if (problem.available) actions.append(loadButton(problem.engine, v.name));
+  }
   const li = el(
     "li",
     { className: "voice" },
@@ -71,6 +145,7 @@ function voiceItem(v) {
       v.duration ? el("span", { className: "duration", textContent: duration(v.duration) }) : null
     ),
     badges,
+    need,
     actions
   );
   li.dataset.voice = v.id;
@@ -98,9 +173,21 @@ function startRename(li, v) {
   const input = el("input", { type: "text", value: v.name, maxLength: 64 });
   input.setAttribute("aria-label", `New name for ${v.name}`);
   const save = el("button", { type: "submit", className: "small primary", textContent: "Save" });
+  save.setAttribute("aria-label", `Save the new name for ${v.name}`);
   const cancel = el("button", { type: "button", className: "small", textContent: "Cancel" });
+  cancel.setAttribute("aria-label", `Cancel renaming ${v.name}`);
   const form = el("form", { className: "rename" }, input, save, cancel);
-  cancel.addEventListener("click", () => li.replaceWith(voiceItem(v)));
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    done();
+    const item = voiceItem(v);
+    li.replaceWith(item);
+    item.querySelector("button")?.focus();
+  };
+  const done = onEscape(close); // Esc closes the rename box before it means stop
+  cancel.addEventListener("click", close);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const name = input.value.trim();
@@ -110,6 +197,8 @@ function startRename(li, v) {
     } catch (err) {
       return showMessage(err.message);
     }
+    closed = true;
+    done();
     showMessage(`Renamed to ${name}.`, "info");
     await loadVoices();
     const again = $(`[data-voice="${CSS.escape(v.id)}"] button`);
@@ -121,7 +210,12 @@ function startRename(li, v) {
 }
 
 async function deleteVoice(v) {
-  if (!window.confirm(`Delete the voice “${v.name}”? Its clip is removed from the voices folder.`)) return;
+  const sure = await confirmDialog({
+    title: `Delete the voice ${v.name}?`,
+    message: "Its clip is removed from the voices folder. This cannot be undone.",
+    confirm: "Delete",
+  });
+  if (!sure) return;
   try {
     await api.deleteVoice(v.id);
   } catch (e) {
@@ -132,7 +226,8 @@ async function deleteVoice(v) {
   await loadVoices();
 }
 
-/** Add a clip to the library and choose it; returns the new voice, or null after showing why not. */
+/** Add a clip to the library; it is chosen only when the loaded engine can speak it (a clip voice while
+ * Piper is loaded would make the next Speak fail). Returns the new voice, or null after showing why not. */
 export async function uploadVoice(file, name) {
   let body;
   try {
@@ -142,24 +237,58 @@ export async function uploadVoice(file, name) {
     return null;
   }
   const voice = body.voice || {};
-  showMessage(`Added the voice ${voice.name || name || ""}.`, "info");
-  if (voice.id) prefs.set("voice", voice.id);
+  const usable = (voice.engines || []).includes(currentEngine());
+  if (voice.id && usable) prefs.set("voice", voice.id);
   await loadVoices();
+  const needs = voice.engines && voice.engines.length ? title(neededEngine(voice)) : "";
+  showMessage(
+    usable || !needs
+      ? `Added the voice ${voice.name || name || ""}.`
+      : `Added the voice ${voice.name || name || ""}. It needs ${needs}: load it in the Voices panel to use this voice.`,
+    "info"
+  );
   return voice;
 }
 
-async function loadEngine() {
-  const engine = ui.engine.value;
-  setStatus("loading", `Loading ${ENGINE_NAMES[engine]}…`);
+/** Load `engine` (default: the panel's choice); the status line and the reply cards show its progress. */
+export async function loadEngine(engine = ui.engine.value) {
+  const info = ENGINES[engine];
+  if (info && !info.available) {
+    showMessage(`${title(engine)} cannot run here: ${info.reason}`);
+    return false;
+  }
+  setStatus("loading", `Loading ${title(engine)}…`);
   setTimeout(pollStatus, 100);
+  let ok = true;
   try {
     await api.loadEngine(engine);
-    showMessage(`${ENGINE_NAMES[engine]} is ready.`, "info");
+    showMessage(`${title(engine)} is ready.`, "info");
   } catch (e) {
+    ok = false;
     showMessage(e.message);
   }
-  pollStatus();
-  loadVoices();
+  await pollStatus();
+  await loadVoices();
+  return ok;
+}
+
+/** The engine menu: what the chosen engine needs when it cannot run here (shown before anyone tries). */
+function showEngineChoice() {
+  const info = ENGINES[ui.engine.value] || {};
+  ui.engineLoad.disabled = !info.available;
+  ui.engineReason.hidden = !!info.available;
+  ui.engineReason.textContent = info.available ? "" : info.reason || "";
+}
+
+/** On the first status: load the engine if none is loaded yet and it is Piper (cheap), so the first Speak does
+ * not wait for it; a large engine is loaded only when the user asks. Later: rebuild the menu per engine. */
+function onEngine({ status, engine }) {
+  if (!autoLoaded && status.state === "unloaded" && engine === "piper" && ENGINES.piper?.available) {
+    autoLoaded = true;
+    api.loadEngine("piper").catch((e) => showMessage(e.message)).finally(pollStatus);
+  }
+  autoLoaded = true;
+  if (engine !== shownFor && library.length) showLibrary();
 }
 
 export function setPanel(open) {
@@ -171,7 +300,16 @@ export function setPanel(open) {
 }
 
 export function setupVoices() {
-  ui.select.addEventListener("change", () => prefs.set("voice", ui.select.value));
+  ui.select.addEventListener("change", () => {
+    prefs.set("voice", ui.select.value);
+    showNeed();
+    emit("voice", { voice: ui.select.value });
+  });
+  for (const option of ui.engine.options) {
+    const info = ENGINES[option.value];
+    if (info && !info.available) option.textContent = `${info.title} (cannot run here)`;
+  }
+  ui.engine.addEventListener("change", showEngineChoice);
   $("#voice-upload").addEventListener("submit", async (e) => {
     e.preventDefault();
     const file = $("#voice-file").files[0];
@@ -181,10 +319,14 @@ export function setupVoices() {
     }
     if (await uploadVoice(file, $("#voice-name").value.trim())) e.target.reset();
   });
-  $("#engine-load").addEventListener("click", loadEngine);
+  ui.engineLoad.addEventListener("click", () => loadEngine());
   // The engine menu follows the server, except while the user is choosing in it.
-  on("engine", ({ engine }) => {
-    if (document.activeElement !== ui.engine && ENGINE_NAMES[engine]) ui.engine.value = engine;
+  on("engine", (detail) => {
+    if (document.activeElement !== ui.engine && ENGINE_NAMES[detail.engine]) {
+      ui.engine.value = detail.engine;
+      showEngineChoice();
+    }
+    onEngine(detail);
   });
   $("#voices-title").tabIndex = -1;
   ui.toggle.addEventListener("click", () => setPanel(ui.panel.hidden));

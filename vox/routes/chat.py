@@ -43,6 +43,19 @@ def history():
     return jsonify(messages=runtime().chat_history(session()))
 
 
+@bp.post("/api/chat/heard")
+def heard():
+    """The page stopped a reply mid-way: ``{"job", "heard"}`` says how much of it (characters of the reply, as
+    the server counts them in chunk ``pieces``) the user heard; the history keeps that part, marked."""
+    data = body()
+    job, chars = data.get("job"), data.get("heard")
+    if not isinstance(job, str) or not job:
+        raise InvalidRequest("'job' is required: the id of the interrupted reply (its done event says it).")
+    if not isinstance(chars, int) or isinstance(chars, bool) or chars < 0:
+        raise InvalidRequest("'heard' must be a whole number of characters, 0 or more.")
+    return jsonify(ok=True, message=runtime().chat_heard(job, chars, session()))
+
+
 @bp.delete("/api/chat/history")
 def clear_history():
     runtime().clear_chat(session())
