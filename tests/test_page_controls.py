@@ -240,6 +240,18 @@ def test_replay_in_place_and_download_without_interrupting(page):
     page.click("#stop")
 
 
+def test_a_stop_then_an_immediate_speak_keeps_the_new_reply(page):
+    """Esc then Speak at once: the stop leaves the page first, so it cannot reach the server after the new
+    reply began and stop that one instead (they travel on different connections)."""
+    for _ in range(3):
+        page.evaluate("t => { vox.speak(t); }", LONG)
+        wait_playing(page, 0.2)
+        page.evaluate("t => { vox.stop(); vox.speak(t); }", "Hello again, this reply must be heard.")
+        wait(page, "() => vox.last.text === 'Hello again, this reply must be heard.' && "
+                   "['done', 'stopped'].includes(vox.last.voiceState)", timeout=30)
+        assert page.evaluate("() => vox.last.voiceState") == "done", "the stop hit the reply after it"
+
+
 def upload(page, vox, name: str) -> None:
     """Add a clip voice (7 s of Piper speech) through the voices panel."""
     wav = vox.post("/api/vox_speak_wav", {"text": LONG[:260], "speed": 0.9}).content

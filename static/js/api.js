@@ -81,19 +81,29 @@ async function requestJson(method, url, options) {
 
 const voiceUrl = (id) => `/api/voices/${encodeURIComponent(id)}`;
 
+/* Stops and new replies leave the page in order. They travel on different connections, so without this a
+ * quick Esc then Speak could let the stop reach the server after the new reply began, and stop it. */
+let lastStop = Promise.resolve();
+const ordered = (send) => (...args) => lastStop.then(() => send(...args));
+function stopRequest(url) {
+  const sent = requestJson("POST", url);
+  lastStop = sent.catch(() => {});
+  return sent;
+}
+
 export const api = {
   /** Speak in the page: the Response of the SSE stream of chunks (read it with sse.js). */
-  speakStream: (payload, signal) => request("POST", "/api/vox_speak_wav_stream", { json: payload, signal }),
+  speakStream: ordered((payload, signal) => request("POST", "/api/vox_speak_wav_stream", { json: payload, signal })),
   /** Speak on the host's speakers; resolves once playback started. */
-  speakOnSpeakers: (payload) => requestJson("POST", "/api/vox_speak", { json: payload }),
+  speakOnSpeakers: ordered((payload) => requestJson("POST", "/api/vox_speak", { json: payload })),
   /** The whole reply as one WAV Blob. It is rendered in a session of its own, so it does not replace the
    * reply playing (a new reply replaces the one in its own session only). */
   async speakWav(payload) {
     const res = await request("POST", "/api/vox_speak_wav", { json: payload, session: "vox-download" });
     return res.blob();
   },
-  stop: () => requestJson("POST", "/api/vox_stop"),
-  stopAll: () => requestJson("POST", "/api/stop_all_vox"),
+  stop: () => stopRequest("/api/vox_stop"),
+  stopAll: () => stopRequest("/api/stop_all_vox"),
   status: () => requestJson("GET", "/api/status", { cache: "no-store" }),
   loadEngine: (engine) => requestJson("POST", "/api/tts_load", { json: { engine } }),
 
@@ -110,7 +120,7 @@ export const api = {
   voiceAudioUrl: (id) => `${voiceUrl(id)}/audio`,
 
   /** Talk to the LLM: the Response of the SSE stream of tokens and audio. */
-  chat: (payload, signal) => request("POST", "/api/chat", { json: payload, signal }),
+  chat: ordered((payload, signal) => request("POST", "/api/chat", { json: payload, signal })),
   chatHistory: () => requestJson("GET", "/api/chat/history", { cache: "no-store" }),
   clearChatHistory: () => requestJson("DELETE", "/api/chat/history"),
   /** An interrupted turn was heard up to `heard` characters (the server's own offsets): keep only that. */
