@@ -11,6 +11,7 @@ read to the end of the stream, since a streamed header is sent before the length
 
 from __future__ import annotations
 
+import io
 import struct
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -139,15 +140,27 @@ class _Collector:
         return data
 
 
+class _WholeFile(io.BytesIO):
+    """A seekable file for a whole reply: muxers go back and write the real length (FLAC's STREAMINFO, the MP3
+    Xing header), so every decoder knows the duration. ``take`` gives nothing until the end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = False
+
+    def take(self) -> bytes:
+        return self.getvalue() if self.done else b""
+
+
 class AvEncoder(Encoder):
     """A PyAV (FFmpeg) encoder and muxer writing into memory. PyAV converts the sample format, resamples to the
     codec's rate and cuts frames to the codec's frame size itself."""
 
-    def __init__(self, fmt: Format, sample_rate: int) -> None:
+    def __init__(self, fmt: Format, sample_rate: int, whole: bool = False) -> None:
         import av
 
         super().__init__(fmt, sample_rate)
-        self._out = _Collector()
+        self._out: _Collector | _WholeFile = _WholeFile() if whole else _Collector()
         self._container = av.open(self._out, mode="w", format=fmt.container, options=dict(fmt.options))
         rate = codec_rate(fmt, sample_rate)
         self._stream = self._container.add_stream(fmt.codec, rate=rate, layout="mono")
@@ -177,6 +190,8 @@ class AvEncoder(Encoder):
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
             self._container.close()
+            if isinstance(self._out, _WholeFile):
+                self._out.done = True
         return self._out.take()
 
     def close(self) -> None:
@@ -205,8 +220,10 @@ def encoder(name: str, sample_rate: int) -> Encoder:
 
 
 def encode_whole(name: str, pcm: np.ndarray, sample_rate: int) -> bytes:
-    """A whole reply as one file. WAV carries its real length here (the bytes ``wav_bytes`` always made)."""
+    """A whole reply as one file, its length in its header (for WAV the bytes ``wav_bytes`` always made)."""
     if name == "wav":
         return wav_bytes(pcm, sample_rate)
-    enc = encoder(name, sample_rate)
+    if name == "pcm":
+        return PcmEncoder(FORMATS[name], sample_rate).feed(pcm)
+    enc = AvEncoder(FORMATS[name], sample_rate, whole=True)
     return enc.feed(pcm) + enc.finish()
