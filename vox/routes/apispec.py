@@ -133,7 +133,8 @@ def schemas(config: Config) -> dict[str, Schema]:
 
 AUDIO = {f"audio/{t}": {"schema": {"type": "string", "format": "binary"}}
          for t in ("wav", "mpeg", "ogg", "aac", "flac", "pcm")}  # fmt: skip
-SSE = {"text/event-stream": {"schema": STR}}
+SSE = {"text/event-stream": {"schema": {"type": "object", "description": "One Server-Sent Event; its data is JSON.",
+                                        "properties": {"data": STR, "event": STR, "id": STR}}}}
 SPEAK_ERRORS = (400, 404, 409, 413, 429, 503)
 
 
