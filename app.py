@@ -12,6 +12,9 @@ Where each request goes (``vox/app.py`` builds the app; one blueprint per front 
     GET/POST /api/voices, GET/PATCH/DELETE /api/voices/<id>, GET /api/voices/<id>/audio   vox/routes/voices.py
     POST /api/chat, GET|DELETE /api/chat/history, POST /api/chat/heard      vox/routes/chat.py (local LLM)
     POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  vox/routes/live.py (pushed text)
+    POST /v1/audio/speech, GET /v1/models, /v1/audio/models, /v1/audio/voices  vox/routes/openai.py (OpenAI)
+    GET  /openapi.json, /docs                vox/routes/apidoc.py (the description: vox/routes/apispec.py)
+    --wyoming tcp://HOST:PORT                vox/wyoming.py (Home Assistant's Wyoming protocol, same Runtime)
 Every route calls one verb of the Runtime (vox/runtime.py); every reply takes one path (vox/pipeline.py -> an
 engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs.py).
 """
@@ -34,6 +37,7 @@ from vox.guard import is_loopback
 from vox.memory import limit_malloc_arenas
 from vox.runtime import Runtime, set_runtime
 from vox.server import make_server
+from vox.wyoming import WyomingService, check_uri
 
 log = logging.getLogger("vox")
 
@@ -62,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, help="port (default from config.toml: 5055)")
     p.add_argument("--config", help="path to config.toml")
     p.add_argument("--say", metavar="TEXT", help="speak TEXT on the speakers and exit")
+    p.add_argument("--wyoming", metavar="URI", help="also serve Wyoming (Home Assistant), e.g. tcp://127.0.0.1:10200")
     return p.parse_args(argv)
 
 
@@ -82,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    config.wyoming.uri = args.wyoming if args.wyoming is not None else config.wyoming.uri
+    problem = check_uri(config.wyoming.uri, config.wyoming.allow_remote) if config.wyoming.uri else ""
+    if problem:
+        print(f"Vox cannot start: {problem}", file=sys.stderr)
+        return 2
     limit_malloc_arenas()
     runtime = set_runtime(Runtime(config))
     if args.say is not None:
@@ -94,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"Vox cannot start: {config.server.host}:{config.server.port}: {e.strerror}", file=sys.stderr)
         return 2
+    wyoming = None
+    if config.wyoming.uri:
+        wyoming = WyomingService(runtime, config.wyoming.uri)
+        try:
+            wyoming.start()
+        except OSError as e:
+            print(f"Vox cannot start: Wyoming on {config.wyoming.uri}: {e.strerror or e}", file=sys.stderr)
+            server.shutdown()
+            return 2
     url = f"http://{url_host(config.server.host)}:{server.port}/"
     log.info("Vox is listening on %s", url)
     hotkeys.start(config, runtime)
@@ -108,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         log.info("Vox is shutting down")
         hotkeys.stop()
+        if wyoming is not None:
+            wyoming.stop()
         runtime.shutdown()
         server.shutdown()
         thread.join(5)

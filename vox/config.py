@@ -133,6 +133,14 @@ class Llm:
 
 
 @dataclass
+class Wyoming:
+    uri: str = ""
+    """Serve Vox to Home Assistant over Wyoming, e.g. tcp://127.0.0.1:10200 (or --wyoming); empty: off."""
+    allow_remote: bool = False
+    """Wyoming has no API key: a non-loopback address is refused unless this is true."""
+
+
+@dataclass
 class Config:
     server: Server = field(default_factory=Server)
     engine: Engine = field(default_factory=Engine)
@@ -142,6 +150,7 @@ class Config:
     speakers: Speakers = field(default_factory=Speakers)
     voices: Voices = field(default_factory=Voices)
     llm: Llm = field(default_factory=Llm)
+    wyoming: Wyoming = field(default_factory=Wyoming)
     path: Path | None = None
 
     @property

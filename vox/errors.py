@@ -73,6 +73,10 @@ class EngineUnavailable(VoxError):
     """The engine cannot run here; the message says what to install or where to put files."""
 
 
+class UnknownModel(VoxError):
+    """An OpenAI-compatible request names a model that maps to no Vox engine."""
+
+
 class UnsupportedOption(InvalidRequest):
     """A request option the engine that would speak cannot honour."""
 

@@ -4,7 +4,8 @@
 - A state-changing request with a foreign ``Origin`` is refused, whatever its content type: JSON, form,
   text/plain and no-cors requests alike. A browser's cross-site request (``Sec-Fetch-Site: cross-site``) is
   refused even for GET, unless its origin is allowed.
-- Off loopback, every request needs the API key (``X-API-Key`` header or ``?api_key=``).
+- Off loopback, every request needs the API key (``X-API-Key`` header, ``Authorization: Bearer <key>`` as
+  OpenAI's clients send it, or ``?api_key=``).
 - CORS is closed unless ``server.allowed_origins`` names an origin.
 """
 
@@ -40,6 +41,12 @@ def _host_port(value: str) -> tuple[str, int | None]:
         return "", None
 
 
+def bearer_token() -> str:
+    """The key an OpenAI client sends: ``Authorization: Bearer <key>``."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 class Guard:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -62,9 +69,10 @@ class Guard:
         if loopback_only and (host.strip("[]"), host_port or 80) not in self.own_hosts(server_port):
             raise NotAllowed(f"Requests must be addressed to this app (Host {request.host!r} is not allowed).")
         if self.config.server.api_key and request.path != "/health":  # a liveness probe needs no key
-            given = request.headers.get("X-API-Key") or request.args.get("api_key") or ""
+            given = request.headers.get("X-API-Key") or bearer_token() or request.args.get("api_key") or ""
             if not hmac.compare_digest(given.encode(), self.config.server.api_key.encode()):
-                raise KeyRequired("A valid API key is required (X-API-Key header or ?api_key=).")
+                raise KeyRequired("A valid API key is required (the X-API-Key header, Authorization: Bearer, "
+                                  "or ?api_key=).")
         origin = request.headers.get("Origin")
         cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
         if cross_site and request.method != "OPTIONS" and not (origin and self.origin_allowed(origin, server_port)):
@@ -90,7 +98,7 @@ class Guard:
         origin = (request.headers.get("Origin") or "").rstrip("/").lower()
         if origin and origin in self.allowed_origins:
             response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-API-Key"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-API-Key, Authorization, X-Vox-Session"
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, PATCH, OPTIONS"
             response.headers["Vary"] = "Origin"
         return response

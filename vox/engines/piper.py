@@ -57,6 +57,7 @@ class _TerminableSession:
         import onnxruntime
 
         options = onnxruntime.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")  # see _load_voice
 
         def terminate() -> None:
             options.terminate = True
@@ -75,10 +76,14 @@ class _TerminableSession:
 
 
 def _load_voice(path: Path) -> Any:
-    """``PiperVoice`` for ``path`` with onnxruntime's CPU memory arena off, on a terminable session.
+    """``PiperVoice`` for ``path`` on a terminable session, tuned for a desktop that does other work.
 
-    With the arena, RSS grew ~130 MB over the first 40 replies (the arena keeps the largest buffers it has
-    seen); without it RSS stays flat, for ~10-25% more synthesis time (still ~15x faster than real time).
+    - The CPU memory arena is on, and every run shrinks it back when it ends (``enable_memory_arena_shrinkage``
+      in the run options): with the arena and no shrinking, RSS grew ~130 MB over the first 40 replies (it keeps
+      the largest buffers it has seen); with no arena at all, RSS stayed flat but synthesis cost ~10-25% more.
+    - The intra-op threads do not spin-wait between operators: spinning burned ~25% more CPU for the same
+      audio, and on a 2-core machine the spinning thread also takes the core the other work needs (measured
+      against wyoming-piper, which spins: bench rows 12b-12c).
     """
     import json
 
@@ -88,8 +93,7 @@ def _load_voice(path: Path) -> Any:
     from piper.voice import ESPEAK_DATA_DIR
 
     options = onnxruntime.SessionOptions()
-    options.enable_cpu_mem_arena = False
-    options.enable_mem_pattern = False
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
     session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(config=PiperConfig.from_dict(config), session=_TerminableSession(session),

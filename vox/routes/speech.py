@@ -6,9 +6,9 @@ import threading
 import time
 
 import psutil
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
-from vox.audio import wav_bytes
+from vox.encode import FORMAT_NAMES, FORMATS, content_type, encode_whole
 from vox.engines import ENGINE_NAMES
 from vox.errors import InvalidRequest
 from vox.events import chunk_event, done_event, error_event
@@ -44,12 +44,28 @@ def speak_stream():
     return Response(sse_events(gen), mimetype="text/event-stream", headers=headers)
 
 
+def audio_format(data: dict) -> str:
+    """The file format a request asks for: its ``format`` field, else the best audio type its ``Accept`` header
+    names, else WAV."""
+    fmt = data.get("format")
+    if fmt is not None:
+        if fmt not in FORMAT_NAMES:
+            raise InvalidRequest(f"'format' must be one of {', '.join(FORMAT_NAMES)}, not {fmt!r}.")
+        return fmt
+    types = [FORMATS[name].content_type for name in FORMAT_NAMES]  # wav first: what */* gets
+    best = request.accept_mimetypes.best_match(types)
+    return next((name for name in FORMAT_NAMES if FORMATS[name].content_type == best), "wav")
+
+
 @bp.post("/api/vox_speak_wav")
 def speak_wav():
-    req = speak_body()
+    data = body()
+    req = speak_body(data)
+    fmt = audio_format(data)
     pcm, rate = runtime().synthesize_all(req.text, client_gone=client_gone_probe(), session=session(),
                                          **req.speak_args())  # fmt: skip
-    return Response(wav_bytes(pcm, rate), mimetype="audio/wav")
+    return Response(encode_whole(fmt, pcm, rate), content_type=content_type(fmt, rate),
+                    headers={"X-Sample-Rate": str(rate)})  # fmt: skip
 
 
 @bp.post("/api/vox_stop")
