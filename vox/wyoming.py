@@ -146,9 +146,9 @@ class Handler(AsyncEventHandler):
         """Start a reply (the text whole, or None for a stream); the previous one on this connection ends
         first, so its audio-stop comes before the new audio-start."""
         await self._finish_current(StopReason.REPLACED)
-        feed = TextFeed(self.runtime.chunk_stream()) if text is None else None
         try:
             voice_id, lang = self._voice(voice)
+            feed = self.runtime.text_feed(lang) if text is None else None
             gen = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: self.runtime.speak(feed if feed is not None else text, voice_id=voice_id, lang=lang,
                                                  session=SESSION, heartbeat=HEARTBEAT))  # fmt: skip

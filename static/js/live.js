@@ -36,9 +36,10 @@ function localPieces(record, msg) {
 const jobNumber = (job) => (job ? parseInt(String(job).slice(1), 10) : 0);
 
 function onStop(msg) {
-  // Silence what this page still has queued, unless the reply playing started after that stop.
+  // Silence what this page still has queued, unless the reply playing started after that stop. A reply whose
+  // request is still on its way (no job yet) is the server's to stop: its stream says so if it was stopped.
   const playing = player.reply && replies.get(player.reply.id);
-  if (!(jobNumber(playing && playing.job) > msg.newest)) cancelCurrent("stopped");
+  if (playing && playing.job && jobNumber(playing.job) <= msg.newest) cancelCurrent("stopped");
 }
 
 export function listenLive() {

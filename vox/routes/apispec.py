@@ -198,6 +198,10 @@ def vox_paths() -> dict[str, dict]:
             "delete": op("Forget this session's conversation", obj(("messages",), ok=BOOL,
                                                                    messages={"type": "array"})),
         },
+        "/api/chat/heard": {"post": op(
+            "An interrupted reply was heard only this far (characters): the history keeps that part",
+            OBJ, body=obj(("job", "heard"), job=STR, heard={"type": "integer", "minimum": 0}),
+            errors=(400, 404, 409))},
         "/api/replies": {"post": {**op("Open a reply whose text you push", obj(("id", "sink"), id=STR, sink=STR),
                                        errors=(400, 404, 409, 429, 503), ok_status=201),
                                   "requestBody": {"required": False, "content": json_content(obj(
