@@ -35,9 +35,9 @@ ORDER = (
     "tag", "special", "email", "weekday", "month day", "month year", "abbreviation", "dotted initialism",
     "initial", "iso date", "numeric date", "day month", "decade", "hour range", "clock", "hour", "glued duration",
     "phone", "version", "dotted number", "hash number", "cents", "currency before", "code before",
-    "currency after", "percent", "dimensions", "unit", "ratio", "range", "fraction", "ordinal", "negative",
-    "scaled", "glued", "number", "dotted name", "path", "flag", "snake case", "camel case", "roman", "capitals",
-    "symbol", "ampersand", "about",
+    "currency after", "percent", "dimensions", "unit", "ratio", "range", "fraction", "slashed numbers", "ordinal",
+    "negative", "scaled", "glued", "number", "dotted name", "path", "flag", "snake case", "camel case", "roman",
+    "capitals", "symbol", "ampersand", "about", "point", "digits",
 )  # fmt: skip
 """Which rule wins where several match at one place: the more specific first."""
 

@@ -21,6 +21,7 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 _UPPER = re.compile(r"[A-Z]+")
 _NEXT = re.compile(r"\s*(\S+)")
 _ENDS = frozenset(".!?…")
+_FILLERS = frozenset("to is at of the was as be = : is".split())
 _CLOSERS = "\"'”’»)]}"
 _TRIGGERS = r"[\d$€£¥₹₩₽₿₺₪₱₦#&@_/\\~+=×÷±≈<>≤≥→%°¢\[]|\w\.|[a-z][A-Z]|(?<!\S)[(\"'“‘]?[A-Z]{2}|(?<!\S)-"
 """Where a rule may have something to do: a digit or symbol, a dot after a letter, a capital inside a word or
@@ -64,6 +65,16 @@ class Context:
             end -= 1
         start = text.rfind(" ", 0, end) + 1
         return text[start:end].strip(".,;:!?\"'()[]{}")
+
+    def after_word(self, at: int, words: frozenset[str]) -> bool:
+        """Whether the word before at, or the one before that across a filler ("port to 8080"), is in words."""
+        before = self.prev_word(at).lower()
+        if before in words:
+            return True
+        if before in _FILLERS:
+            start = self.text.rfind(before, 0, at)
+            return start > 0 and self.prev_word(start).lower() in words
+        return False
 
     def next_word(self, at: int) -> str:
         m = _NEXT.match(self.text, at)

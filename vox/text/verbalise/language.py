@@ -53,7 +53,7 @@ class Language:
 
     def digits(self, s: str) -> str:
         """Each digit of s (digits only) on its own: "0199" -> "zero one nine nine"."""
-        return " ".join(self._digit_words[ord(c) - 48] for c in s if "0" <= c <= "9")
+        return " ".join(self._digit_words[int(c)] for c in s if c.isdecimal())
 
     def integer(self, s: str) -> str:
         """An integer as written (digits, maybe with "," or "_" between groups of three)."""

@@ -37,13 +37,12 @@ def identifier(lang: Language, s: str) -> str:
 
 def plain(lang: Language, s: str, ctx: Context, at: int) -> str:
     """A number as written (no sign, unit or currency), read by what is before it (see the module doc)."""
-    before = ctx.prev_word(at).lower()
     t = lang.t
-    if before in t.DIGITS_AFTER and s.isdigit():
+    if s.isdigit() and ctx.after_word(at, t.DIGITS_AFTER):
         return lang.digits(s)
-    if before in t.PAIRS_AFTER and s.isdigit():
+    if s.isdigit() and ctx.after_word(at, t.PAIRS_AFTER):
         return identifier(lang, s)
-    if "." in s and before in t.VERSION_AFTER and "," not in s:
+    if "." in s and "," not in s and ctx.after_word(at, t.VERSION_AFTER):
         return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
     if is_year(s):
         return lang.year(int(s))
@@ -136,6 +135,9 @@ def rules(lang: Language) -> list[Rule]:
             return lang.fraction(a, b)
         return f"{lang.integer(m.group(1))} {w['over']} {lang.integer(m.group(2))}"
 
+    def slashed(m: re.Match[str], ctx: Context) -> str:
+        return f" {w['slash']} ".join(plain(lang, p, ctx, m.start()) for p in m.group().split("/"))
+
     def ordinal(m: re.Match[str], ctx: Context) -> str:
         return lang.ordinal(int(m.group(1)))
 
@@ -144,6 +146,12 @@ def rules(lang: Language) -> list[Rule]:
 
     def scaled(m: re.Match[str], ctx: Context) -> str:
         return f"{_quantity(lang, m.group(1))} {t.SCALES[m.group(2)]}"
+
+    def point(m: re.Match[str], ctx: Context) -> str:
+        return f"{w['point']} {lang.digits(m.group(1))}"
+
+    def digits(m: re.Match[str], ctx: Context) -> str:  # what no other rule took ("3..5"): never left as digits
+        return lang.integer(m.group())
 
     def number(m: re.Match[str], ctx: Context) -> str:
         return plain(lang, m.group(), ctx, m.start())
@@ -160,8 +168,11 @@ def rules(lang: Language) -> list[Rule]:
         Rule("ratio", r"(?<![\w.:,])(\d+):(\d)(?![\d:])", ratio),
         Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?({NUM})(?![\w\-–/]|\.\d)", number_range),
         Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
+        Rule("slashed numbers", r"(?<![\w./,])\d+(?:/\d+)+(?![\w/]|\.\d)", slashed),
         Rule("ordinal", r"(?<![\w.,])(\d+)(?:st|nd|rd|th)\b", ordinal),
         Rule("negative", rf"(?<![\w.,])[-−]({NUM})(?![\w])", negative),
         Rule("scaled", rf"{_NOT_AFTER}({NUM})({scales})\b", scaled),
         Rule("number", rf"(?<![\w.,])(?:{NUM})", number),
+        Rule("point", r"(?<!\w)\.(\d+)", point),
+        Rule("digits", r"\d+", digits),
     ]

@@ -131,7 +131,7 @@ def rules(lang: Language) -> list[Rule]:
         Rule("dotted initialism", r"(?<![\w.])(?:[A-Za-z]\.){2,}(?:[A-Za-z](?![\w.]))?", acronym),
         Rule("initial", r"(?<![\w.])([A-Z])\.(?=\s+[A-Z])", initial),
         Rule("roman", r"(?<![\w.'’-])([IVXL]+)(?![\w'’-]|\.\w)", roman),
-        Rule("capitals", r"(?<![\w.&'’-])([A-Z]{2,})(s|'s|’s)?(?![\w&'’-]|\.\w)", capitals),
+        Rule("capitals", r"(?<![\w.'’-])([A-Z]{2,})(s|'s|’s)?(?![\w'’-]|\.\w)", capitals),
         Rule("glued", r"(?<![\w.])(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+(?![\w]|\.\w)", glued),
         Rule("symbol", rf"(?<!\S)[{symbols}](?!\S)", symbol),
         Rule("ampersand", r"(?<=\w)&(?=\w)", ampersand),
