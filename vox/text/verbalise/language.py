@@ -12,7 +12,7 @@ from types import ModuleType
 
 from num2words import num2words
 
-from vox.text.verbalise import en
+import vox.text.verbalise.en as en_tables
 
 MAX_DIGITS = 15  # longer integers are read digit by digit: nobody says "one quadrillion ..." and means it
 
@@ -77,7 +77,7 @@ class Language:
         return f"{self.cardinal(num)} {names[0] if num == 1 else names[1]}"
 
 
-_LANGUAGES: dict[str, Language] = {"en": Language(en)}
+_LANGUAGES: dict[str, Language] = {"en": Language(en_tables)}
 
 
 def for_language(lang: str | None) -> Language | None:
