@@ -8,9 +8,10 @@ import time
 import pytest
 import requests
 
-from clonevoice_turbo import normalize_for_speech, speech_chunks, split_sentences
+from clonevoice_turbo import normalize_for_speech, split_sentences
 from tests.conftest import sse_messages, start_server
 from tests.fake_llm import FakeLlm, tokenize
+from vox.text import SpeechPlanner
 
 REPLY = (
     "Sure! The **Eiffel Tower** is about 330 metres tall. It was finished in 1889 for the World's Fair. "
@@ -63,7 +64,7 @@ def spoken(messages) -> list[str]:
 
 def batch_chunks(reply: str) -> list[str]:
     """What the batch path would synthesise for the whole reply: streaming must say exactly the same."""
-    return speech_chunks(normalize_for_speech(reply))
+    return [c.text for c in SpeechPlanner().plan(reply)]
 
 
 def test_reply_streams_and_is_spoken_sentence_by_sentence(vox, fake):

@@ -60,10 +60,19 @@ def test_piper_does_not_read_tags_out():
         engine.unload()
 
 
-@pytest.mark.xfail(strict=True, reason="vox/text's markdown normalisation still drops a tag's brackets, so Turbo "
-                   "never sees [laugh] and Piper says 'laugh'; the text package must keep tags.TAG_PATTERN verbatim")
-def test_tags_survive_the_text_layer_for_the_engine_to_keep_or_remove():
-    from vox.text import normalize_for_speech
+@pytest.mark.parametrize("cut", [None, 1, 3])
+def test_tags_survive_the_text_layer_for_the_engine_to_keep_or_remove(cut):
+    from vox.text import SpeechPlanner, normalize_for_speech
 
-    spoken = normalize_for_speech("Oh, that's funny! [laugh] Anyway, **well** [clear throat] go on.")
-    assert spoken == "Oh, that's funny! [laugh] Anyway, well [clear throat] go on."
+    reply = "Oh, that's funny! [laugh] Anyway, **well** [clear throat] go on at 5 p.m. [Sigh] OK."
+    spoken = normalize_for_speech(reply)
+    assert spoken == "Oh, that's funny! [laugh] Anyway, well [clear throat] go on at 5 p.m. [Sigh] OK."
+    planner = SpeechPlanner(group_size=1)
+    if cut is None:
+        chunks = planner.plan(reply)
+    else:  # streamed: a tag may arrive in pieces, "[clear" then " throat]"
+        chunks = [c for i in range(0, len(reply), cut) for c in planner.feed(reply[i : i + cut])] + planner.end()
+    said = [c.text for c in chunks]
+    assert said == ["Oh,", "that's funny!", "[laugh] Anyway, well [clear throat] go on at five p m.", "[Sigh] okay."]
+    assert [strip_tags(t) for t in said[2:]] == ["Anyway, well go on at five p m.", "okay."]
+    assert reply[chunks[2].start : chunks[2].end] == "[laugh] Anyway, **well** [clear throat] go on at 5 p.m."

@@ -1,4 +1,7 @@
-"""vox.text.SpeechPlanner: chunks with the span of every piece in the original reply, whole or streamed."""
+"""vox.text.SpeechPlanner: chunks with the span of every piece in the original reply, whole or streamed.
+
+These tests pin markdown, sentences, pieces and offsets, so they plan without verbalisation (each piece said
+as written); tests/test_verbalise.py tests the planner with it."""
 
 from __future__ import annotations
 
@@ -13,16 +16,24 @@ from vox.text import (
     CODE_BLOCK_NOTE,
     ChunkStream,
     Piece,
-    SpeechPlanner,
     SpeechStream,
     normalize_for_speech,
     speakable,
     speech_chunks,
     split_sentences,
 )
+from vox.text import SpeechPlanner as VerbalisingPlanner
 from vox.text.markdown import _LANGUAGES
 from vox.text.spans import Segment
 from vox.text.verbalise import Verbaliser
+
+
+class SpeechPlanner(VerbalisingPlanner):
+    """The planner saying every piece as written (verbaliser=None) unless a test gives a verbaliser."""
+
+    def __init__(self, *args: object, verbaliser: object = None, **settings: object) -> None:
+        super().__init__(*args, verbaliser=verbaliser, **settings)  # type: ignore[arg-type]
+
 
 # (id, markdown, [(piece text, the original text its span covers)]) with the default planner
 OFFSETS: list[tuple[str, str, list[tuple[str, str]]]] = [
@@ -218,10 +229,15 @@ def test_take_respects_max_chars() -> None:
 
 
 class Dollars(Verbaliser):
-    """A stand-in for issue 20's stage: "$5" is said "five dollars", and its offsets stay "$5"'s."""
+    """A verbaliser of one rule: "$5" is said "five dollars", and its offsets stay "$5"'s."""
 
-    def feed(self, segments: list[Segment]) -> list[Segment]:
-        return [("five dollars" + text[2:], s, e) if text.startswith("$5") else (text, s, e) for text, s, e in segments]
+    def segments(self, text: str) -> list[Segment]:
+        out: list[Segment] = []
+        pos = 0
+        while (at := text.find("$5", pos)) >= 0:
+            out += [(text[pos:at], pos, at), ("five dollars", at, at + 2)]
+            pos = at + 2
+        return [seg for seg in [*out, (text[pos:], pos, len(text))] if seg[0]]
 
 
 def test_a_verbaliser_keeps_offsets_on_the_original() -> None:

@@ -84,6 +84,13 @@ class Chunking:
 
 
 @dataclass
+class Text:
+    date_order: str = "month-first"
+    """month-first | day-first: how an all-number date whose order is ambiguous ("03/04/2025") is read, and
+    how dates are said ("April third" or "the third of April")."""
+
+
+@dataclass
 class Window:
     enabled: bool = True
     """Open the desktop window; false (or --no-window) only serves."""
@@ -145,6 +152,7 @@ class Config:
     server: Server = field(default_factory=Server)
     engine: Engine = field(default_factory=Engine)
     chunking: Chunking = field(default_factory=Chunking)
+    text: Text = field(default_factory=Text)
     window: Window = field(default_factory=Window)
     hotkeys: Hotkeys = field(default_factory=Hotkeys)
     speakers: Speakers = field(default_factory=Speakers)
@@ -217,6 +225,7 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("server.max_connections", 4 <= s.max_connections <= 10_000, f"{k} 4 and 10000"),
         ("speakers.keep_open_s", 0 <= cfg.speakers.keep_open_s <= 3600, f"{k} 0 and 3600"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
+        ("text.date_order", cfg.text.date_order in ("month-first", "day-first"), "must be month-first or day-first"),
     ]
     for name, (low, high) in PARAMETER_RANGES.items():
         value = getattr(e, name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from vox.live import LiveHub, TextFeed
 from vox.memory import TrimWhenQuiet
 from vox.pipeline import Chunk, Generation
 from vox.replies import PushedReply, ReplyRegistry
+from vox.text.verbalise import Verbaliser
 from vox.validate import SpeakRequest
 from vox.voices import VoiceLibrary
 
@@ -85,8 +87,10 @@ class Runtime:
         capped sizes, and where every spoken piece came from in the reply."""
         c = self.config.chunking
         opening = self.engines.capabilities().opens_with_clause
+        day_first = self.config.text.date_order == "day-first"
         return speech_text.SpeechPlanner(c.group_size, c.max_chars, c.first_chunk_chars, opening,
-                                         lang=lang or self.config.engine.lang)  # fmt: skip
+                                         lang=lang or self.config.engine.lang,
+                                         verbaliser=partial(Verbaliser, day_first=day_first))  # fmt: skip
 
     def plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
         """The chunks a whole reply is synthesised in."""

@@ -15,17 +15,8 @@ from __future__ import annotations
 
 import re
 
-EVENT_TAGS = ("[clear throat]", "[sigh]", "[shush]", "[cough]", "[groan]", "[sniff]", "[gasp]", "[chuckle]", "[laugh]")
-"""The sounds Resemble documents for Turbo (its demo app's EVENT_TAGS)."""
-STYLE_TAGS = (
-    "[angry]", "[fear]", "[surprised]", "[whispering]", "[advertisement]", "[dramatic]", "[narration]", "[crying]",
-    "[happy]", "[sarcastic]",
-)  # fmt: skip
-"""Further tags in Turbo's tokenizer, undocumented upstream."""
-TAGS = EVENT_TAGS + STYLE_TAGS
+from vox.text.tags import EVENT_TAGS, STYLE_TAGS, TAG_PATTERN, TAGS  # noqa: F401 (the tag list lives with the text)
 
-TAG_PATTERN = re.compile("|".join(re.escape(tag) for tag in TAGS), re.IGNORECASE)
-"""One tag, whole; the text layer keeps what this matches verbatim (a tag is not a markdown link)."""
 _AROUND = re.compile(r"[ \t]*(?:" + TAG_PATTERN.pattern + r")[ \t]*", re.IGNORECASE)
 
 

@@ -1,7 +1,7 @@
 """Speech text: what the engine says for an assistant's markdown reply, cut into sentences and chunks, with
 the place in the reply every spoken piece comes from.
 
-Pure Python, standard library only, no engine. The server plans every reply with one SpeechPlanner:
+Pure Python, no engine (num2words for number words). The server plans every reply with one SpeechPlanner:
 
     planner = SpeechPlanner(group_size, max_chars, first_chunk_chars, opening_clause, lang="en")
     for delta in llm_deltas:              # or: chunks = planner.plan(whole_reply)
@@ -18,11 +18,14 @@ The modules, one concern each:
     sentences.py      split_sentences, SentenceStream
     inline.py         one markdown token as it is said, and where its characters came from
     markdown.py       normalize_for_speech, MarkdownStream (string), MarkdownSegments (with offsets)
-    verbalise.py      the stage for numbers, dates, units ... (identity today), offsets preserved
+    tags.py           paralinguistic tags ("[laugh]"), kept verbatim by every stage for the engine to decide
+    verbalise/        each piece as said: numbers, money, dates, units, abbreviations, code ("$5" -> "five
+                      dollars"), with where each rewrite came from
     spans.py          Piece, Chunk, segments and the map from speech text back to the reply
     chunks.py         the chunk policy: pieces (Cutter) and grouping (Groups); ChunkStream, speech_chunks
     stream.py         SpeechStream: markdown deltas to sentences, for callers that chunk themselves
-    planner.py        SpeechPlanner: all of the above for one reply
+    planner.py        SpeechPlanner: all of the above for one reply (sentences found on the text as written,
+                      then each piece verbalised)
 
 Every stream gives exactly what its one-shot function gives, however the input is cut into deltas,
 because the one-shot function *is* the stream fed everything at once. Markdown must go through a stream

@@ -69,7 +69,8 @@ def _strip_marks(tok: str) -> str:
     while not tok[b - 1].isalnum():
         b -= 1
     core = tok[a:b]
-    lead = "".join(ch for ch in tok[:a].replace("![", "[").replace("~~", "") if ch not in _MARKS)
+    keep = "#" if core[:1].isdigit() else ""  # "#42" is a number, not a heading mark
+    lead = "".join(ch for ch in tok[:a].replace("![", "[").replace("~~", "") if ch not in _MARKS or ch == keep)
     trail = tok[b:].replace("~~", "")
     trail = "".join(ch for ch in trail if ch not in _MARKS or (ch == "]" and "[" in core))
     return lead + core + trail

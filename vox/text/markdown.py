@@ -14,6 +14,7 @@ import re
 from vox.text.chars import CJK_CHAR, need_str
 from vox.text.inline import aligned, spoken_token
 from vox.text.spans import Segment
+from vox.text.tags import LONGEST, TAG_PATTERN, may_be_tag
 
 CODE_BLOCK_NOTE = "Here is some code."  # said in place of a fenced code block ("Here is some Python code.")
 _LANGUAGES = {
@@ -230,10 +231,16 @@ class MarkdownStream:
         i = self._cur
         if complete:  # every token is final: one regex step each
             emit = self._emit
-            for m in _NONSEP_RUN.finditer(line, i):
-                raw = m.group()
+            m = _NONSEP_RUN.search(line, i)
+            while m is not None:
                 a, b = m.span()
-                emit(spoken_token(raw), out, at + a, at + b, raw)
+                if line[a] == "[" and (tag := TAG_PATTERN.match(line, a)):  # "[laugh]" stays for the engine
+                    b = tag.end()
+                    emit(tag.group(), out, at + a, at + b, None)
+                else:
+                    raw = m.group()
+                    emit(spoken_token(raw), out, at + a, at + b, raw)
+                m = _NONSEP_RUN.search(line, b)
             self._cur = self._seen = n
             return
         while True:  # a token is final once a separator follows it; the last one waits
@@ -242,6 +249,15 @@ class MarkdownStream:
                 self._cur = self._seen = n
                 return
             j = m.start()
+            if line[j] == "[":  # a paralinguistic tag is kept whole, "[clear throat]" with its space
+                tag = TAG_PATTERN.match(line, j)
+                if tag is None and may_be_tag(line[j : j + LONGEST]):
+                    self._cur = self._seen = j
+                    return
+                if tag is not None:
+                    self._emit(tag.group(), out, at + j, at + tag.end(), None)
+                    i = self._seen = tag.end()
+                    continue
             e = _SEP.search(line, max(j, self._seen))
             if e is None:
                 self._cur, self._seen = j, n

@@ -3,13 +3,17 @@
 One planner per reply. Its stages, each replaceable alone:
 
     MarkdownSegments    markdown -> speech text as segments (text, source start, source end)
-    Verbaliser          written forms -> spoken forms, keeping source ranges (identity today: issue 20)
-    Scanner             sentences, found on the speech text; OffsetMap maps them back to the original
+    Scanner             sentences, found on the speech text as written ("Dr. Smith", "$3.50."); OffsetMap
+                        maps them back to the original
     Cutter              pieces: the opening clause, long sentences cut to max_chars
+    Verbaliser          each piece as it is said ("$5" -> "five dollars"), with where each rewrite came from;
+                        a piece that grew past its limit is cut again (verbalise/)
     Groups              chunks: static grouping, or the caller's with take()
 
-The chunk texts are exactly speech_chunks(normalize_for_speech(reply), ...) for the same settings, and
-feed()/end() give the same chunks (texts and offsets) as plan() however the reply is cut into deltas.
+Verbalisation runs per piece, after the scanner: the scanner decides sentence ends on the text as written
+(its abbreviation tables), and a piece's spoken form depends on the piece alone, so feed()/end() give the
+same chunks (texts and offsets) as plan() however the reply is cut into deltas. With verbaliser=None the
+chunk texts are exactly speech_chunks(normalize_for_speech(reply), ...) for the same settings.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable
 
 from vox.text.abbreviations import for_language
 from vox.text.chars import need_count, need_str, speakable
-from vox.text.chunks import Cutter, Groups
+from vox.text.chunks import Cutter, Groups, cut_point
 from vox.text.markdown import MarkdownSegments
 from vox.text.scanner import Scanner, Sentence
 from vox.text.spans import Chunk, OffsetMap, Piece, Segment
@@ -58,8 +62,10 @@ class SpeechPlanner:
       part-filled chunk to an idle synthesiser.
     - ``sentences``: every sentence completed so far, whole, with its span (a caller reporting progress by
       sentence takes the new ones after each feed).
-    - ``lang``: the abbreviation table the sentence scanner uses (and, later, the verbaliser's language).
-    - ``verbaliser``: called with lang for each reply, gives the verbalisation stage (verbalise.py).
+    - ``lang``: the abbreviation table the sentence scanner uses, and the verbaliser's language.
+    - ``verbaliser``: called with lang for each reply, gives the verbalisation stage (verbalise/); None
+      says every piece as written (markdown normalised only).
+    - ``sentences`` hold the text as written (normalised markdown); pieces and chunks hold what is said.
     """
 
     def __init__(
@@ -70,7 +76,7 @@ class SpeechPlanner:
         opening_clause: bool = True,
         *,
         lang: str = "en",
-        verbaliser: Callable[[str], Verbaliser] = Verbaliser,
+        verbaliser: Callable[[str], Verbaliser] | None = Verbaliser,
     ) -> None:
         self.group_size = None if group_size is None else need_count(group_size, "group_size")
         self.max_chars = need_count(max_chars, "max_chars")
@@ -83,7 +89,7 @@ class SpeechPlanner:
 
     def _start(self) -> None:
         self._markdown = MarkdownSegments(eager=True)  # a block's last sentence is released as it ends
-        self._verbaliser = self._new_verbaliser(self.lang)
+        self._verbaliser = self._new_verbaliser(self.lang) if self._new_verbaliser else None
         self._scanner = Scanner(self._abbreviations, spans=True)
         self._map = OffsetMap()
         self._cutter = Cutter(self.max_chars, self.first_chunk_chars, self.opening_clause)
@@ -99,7 +105,7 @@ class SpeechPlanner:
         need_str(delta, "delta")
         if self._ended:
             raise RuntimeError("this reply has ended: use a new SpeechPlanner (or plan()) for the next one")
-        out = self._chunks(self._speech(self._verbaliser.feed(self._markdown.feed(delta))))
+        out = self._chunks(self._speech(self._markdown.feed(delta)))
         if self._cutter.awaits_opening:
             out += self._open_early()
         return out
@@ -108,8 +114,7 @@ class SpeechPlanner:
         """The reply is complete: the chunks left (with group_size=None, only an opening not yet given)."""
         if self._ended:
             return []
-        segments = self._verbaliser.feed(self._markdown.flush()) + self._verbaliser.flush()
-        out = self._chunks(self._speech(segments))
+        out = self._chunks(self._speech(self._markdown.flush()))
         out += self._chunks(self._scanner.finish())
         self._ended = True
         if self.group_size is not None:
@@ -166,10 +171,11 @@ class SpeechPlanner:
             self.sentences.append(sentence)
             opening, cuts = cutter.cut(s)
             cuts = [(i, j) for i, j in cuts if speakable(s[i:j])]
-            if not opening and cuts == [(0, len(s))]:  # the usual sentence: one piece, the sentence itself
-                out += [_chunk(group) for group in groups.add(sentence, len(s))]
+            limit = self.first_chunk_chars if opening else self.max_chars
+            pieces = [p for i, j in cuts for p in self._said(s, where, a, i, j, index, limit)]
+            if not opening and len(pieces) == 1:  # the usual sentence: one piece
+                out += [_chunk(group) for group in groups.add(pieces[0], len(pieces[0].text))]
                 continue
-            pieces = [self._piece(s, where, a, i, j, index) for i, j in cuts]
             if opening:
                 groups.released = 1
                 out += [Chunk(p.text, (p,)) for p in pieces]
@@ -185,13 +191,38 @@ class SpeechPlanner:
         if not cut:
             return []
         self._groups.released = 1
-        piece = self._piece(s, where, at, 0, cut, len(self.sentences))
-        return [Chunk(piece.text, (piece,))]
+        pieces = self._said(s, where, at, 0, cut, len(self.sentences), self.first_chunk_chars)
+        return [Chunk(p.text, (p,)) for p in pieces]
 
-    def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int) -> Piece:
-        """The piece s[i:j] of a sentence whose speech text starts at at (where: see _collapsed)."""
+    def _said(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int,
+              limit: int) -> list[Piece]:  # fmt: skip
+        """The piece s[i:j] as said: verbalised, and cut again where that made it longer than limit."""
+        if self._verbaliser is None:
+            return [self._piece(s, where, at, i, j, sentence)]
+        segments = self._verbaliser.segments(s[i:j])
+        if len(segments) == 1 and segments[0][0] == s[i:j]:  # nothing to rewrite: the usual piece
+            return [self._piece(s, where, at, i, j, sentence)]
+        local = OffsetMap()
+        said = local.add(segments)
+        cuts, pos = [], 0
+        while pos < len(said):
+            cut = cut_point(said, pos, limit) if len(said) - pos > limit else len(said)
+            cuts.append((pos, pos + len(said[pos:cut].rstrip())))
+            pos = cut + (cut < len(said) and said[cut] == " ")
+        pieces = []
+        for u, v in cuts:
+            if not speakable(said[u:v]):
+                continue
+            a, b = local.span(u, v)
+            pieces.append(self._piece(s, where, at, i + a, i + max(b, a + 1), sentence, said[u:v]))
+        return pieces
+
+    def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int,
+               text: str | None = None) -> Piece:  # fmt: skip
+        """The piece s[i:j] of a sentence whose speech text starts at at (where: see _collapsed), said as text
+        (default: as written)."""
         a, b = (at + i, at + j) if where is None else (at + where[i], at + where[j - 1] + 1)
-        return Piece(s[i:j], self._map.start_of(a), self._map.end_of(b), sentence)
+        return Piece(s[i:j] if text is None else text, self._map.start_of(a), self._map.end_of(b), sentence)
 
 
 def _chunk(pieces: list[Piece]) -> Chunk:

@@ -27,6 +27,7 @@ from vox.text.chars import (
     TRIGGER,
     WORD,
 )
+from vox.text.tags import LONGEST, TAG_PATTERN, may_be_tag
 
 _LETTERS = re.compile(r"[^\W\d_]{1,17}")
 _DIGIT = re.compile(r"\d")
@@ -169,6 +170,19 @@ class Scanner:
             i += 1
             ch = self._at(i)
         return i, breaks
+
+    def _after_tags(self, t: int) -> int:
+        """Past any paralinguistic tags at t ("! [laugh] Anyway"): the word after them decides."""
+        while self._at(t) == "[":
+            m = TAG_PATTERN.match(self.buf, t)
+            if m is None:
+                if not self.final and may_be_tag(self.buf[t : t + LONGEST]):
+                    raise _NeedMore
+                return t
+            t = m.end()
+            while self._at(t) in (" ", "\t"):
+                t += 1
+        return t
 
     def _first_word(self, p: int) -> int:
         """The first letter or digit of the current sentence before p, or -1."""
@@ -320,7 +334,7 @@ class Scanner:
             return None, s
         if breaks:  # a line break after a terminator ends the sentence, whatever comes next
             return end, s
-        t = s
+        t = self._after_tags(s)
         while at(t) in SKIP_AHEAD:
             t += 1
         nc = at(t)

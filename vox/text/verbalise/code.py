@@ -1,0 +1,119 @@
+"""Addresses, code and identifiers: "support@example.com", "docs.python.org", "src/utils/parser.py",
+"--verbose", "get_user_by_id", "parseJsonResponse", "v2.1.3", "(555) 123-4567", "#1042".
+
+Said the way a developer reads them aloud: "support at example dot com", "source slash utils slash parser
+dot py", "dash dash verbose", "get user by id", "parse json response", "version two point one point three".
+(The markdown stage has already turned a link into its text and a bare URL into its host name.)
+"""
+
+from __future__ import annotations
+
+import re
+
+from vox.text.verbalise.engine import Context, Rule, spaced
+from vox.text.verbalise.language import Language
+from vox.text.verbalise.numbers import identifier
+
+_PART = r"[\w~%+-]+(?:\.[\w~%+-]+)*"  # a path part: dots only inside
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def words_of(lang: Language, name: str) -> str:
+    """An identifier's words: snake_case and camelCase split, capitals in short runs spelled ("ID" -> "I D"),
+    SCREAMING_CASE said as words, digits as numbers."""
+    out: list[str] = []
+    screaming = name.isupper() and "_" in name
+    for part in re.split(r"[_\s]+", name):
+        if not part:
+            continue
+        if screaming or (part.isupper() and len(part) > 4):
+            part = part.lower()
+        for piece in _CAMEL.findall(part):
+            if piece.isdigit():
+                out.append(identifier(lang, piece))
+            elif piece.isupper() and len(piece) > 1 and piece not in lang.t.ACRONYM_WORDS:
+                out.append(" ".join(piece))
+            else:
+                low = piece.lower()
+                out.append(lang.t.LOWER_WORDS.get(low, low if piece.isupper() else piece))
+    return " ".join(out)
+
+
+def dotted(lang: Language, name: str) -> str:
+    """"docs.python.org" -> "docs dot python dot org"; "app.run()" -> "app dot run"."""
+    name = name.removesuffix("()")
+    return f" {lang.w['dot']} ".join(words_of(lang, part) if part else "" for part in name.split("."))
+
+
+def path(lang: Language, text: str) -> str:
+    w = lang.w
+    out: list[str] = []
+    for part in re.split(r"(/)", text):
+        if part == "/":
+            out.append(w["slash"])
+        elif part == "~":
+            out.append(w["tilde"])
+        elif part in (".", ".."):
+            out.append(" ".join([w["dot"]] * len(part)))
+        elif part:
+            out.append(dotted(lang, part.replace("-", " ")))
+    return spaced(out)
+
+
+def rules(lang: Language) -> list[Rule]:
+    w = lang.w
+
+    def email(m: re.Match[str], ctx: Context) -> str:
+        user, host = m.group().rsplit("@", 1)
+        return f"{dotted(lang, user.replace('+', ' plus ').replace('-', ' '))} {w['at']} {dotted(lang, host)}"
+
+    def version(m: re.Match[str], ctx: Context) -> str:
+        return spaced([w["version"], f" {w['point']} ".join(lang.integer(p) for p in m.group(1).split("."))])
+
+    def dotted_number(m: re.Match[str], ctx: Context) -> str:
+        parts = m.group().split(".")
+        joint = w["dot"] if len(parts) >= 4 else w["point"]  # an IP address is said with "dot"
+        return f" {joint} ".join(lang.integer(p) for p in parts)
+
+    def phone(m: re.Match[str], ctx: Context) -> str:
+        groups = re.findall(r"\+?\d+", m.group())
+        said = []
+        for g in groups:
+            if g.startswith("+"):
+                said.append(f"{w['plus']} {lang.digits(g[1:])}")
+            elif g in ("800", "888", "877", "866"):  # toll-free prefixes are said as numbers
+                said.append(lang.cardinal(int(g)))
+            else:
+                said.append(lang.digits(g))
+        return ", ".join(said)
+
+    def hash_number(m: re.Match[str], ctx: Context) -> str:
+        return f"{w['number']} {identifier(lang, m.group(1))}"
+
+    def names(m: re.Match[str], ctx: Context) -> str:
+        return dotted(lang, m.group())
+
+    def a_path(m: re.Match[str], ctx: Context) -> str:
+        return path(lang, m.group())
+
+    def flag(m: re.Match[str], ctx: Context) -> str:
+        dashes = len(m.group(1))
+        return spaced([*[w["dash"]] * dashes, words_of(lang, m.group(2).replace("-", " "))])
+
+    def ident(m: re.Match[str], ctx: Context) -> str:
+        return words_of(lang, m.group())
+
+    return [
+        Rule("email", r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", email),
+        Rule("phone", r"(?<![\w+])(?:\+?1[ .-])?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?!\d)"
+             r"|(?<![\w+])\+\d{1,3}(?:[ .-]\(?\d{1,4}\)?){2,5}(?![\d])|(?<![\w.-])\d{3}-\d{4}(?![\w-])", phone),
+        Rule("version", r"(?<![\w.])[vV](\d+(?:\.\d+)*)(?![\w]|\.\d)", version),
+        Rule("dotted number", r"(?<![\w.])\d+(?:\.\d+){2,}(?![\w]|\.\d)", dotted_number),
+        Rule("hash number", r"(?<![\w&])#(\d+)\b", hash_number),
+        Rule("dotted name", rf"(?<![\w@/.-])[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+(?:\(\))?(?:/{_PART})*/?", names),
+        Rule("path", rf"(?<![\w.~/-])(?:~|\.\.?)?/{_PART}(?:/{_PART})*/?"
+             rf"|(?<![\w.~/-]){_PART}(?:/{_PART}){{2,}}/?|(?<![\w.~/-])[\w-]+/[\w-]*\.[A-Za-z]\w*", a_path),
+        Rule("flag", r"(?<![\w-])(--?)([A-Za-z][\w-]*)", flag),
+        Rule("snake case", r"(?<![\w.])[A-Za-z]\w*_\w*[A-Za-z0-9](?!\w|\.\w)", ident),
+        Rule("camel case", r"(?<![\w.])[a-z]+(?:[A-Z][a-z0-9]*|[A-Z]+(?![a-z]))+(?!\w|\.\w)", ident),
+    ]

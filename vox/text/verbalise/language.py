@@ -1,0 +1,87 @@
+"""A language for the verbaliser: its word tables (``en.py``) and its number words (num2words), cached.
+
+num2words (LGPL-2.1, pinned in requirements.txt) speaks numbers in some fifty languages, so a language
+needs only its tables here. Numbers too long for it, or for a listener (more than 15 digits), are read
+digit by digit.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import ModuleType
+
+from num2words import num2words
+
+import vox.text.verbalise.en as en_tables
+
+MAX_DIGITS = 15  # longer integers are read digit by digit: nobody says "one quadrillion ..." and means it
+
+
+class Language:
+    """The tables of one language (module attributes, see en.py) and its number words."""
+
+    def __init__(self, tables: ModuleType) -> None:
+        self.t = tables
+        self.code: str = tables.CODE
+        self.w: dict[str, str] = tables.WORDS
+        self._digit_words = [self.cardinal(d) for d in range(10)]
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one instance per language, kept for the process
+    def _n2w(self, n: int, to: str) -> str:
+        words = num2words(n, lang=self.code, to=to).replace(",", "")
+        if self.t.DROP_AND:
+            words = words.replace(" and ", " ")
+        return words.replace("oh-", "oh ")
+
+    def cardinal(self, n: int) -> str:
+        if n < 0:
+            return f"{self.w['minus']} {self.cardinal(-n)}"
+        if len(str(n)) > MAX_DIGITS:
+            return self.digits(str(n))
+        return self._n2w(n, "cardinal")
+
+    def ordinal(self, n: int) -> str:
+        if len(str(n)) > MAX_DIGITS:
+            return self.digits(str(n))
+        return self._n2w(n, "ordinal")
+
+    def year(self, n: int) -> str:
+        """1998 "nineteen ninety-eight", 2007 "two thousand seven", 2025 "twenty twenty-five"."""
+        if not 0 < n < 10000:
+            return self.cardinal(n)
+        return self._n2w(n, "year")
+
+    def digits(self, s: str) -> str:
+        """Each digit of s (digits only) on its own: "0199" -> "zero one nine nine"."""
+        return " ".join(self._digit_words[int(c)] for c in s if c.isdecimal())
+
+    def integer(self, s: str) -> str:
+        """An integer as written (digits, maybe with "," or "_" between groups of three)."""
+        s = s.replace(",", "").replace("_", "")
+        if len(s) > 1 and s[0] == "0":  # "007": a code, not a quantity
+            return self.digits(s)
+        return self.cardinal(int(s)) if len(s) <= MAX_DIGITS else self.digits(s)
+
+    def number(self, s: str) -> str:
+        """An unsigned number as written: "1,234", "3.14", ".5" -> words."""
+        whole, _, frac = s.partition(".")
+        head = self.integer(whole) if whole else self.cardinal(0)
+        return f"{head} {self.w['point']} {self.digits(frac)}" if frac else head
+
+    def fraction(self, num: int, den: int) -> str:
+        """3/4 "three quarters", 1/2 "one half", 2/3 "two thirds"."""
+        names = self.t.FRACTIONS.get(den)
+        if names is None:
+            one = self.ordinal(den)
+            names = (one, one + "s")
+        return f"{self.cardinal(num)} {names[0] if num == 1 else names[1]}"
+
+
+_LANGUAGES: dict[str, Language] = {"en": Language(en_tables)}
+
+
+def for_language(lang: str | None) -> Language | None:
+    """The verbaliser's language for a code ("en", "en-GB"), or None where it has no tables yet (the text is
+    then left as written: the engine reads it as it can)."""
+    code = (lang or "en").replace("_", "-").split("-", 1)[0].lower()
+    return _LANGUAGES.get(code)

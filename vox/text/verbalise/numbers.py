@@ -1,0 +1,178 @@
+"""Numbers, money and units: "$42.99", "£1.2bn", "87%", "5-10 km", "2/3", "22nd", "3:1", "1920x1080", "-5".
+
+A plain number reads by what is before it (en.py's tables): digit by digit after "code", in pairs after
+"port", as a version after "Python", as a year when it has four digits from 1100 to 2099; otherwise as a
+quantity (num2words).
+"""
+
+from __future__ import annotations
+
+import re
+
+from vox.text.verbalise.engine import Context, Rule, spaced
+from vox.text.verbalise.language import Language
+
+NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_NOT_AFTER = r"(?<![\w.,/:#-])"
+_RANGE = r"(?:\s?(?:-|–|to)\s?)"
+
+
+def _alternation(keys: object) -> str:
+    return "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))  # type: ignore[arg-type]
+
+
+def is_year(s: str) -> bool:
+    return len(s) == 4 and s.isdigit() and 1100 <= int(s) <= 2099
+
+
+def identifier(lang: Language, s: str) -> str:
+    """A number that names rather than counts (a flight, an issue): "742", "ten forty-two", "four eight two one
+    three"."""
+    if len(s) <= 3 and not (len(s) > 1 and s[0] == "0"):
+        return lang.cardinal(int(s))
+    if len(s) == 4 and s[0] != "0":
+        return lang.year(int(s))
+    return lang.digits(s)
+
+
+def plain(lang: Language, s: str, ctx: Context, at: int) -> str:
+    """A number as written (no sign, unit or currency), read by what is before it (see the module doc)."""
+    t = lang.t
+    if s.isdigit() and ctx.after_word(at, t.DIGITS_AFTER):
+        return lang.digits(s)
+    if s.isdigit() and ctx.after_word(at, t.PAIRS_AFTER):
+        return identifier(lang, s)
+    if "." in s and "," not in s and ctx.after_word(at, t.VERSION_AFTER):
+        return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
+    if is_year(s):
+        return lang.year(int(s))
+    return lang.number(s)
+
+
+def _quantity(lang: Language, s: str) -> str:
+    return lang.number(s)
+
+
+def _one(s: str) -> bool:
+    return s.replace(",", "") in ("1", "1.0")
+
+
+def money(lang: Language, cur: str, amount: str, scale: str | None) -> str:
+    one, many, cent, cents = lang.t.CURRENCIES[cur]
+    if scale:
+        return spaced([lang.number(amount), lang.t.SCALES[scale], many])
+    whole, _, frac = amount.replace(",", "").partition(".")
+    w = int(whole or "0")
+    if frac and cent and len(frac) == 2:
+        c = int(frac)
+        parts = []
+        if w or not c:
+            parts.append(f"{lang.integer(whole or '0')} {one if w == 1 else many}")
+        if c:
+            parts.append(f"{lang.cardinal(c)} {cent if c == 1 else cents}")
+        return f" {lang.w['and']} ".join(parts)
+    if frac:
+        return f"{lang.number(amount)} {many}"
+    return f"{lang.integer(whole)} {one if w == 1 else many}"
+
+
+def rules(lang: Language) -> list[Rule]:
+    t = lang.t
+    w = lang.w
+    symbols = _alternation(k for k in t.CURRENCIES if not k.isalpha())
+    codes = _alternation(k for k in t.CURRENCIES if k.isalpha())
+    scales = _alternation(t.SCALES)
+    units = _alternation(t.UNITS)
+
+    def minus(sign: str | None) -> str:
+        return w["minus"] if sign else ""
+
+    def currency_before(m: re.Match[str], ctx: Context) -> str:
+        return spaced([minus(m.group(1)), money(lang, m.group(2), m.group(3), m.group(4))])
+
+    def code_before(m: re.Match[str], ctx: Context) -> str:
+        return money(lang, m.group(1), m.group(2), m.group(3))
+
+    def currency_after(m: re.Match[str], ctx: Context) -> str:
+        return spaced([minus(m.group(1)), money(lang, m.group(4), m.group(2), m.group(3))])
+
+    def cents(m: re.Match[str], ctx: Context) -> str:
+        n = int(m.group(1))
+        return f"{lang.cardinal(n)} {t.CENT_SIGN[0] if n == 1 else t.CENT_SIGN[1]}"
+
+    def percent(m: re.Match[str], ctx: Context) -> str:
+        high = m.group(3)
+        return spaced([minus(m.group(1)), _quantity(lang, m.group(2)), w["to"] if high else "",
+                       _quantity(lang, high) if high else "", w["percent"]])  # fmt: skip
+
+    def dimensions(m: re.Match[str], ctx: Context) -> str:
+        sides = [g for g in m.groups() if g]
+        return f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdigit() else _quantity(lang, g)
+                                   for g in sides)  # fmt: skip
+
+    def unit(m: re.Match[str], ctx: Context) -> str:
+        sign, low, high, symbol = m.groups()
+        one, many = t.UNITS[symbol]
+        value = high or low
+        single = _one(value) or ctx.prev_word(m.start()).lower() in ("a", "an")
+        words = [minus(sign), _quantity(lang, low)]
+        if high:
+            words += [w["to"], _quantity(lang, high)]
+        return spaced([*words, one if single else many])
+
+    def ratio(m: re.Match[str], ctx: Context) -> str:
+        return f"{lang.integer(m.group(1))} {w['to']} {lang.integer(m.group(2))}"
+
+    def number_range(m: re.Match[str], ctx: Context) -> str:
+        a, b = m.group(1), m.group(2)
+        if is_year(a) and (is_year(b) or len(b) == 2):
+            return f"{lang.year(int(a))} {w['to']} {lang.year(int(b)) if len(b) == 4 else lang.cardinal(int(b))}"
+        return f"{plain(lang, a, ctx, m.start())} {w['to']} {_quantity(lang, b)}"
+
+    def fraction(m: re.Match[str], ctx: Context) -> str:
+        a, b = int(m.group(1)), int(m.group(2))
+        if 2 <= b <= 10 and a < 100:
+            return lang.fraction(a, b)
+        return f"{lang.integer(m.group(1))} {w['over']} {lang.integer(m.group(2))}"
+
+    def slashed(m: re.Match[str], ctx: Context) -> str:
+        return f" {w['slash']} ".join(plain(lang, p, ctx, m.start()) for p in m.group().split("/"))
+
+    def ordinal(m: re.Match[str], ctx: Context) -> str:
+        return lang.ordinal(int(m.group(1)))
+
+    def negative(m: re.Match[str], ctx: Context) -> str:
+        return f"{w['minus']} {_quantity(lang, m.group(1))}"
+
+    def scaled(m: re.Match[str], ctx: Context) -> str:
+        return f"{_quantity(lang, m.group(1))} {t.SCALES[m.group(2)]}"
+
+    def point(m: re.Match[str], ctx: Context) -> str:
+        return f"{w['point']} {lang.digits(m.group(1))}"
+
+    def digits(m: re.Match[str], ctx: Context) -> str:  # what no other rule took ("3..5"): never left as digits
+        return lang.integer(m.group())
+
+    def number(m: re.Match[str], ctx: Context) -> str:
+        return plain(lang, m.group(), ctx, m.start())
+
+    return [
+        Rule("cents", rf"{_NOT_AFTER}(\d{{1,2}})\s?¢", cents),
+        Rule("currency before", rf"(?<![\w.,])(-|−)?({symbols})\s?({NUM})(?:\s?({scales})\b)?", currency_before),
+        Rule("code before", rf"\b({codes})\s?({NUM})(?:\s?({scales})\b)?", code_before),
+        Rule("currency after", rf"{_NOT_AFTER}(-|−)?({NUM})(?:\s?({scales}))?\s?({symbols}|{codes}\b)",
+             currency_after),
+        Rule("percent", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?%", percent),
+        Rule("dimensions", rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?(?!\w|\.\d)", dimensions),
+        Rule("unit", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)", unit),
+        Rule("ratio", r"(?<![\w.:,])(\d+):(\d)(?![\d:])", ratio),
+        Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?({NUM})(?![\w\-–/]|\.\d)", number_range),
+        Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
+        Rule("slashed numbers", r"(?<![\w./,])\d+(?:/\d+)+(?![\w/]|\.\d)", slashed),
+        Rule("ordinal", r"(?<![\w.,])(\d+)(?:st|nd|rd|th)\b", ordinal),
+        Rule("negative", rf"(?<![\w.,])[-−]({NUM})(?![\w])", negative),
+        Rule("scaled", rf"{_NOT_AFTER}({NUM})({scales})\b", scaled),
+        Rule("number", rf"(?<![\w.,])(?:{NUM})", number),
+        Rule("point", r"(?<!\w)\.(\d+)", point),
+        Rule("digits", r"\d+", digits),
+    ]

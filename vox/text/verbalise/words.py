@@ -1,0 +1,139 @@
+"""Abbreviations, initialisms, Roman numerals, symbols and words glued to numbers: "Dr.", "St.", "e.g.",
+"U.S.", "FBI", "NASA", "Henry VIII", "Chapter IV", "R&D", "mp3", "H2O".
+
+Every abbreviation loses its period inside a sentence ("Dr." -> "Doctor"): Piper's phonemiser ends a
+sentence at "Dr." or "Mr." (a pause and a falling pitch before the name). A period that also ends the
+sentence stays (the engine adds it back when the match ends the piece). Paralinguistic tags ("[laugh]")
+are kept exactly as written for the engine to perform or remove.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vox.text.tags import TAG_PATTERN
+from vox.text.verbalise.engine import Context, Rule, spaced
+from vox.text.verbalise.language import Language
+from vox.text.verbalise.numbers import identifier
+
+_ROMAN = re.compile(r"(?=[IVXL])(L?X{0,3})(IX|IV|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50}
+_VOWEL = re.compile(r"[AEIOUY]")
+
+
+def roman_value(s: str) -> int:
+    if not _ROMAN.fullmatch(s):
+        return 0
+    total = 0
+    for a, b in zip(s, s[1:] + " ", strict=True):
+        v = _ROMAN_VALUES[a]
+        total += -v if b != " " and _ROMAN_VALUES[b] > v else v
+    return total
+
+
+def initialism(lang: Language, word: str, shouting: bool = False) -> str:
+    """A word in capitals: said as a word when that is how people say it ("NASA"), else spelled ("F B I")."""
+    t = lang.t
+    said = t.SAID_AS.get(word)
+    if said:
+        return said
+    if word in t.ACRONYM_WORDS:
+        return word.lower()
+    if shouting or (len(word) > 4 and _VOWEL.search(word) and word not in ("HTTPS", "HTTP")):
+        return word.lower()  # a word in capitals, not letters
+    return " ".join(word)
+
+
+def rules(lang: Language) -> list[Rule]:
+    t = lang.t
+    abbreviations = "|".join(re.escape(k) for k in sorted(
+        {*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS}, key=len, reverse=True))  # fmt: skip
+    specials = "|".join(re.escape(k) for k in sorted(t.SPECIALS, key=len, reverse=True))
+    symbols = "".join(re.escape(k) for k in t.SYMBOLS if k not in "%#@")
+
+    def tag(m: re.Match[str], ctx: Context) -> str:
+        return m.group()
+
+    def special(m: re.Match[str], ctx: Context) -> str:
+        return t.SPECIALS[m.group()]
+
+    def abbreviation(m: re.Match[str], ctx: Context) -> str:
+        written = m.group()[:-1]
+        key = written.lower()
+        end = ctx.at_end(m.end())
+        after = ctx.next_word(m.end())
+        if key in t.MONTH_ABBREVIATIONS and written[0].isupper():
+            return t.MONTHS[t.MONTH_ABBREVIATIONS[key] - 1]
+        if key in t.WEEKDAYS and written[0].isupper():
+            return t.WEEKDAYS[key]
+        if key in t.BEFORE_NUMBER and not after[:1].isdigit():
+            return written  # a word that happens to end a sentence, or an initial: said as written
+        said = t.ABBREVIATIONS.get(key, written)
+        capital_before = ctx.prev_word(m.start())[:1].isupper() or ctx.prev_word(m.start())[:1].isdigit()
+        capital_after = after[:1].isupper()
+        if key == "st" and ((capital_before and not capital_after) or (not capital_after and not end)):
+            return t.STREET
+        if key == "dr" and capital_before and not capital_after and ctx.prev_word(m.start()) != "the":
+            return t.DRIVE
+        if key in t.MONTH_ABBREVIATIONS or key in t.WEEKDAYS:
+            return written
+        return said
+
+    def acronym(m: re.Match[str], ctx: Context) -> str:
+        return " ".join(c.upper() for c in m.group() if c.isalpha())
+
+    def initial(m: re.Match[str], ctx: Context) -> str:
+        return m.group(1)
+
+    def roman(m: re.Match[str], ctx: Context) -> str:
+        numeral = m.group(1)
+        value = roman_value(numeral)
+        before = ctx.prev_word(m.start())
+        if value and before.lower() in t.ROMAN_AFTER:
+            return lang.cardinal(value)
+        if value and len(numeral) > 1 and value < 40 and before[:1].isupper() and before[1:].islower():
+            return f"{lang.w['the']} {lang.ordinal(value)}"
+        return numeral if len(numeral) == 1 else initialism(lang, numeral, ctx.shouting)
+
+    def capitals(m: re.Match[str], ctx: Context) -> str:
+        word, plural = m.group(1), m.group(2)
+        said = initialism(lang, word, ctx.shouting)
+        if plural:
+            said += "'s" if said[-1:].isupper() else "s"
+        return said
+
+    def glued(m: re.Match[str], ctx: Context) -> str:
+        out = []
+        for run in re.findall(r"\d+|[A-Za-z]+", m.group()):
+            if run.isdigit():
+                out.append(identifier(lang, run))
+            elif run.upper() in t.ACRONYM_WORDS and len(run) > 1:
+                out.append(run.lower())
+            elif len(run) <= 3 or run.isupper():
+                out.append(" ".join(run.upper()))
+            else:
+                out.append(run)
+        return spaced(out)
+
+    def symbol(m: re.Match[str], ctx: Context) -> str:
+        return t.SYMBOLS[m.group()]
+
+    def ampersand(m: re.Match[str], ctx: Context) -> str:
+        return f" {lang.w['and']} "
+
+    def about(m: re.Match[str], ctx: Context) -> str:
+        return t.SYMBOLS["~"]
+
+    return [
+        Rule("tag", f"(?i:{TAG_PATTERN.pattern})", tag),
+        Rule("special", rf"(?<![\w/])(?:{specials})(?![\w/])", special),
+        Rule("abbreviation", rf"(?<![\w.])(?i:{abbreviations})\.", abbreviation),
+        Rule("dotted initialism", r"(?<![\w.])(?:[A-Za-z]\.){2,}(?:[A-Za-z](?![\w.]))?", acronym),
+        Rule("initial", r"(?<![\w.])([A-Z])\.(?=\s+[A-Z])", initial),
+        Rule("roman", r"(?<![\w.'’-])([IVXL]+)(?![\w'’-]|\.\w)", roman),
+        Rule("capitals", r"(?<![\w.'’-])([A-Z]{2,})(s|'s|’s)?(?![\w'’-]|\.\w)", capitals),
+        Rule("glued", r"(?<![\w.])(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+(?![\w]|\.\w)", glued),
+        Rule("symbol", rf"(?<!\S)[{symbols}](?!\S)", symbol),
+        Rule("ampersand", r"(?<=\w)&(?=\w)", ampersand),
+        Rule("about", r"(?<!\S)~(?=\d)", about),
+    ]
