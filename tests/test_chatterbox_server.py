@@ -39,6 +39,7 @@ def test_turbo_loads_streams_a_cloned_voice_and_unloads(tmp_path_factory):
     config = (
         f'[engine]\nturbo_checkpoint = "{checkpoint}"\ndevice = "cpu"\n'
         f'multilingual_checkpoint = "{root}/no-such-folder"\n'
+        "[chunking]\nadaptive = false\n"  # the first sentence, then the next two in one chunk, for the estimate
     )
     server = start_server(root, config=config, env=small_env(TOKENS))
     try:
@@ -53,6 +54,17 @@ def test_turbo_loads_streams_a_cloned_voice_and_unloads(tmp_path_factory):
         assert all(m["sample_rate"] == SAMPLE_RATE for m in audio)
         assert abs(len(pcm) - (TOKENS + 3) * SAMPLES_PER_TOKEN) <= 1
         assert np.sqrt(np.mean(pcm.astype(np.float64) ** 2)) > 0.001
+
+        # Turbo says a chunk in one call: where its second sentence starts is estimated in proportion to
+        # characters, at this reply's rate so far (its first chunk's audio per character).
+        text = "One sentence first. Then a second one. And a third."
+        messages = list(server.stream({"text": text, "voice": "clone"}))
+        first, grouped = [m for m in messages if "audio" in m]
+        assert [p["at"] for p in first["pieces"]] == [0.0] and len(grouped["pieces"]) == 2
+        per_char = len(decode_chunk(first)[0]) / SAMPLE_RATE / len(first["text"])
+        duration = max(len(decode_chunk(grouped)[0]) / SAMPLE_RATE, len(grouped["text"]) * per_char)
+        second_at = duration * (len(grouped["pieces"][0]["text"]) + 1) / len(grouped["text"])
+        assert [p["at"] for p in grouped["pieces"]] == [0.0, pytest.approx(second_at, abs=0.001)]
 
         r = server.post("/api/tts_load_multilingual", timeout=60)
         assert r.status_code == 503

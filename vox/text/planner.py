@@ -166,7 +166,8 @@ class SpeechPlanner:
             if not opening and len(cuts) == 1:  # the usual sentence: one piece, the sentence itself
                 out += [_chunk(group) for group in groups.add(sentence, len(s))]
                 continue
-            pieces = [self._piece(s, where, a, i, j, index) for i, j in cuts]
+            last = len(cuts) - 1
+            pieces = [self._piece(s, where, a, i, j, index, k < last) for k, (i, j) in enumerate(cuts)]
             if opening:
                 groups.released = 1
                 out += [Chunk(p.text, (p,)) for p in pieces]
@@ -182,13 +183,14 @@ class SpeechPlanner:
         if not cut:
             return []
         self._groups.released = 1
-        piece = self._piece(s, where, at, 0, cut, len(self.sentences))
+        piece = self._piece(s, where, at, 0, cut, len(self.sentences), continues=True)
         return [Chunk(piece.text, (piece,))]
 
-    def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int) -> Piece:
+    def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int,
+               continues: bool) -> Piece:  # fmt: skip
         """The piece s[i:j] of a sentence whose speech text starts at at (where: see _collapsed)."""
         a, b = (at + i, at + j) if where is None else (at + where[i], at + where[j - 1] + 1)
-        return Piece(s[i:j], self._map.start_of(a), self._map.end_of(b), sentence)
+        return Piece(s[i:j], self._map.start_of(a), self._map.end_of(b), sentence, continues)
 
 
 def _chunk(pieces: list[Piece]) -> Chunk:
