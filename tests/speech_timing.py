@@ -47,13 +47,10 @@ def silent_before(pcm: np.ndarray, rate: int, at: float, seconds: float) -> bool
     return len(window) > 0 and not _loud(window, rate).any()
 
 
-def clause_pause(whole: np.ndarray, rate: int, clause_speech: float) -> float | None:
-    """The pause after a sentence's first clause, in the audio of the whole sentence: the longest silence that
-    starts between half and all of the clause's speech time (plus 300 ms) after the speech begins."""
-    loud = _loud(whole, rate)
-    onset = leading_silence(whole, rate)
-    best = None
-    i = 0
+def pauses(pcm: np.ndarray, rate: int) -> list[tuple[float, float]]:
+    """(start, length) in seconds of every silence between two stretches of speech in ``pcm``."""
+    loud = _loud(pcm, rate)
+    out, i = [], int(np.argmax(loud)) if loud.any() else len(loud)
     while i < len(loud):
         if loud[i]:
             i += 1
@@ -61,8 +58,15 @@ def clause_pause(whole: np.ndarray, rate: int, clause_speech: float) -> float | 
         j = i
         while j < len(loud) and not loud[j]:
             j += 1
-        start, length = i * FRAME, (j - i) * FRAME
-        if onset + 0.5 * clause_speech < start < onset + clause_speech + 0.3 and j < len(loud):
-            best = max(best or 0.0, length)
+        if j < len(loud):
+            out.append((i * FRAME, (j - i) * FRAME))
         i = j
-    return best
+    return out
+
+
+def clause_pause(whole: np.ndarray, rate: int, clause_speech: float) -> float | None:
+    """The pause after a sentence's first clause, in the audio of the whole sentence: the longest pause that
+    starts between half and all of the clause's speech time (plus 300 ms) after the speech begins."""
+    onset = leading_silence(whole, rate)
+    found = [n for start, n in pauses(whole, rate) if onset + 0.5 * clause_speech < start < onset + clause_speech + 0.3]
+    return max(found) if found else None
