@@ -89,7 +89,7 @@ def played(url: str, text: str) -> dict:
                 if m["part"] == 0:
                     sizes.append(len(m["pieces"]))
             elif m.get("done"):
-                return {"first": first, "total": now, "gap": max(gaps), "sizes": sizes}
+                return {"first": first, "total": now, "gap": max(gaps), "gaps": gaps, "sizes": sizes}
             elif "error" in m:
                 raise RuntimeError(m["error"])
     raise RuntimeError("the stream ended without done")

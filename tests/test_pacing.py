@@ -157,9 +157,10 @@ def test_an_opening_clause_ends_with_the_pause_piper_leaves_out(server, speed):
     assert chunks[0]["pieces"][0]["text"] == "Well,"
     pad = round(CLAUSE_PAUSE / speed * chunks[0]["sample_rate"])
     clause, _ = decode_chunk(chunks[0])
-    assert pad <= trailing_zeros(clause) < pad + 50, "the restored pause, and Piper's own few zero samples"
+    own = 300  # Piper's own audio may end in a few zero samples (seen: up to 77); the pad is 661 or more
+    assert pad <= trailing_zeros(clause) < pad + own, "the restored pause, and Piper's own zero samples"
     for m in chunks[1:]:  # sentences said whole get nothing added
-        assert trailing_zeros(decode_chunk(m)[0]) < 50
+        assert trailing_zeros(decode_chunk(m)[0]) < own
 
 
 def test_chunks_grow_when_synthesis_runs_far_ahead_and_stay_small_when_it_does_not(server, tmp_path):

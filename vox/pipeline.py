@@ -102,8 +102,6 @@ class Generation:
         self.heartbeat, self.priority = heartbeat, priority
         self.pacer = pacer or Pacer(1, 1 << 30)
         self.rate = SpeechRate()
-        self.sizes: list[int] = []
-        """Pieces per chunk synthesised so far (tests and the benchmark read it)."""
         self.chunks_done = 0
         self.completed = False
         """True once the sink received the whole reply."""
@@ -162,7 +160,6 @@ class Generation:
 
     def _speak_chunk(self, idx: int, planned: PlannedChunk) -> bool:
         """Synthesise one chunk and hand its audio to the sink; False once cancelled."""
-        self.sizes.append(len(planned.pieces))
         with self.engines.turn(self.job, self.priority) as engine:
             if engine is None:  # a reply replaced while it waits gives up without synthesising
                 return False
