@@ -129,7 +129,7 @@ def replies(tmp: Path, factor: float, trials: int) -> dict[str, list[dict]]:
 
 
 def gap_rows(tmp: Path, quick: bool, engine: PiperEngine) -> list[dict]:
-    slow = replies(tmp, SLOWDOWN, 2 if quick else 5)
+    slow = replies(tmp, SLOWDOWN, 1 if quick else 5)
     as_is = replies(tmp, 1.0, 1 if quick else 3)
     rtf, load = real_time_factor(engine), os.getloadavg()[0]
 
@@ -164,7 +164,7 @@ def gap_rows(tmp: Path, quick: bool, engine: PiperEngine) -> list[dict]:
 
 
 def pause_rows(tmp: Path, quick: bool, engine: PiperEngine) -> list[dict]:
-    reps = 2 if quick else 5
+    reps = 1 if quick else 5
     never, normal = Cancel(), SynthesisOptions()
 
     def say(text: str) -> np.ndarray:
