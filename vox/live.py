@@ -4,8 +4,8 @@ fan-out of events to the open pages.
 A TextFeed takes raw markdown deltas and hands the Generation planned chunks (text, and where each piece
 came from in the reply) as soon as the text layer releases them (a sentence is released once the next one
 visibly begins), so speech starts while the reply is still being written; the Generation sizes each chunk
-as it takes it (vox/pacing.py). The LiveHub carries events (audio
-of pushed replies, stops) to every open page.
+as it takes it (vox/pacing.py). The LiveHub carries events (audio of pushed replies, stops) to every open
+page.
 """
 
 from __future__ import annotations
