@@ -48,7 +48,8 @@ def generate_tts_wav(text: str, voice: str | None = None, **opts) -> bytes:
 
 
 def generate_tts_wav_streamed(text: str, voice: str | None = None, **opts) -> Iterator[tuple[int, int, bytes]]:
-    """Yield ``(idx, total, wav_bytes)`` per chunk as it is synthesised; stops when the reply is cancelled."""
+    """Yield ``(idx, total, wav_bytes)`` per chunk as it is synthesised; stops when the reply is cancelled.
+    ``total`` is 0: chunks are sized as synthesis goes (``chunking.adaptive = false`` gives the count)."""
     gen = get_runtime().speak(text, voice, **opts)
     try:
         idx, parts, rate = 0, [], 0

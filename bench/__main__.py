@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 MODULES = [
-    "bench_text", "bench_speech_text", "bench_server", "bench_soak", "bench_browser", "bench_speakers", "bench_llm",
-    "bench_turbo", "bench_apps",
+    "bench_text", "bench_speech_text", "bench_server", "bench_pacing", "bench_soak", "bench_browser",
+    "bench_speakers", "bench_llm", "bench_turbo", "bench_apps",
 ]  # fmt: skip
 QUICK_SLACK = 2.0
 

@@ -46,6 +46,7 @@ def test_turbo_replaces_a_speaking_piper_streams_a_cloned_voice_and_comes_back_a
     config = (
         f'[engine]\nname = "piper"\nturbo_checkpoint = "{checkpoint}"\ndevice = "cpu"\n'
         f'multilingual_checkpoint = "{root}/no-such-folder"\n'
+        "[chunking]\nadaptive = false\n"  # the first sentence, then the next two in one chunk, for the estimate
     )
     server = start_server(root, config=config, env=small_env(TOKENS))
     try:
@@ -91,6 +92,17 @@ def test_turbo_replaces_a_speaking_piper_streams_a_cloned_voice_and_comes_back_a
 
         r = server.post("/api/vox_speak_wav", {"text": "Hi.", "voice": "clone", "cfg_weight": 0.3})
         assert r.status_code == 400 and "Chatterbox Turbo cannot use cfg_weight" in r.json()["error"], r.text
+
+        # Turbo says a chunk in one call: where its second sentence starts is estimated in proportion to
+        # characters, at this reply's rate so far (its first chunk's audio per character).
+        text = "One sentence first. Then a second one. And a third."
+        messages = list(server.stream({"text": text, "voice": "clone"}))
+        first, grouped = [m for m in messages if "audio" in m]
+        assert [p["at"] for p in first["pieces"]] == [0.0] and len(grouped["pieces"]) == 2
+        per_char = len(decode_chunk(first)[0]) / SAMPLE_RATE / len(first["text"])
+        duration = max(len(decode_chunk(grouped)[0]) / SAMPLE_RATE, len(grouped["text"]) * per_char)
+        second_at = duration * (len(grouped["pieces"][0]["text"]) + 1) / len(grouped["text"])
+        assert [p["at"] for p in grouped["pieces"]] == [0.0, pytest.approx(second_at, abs=0.001)]
 
         r = server.post("/api/tts_load_multilingual", timeout=60)
         assert r.status_code == 503

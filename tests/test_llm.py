@@ -58,13 +58,16 @@ def chat(vox, message: str, **kw) -> list[tuple[float, dict]]:
 
 
 def spoken(messages) -> list[str]:
-    """The chunk texts that were synthesised, in order."""
-    return [m["text"] for _, m in messages if "audio" in m and m["part"] == 0]
+    """The pieces that were synthesised, in order (each chunk's text is its pieces joined)."""
+    chunks = [m for _, m in messages if "audio" in m and m["part"] == 0]
+    assert all(m["text"] == " ".join(p["text"] for p in m["pieces"]) for m in chunks)
+    return [p["text"] for m in chunks for p in m["pieces"]]
 
 
-def batch_chunks(reply: str) -> list[str]:
-    """What the batch path would synthesise for the whole reply: streaming must say exactly the same."""
-    return [c.text for c in SpeechPlanner().plan(reply)]
+def batch_pieces(reply: str) -> list[str]:
+    """What the batch path would say for the whole reply, piece by piece: however the chunks are sized as
+    synthesis goes, streaming must say exactly these, nothing twice and nothing lost."""
+    return [p.text for c in SpeechPlanner().plan(reply) for p in c.pieces]
 
 
 def test_reply_streams_and_is_spoken_sentence_by_sentence(vox, fake):
@@ -73,7 +76,7 @@ def test_reply_streams_and_is_spoken_sentence_by_sentence(vox, fake):
     tokens = [m["token"] for _, m in messages if "token" in m]
     assert "".join(tokens) == REPLY, "the view receives the reply token by token"
     assert messages[-1][1]["done"] and messages[-1][1]["reply"] == REPLY
-    assert spoken(messages) == batch_chunks(REPLY)
+    assert spoken(messages) == batch_pieces(REPLY)
     assert "**" not in " ".join(m["text"] for _, m in messages if "audio" in m)
     # The first audio arrives long before the LLM has finished writing.
     first_audio = next(at for at, m in messages if "audio" in m)
@@ -111,7 +114,7 @@ def test_a_reply_opening_with_a_clause_speaks_before_its_first_sentence_ends(vox
             if sentence_done is None and "history." in text:
                 sentence_done = at
     first_audio = next(at for at, m in messages if "audio" in m)
-    assert spoken(messages) == batch_chunks(fake.reply) and spoken(messages)[0] == "Sure,"
+    assert spoken(messages) == batch_pieces(fake.reply) and spoken(messages)[0] == "Sure,"
     assert sentence_done is not None and first_audio < sentence_done, "the clause was said while the LLM wrote"
 
 
@@ -288,8 +291,8 @@ def test_very_long_reply(vox, fake):
             if sum("audio" in x for x in got) == 4:
                 assert vox.post("/api/vox_stop").status_code == 200
     assert got[-1]["done"] and got[-1]["reply"] == fake.reply and len(fake.reply) > 9000
-    said = [m["text"] for m in got if "audio" in m]
-    assert 4 <= len(said) <= 5 and said == batch_chunks(fake.reply)[: len(said)]
+    said = spoken([(0, m) for m in got])
+    assert 4 <= sum("audio" in m for m in got) <= 5 and said == batch_pieces(fake.reply)[: len(said)]
 
 
 @pytest.mark.parametrize("reply", [
@@ -302,7 +305,7 @@ def test_markdown_or_code_reply(vox, fake, reply):
     assert messages[-1][1]["reply"] == reply
     said = " ".join(m["text"] for _, m in messages if "audio" in m)
     assert "print(i)" not in said and "**" not in said and "|" not in said
-    assert spoken(messages) == batch_chunks(reply)
+    assert spoken(messages) == batch_pieces(reply)
 
 
 def test_another_program_pushes_a_reply_to_the_page(vox):
@@ -329,7 +332,7 @@ def test_another_program_pushes_a_reply_to_the_page(vox):
         time.sleep(1 / 30)
     assert vox.post(f"/api/replies/{rid}/end").status_code == 200
     t.join(60)
-    assert [m["text"] for m in heard if "audio" in m] == batch_chunks(REPLY)
+    assert spoken([(0, m) for m in heard]) == batch_pieces(REPLY)
     assert heard[-1]["done"] and not heard[-1]["stopped"]
 
 

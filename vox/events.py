@@ -13,7 +13,10 @@ from vox.pipeline import Chunk, Generation
 
 
 def chunk_event(chunk: Chunk) -> dict:
-    """One chunk of audio: a base64 16-bit WAV and what it says."""
+    """One chunk of audio: a base64 16-bit WAV and what it says. Each of ``pieces`` has its span in the reply
+    (``start``, ``end``), its sentence's index, and ``at``: the seconds from the start of this chunk's audio
+    (its part 0) to where the piece starts; exact for Piper, estimated for engines that stream a chunk in
+    parts (every part repeats the pieces, the later ones better estimated)."""
     return {
         "idx": chunk.idx,
         "total": chunk.total,
@@ -21,7 +24,8 @@ def chunk_event(chunk: Chunk) -> dict:
         "text": chunk.text,
         "sample_rate": chunk.sample_rate,
         "job": chunk.job_id,
-        "pieces": [{"text": p.text, "start": p.start, "end": p.end, "sentence": p.sentence} for p in chunk.pieces],
+        "pieces": [{"text": p.text, "start": p.start, "end": p.end, "sentence": p.sentence, "at": round(at, 3)}
+                   for p, at in zip(chunk.pieces, chunk.starts, strict=True)],
         "audio": base64.b64encode(wav_bytes(chunk.audio, chunk.sample_rate)).decode("ascii"),
     }
 

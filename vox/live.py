@@ -3,8 +3,9 @@ fan-out of events to the open pages.
 
 A TextFeed takes raw markdown deltas and hands the Generation planned chunks (text, and where each piece
 came from in the reply) as soon as the text layer releases them (a sentence is released once the next one
-visibly begins), so speech starts while the reply is still being written. The LiveHub carries events (audio
-of pushed replies, stops) to every open page.
+visibly begins), so speech starts while the reply is still being written; the Generation sizes each chunk
+as it takes it (vox/pacing.py). The LiveHub carries events (audio of pushed replies, stops) to every open
+page.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 
 from vox import text as speech_text
 from vox.jobs import Job
 from vox.pipeline import POLL
 
-_END = object()
-
 
 class TextFeed:
-    """Deltas in (``push``/``end``); planned chunks out, by iterating. Iteration ends at ``end`` or a cancel."""
+    """Deltas in (``push``/``end``); planned chunks out (``next_chunk``, or iterating). A whole reply is a feed
+    pushed once and ended. Chunks come out until ``end`` or a cancel.
+
+    With a planner that leaves grouping to its caller (``group_size=None``), the consumer sizes each chunk as it
+    takes it (``next_chunk(limit)``): whatever pieces are pending then, within the limit, so an engine that
+    is free never waits for a group to fill.
+    """
 
     def __init__(self, planner: speech_text.SpeechPlanner, idle_timeout: float = 120.0) -> None:
         self.idle_timeout = idle_timeout
@@ -32,8 +38,8 @@ class TextFeed:
         self.job: Job | None = None
         """The speech job whose cancel ends iteration; set by whoever starts the Generation."""
         self._planner = planner
-        self._queue: queue.Queue = queue.Queue()
-        self._lock = threading.Lock()
+        self._ready: deque[speech_text.Chunk] = deque()  # chunks the planner released itself (the opening ...)
+        self._changed = threading.Condition(threading.Lock())
         self._ended = False
         self.text = ""
 
@@ -41,9 +47,15 @@ class TextFeed:
     def sentences(self) -> list[str]:
         return [s.text for s in self._planner.sentences]
 
+    @property
+    def silent(self) -> bool:
+        """The reply has ended with nothing to say (markdown, code and emoji only)."""
+        with self._changed:
+            return self._ended and not self._ready and not self._planner.pending
+
     def push(self, delta: str) -> list[str]:
         """Add raw reply text; returns the sentences it completed."""
-        with self._lock:
+        with self._changed:
             if self._ended:
                 return []
             self.last_push = time.monotonic()
@@ -52,31 +64,41 @@ class TextFeed:
 
     def end(self) -> list[str]:
         """The reply is complete: release what is left."""
-        with self._lock:
-            if self._ended:
-                return []
-            self._ended = True
-            sentences = self._release(self._planner.end)
-            self._queue.put(_END)
-            return sentences
+        with self._changed:
+            return self._end()
 
-    def _release(self, plan) -> list[str]:
+    def _end(self) -> list[str]:
+        if self._ended:
+            return []
+        self._ended = True
+        return self._release(self._planner.end)
+
+    def _release(self, plan: Callable[[], list[speech_text.Chunk]]) -> list[str]:
         before = len(self._planner.sentences)
-        for chunk in plan():
-            self._queue.put(chunk)
+        self._ready.extend(plan())
+        self._changed.notify_all()
         return [s.text for s in self._planner.sentences[before:]]
 
-    def __iter__(self) -> Iterator[speech_text.Chunk]:
-        while self.job is None or not self.job.cancelled:
-            try:
-                item = self._queue.get(timeout=POLL)
-            except queue.Empty:
+    def next_chunk(self, limit: Callable[[], tuple[int, int]] | None = None) -> speech_text.Chunk | None:
+        """The next chunk, waiting for text while the reply is open; None at its end or once the job is
+        cancelled. ``limit()`` gives (most pieces, most characters) for a chunk this feed groups."""
+        with self._changed:
+            while self.job is None or not self.job.cancelled:
+                if self._ready:
+                    return self._ready.popleft()
+                if self._planner.group_size is None and self._planner.pending:
+                    return self._planner.take(*limit()) if limit is not None else self._planner.take()
+                if self._ended:
+                    return None
                 if time.monotonic() - self.last_push > self.idle_timeout:
-                    self.end()
-                continue
-            if item is _END:
-                return
-            yield item
+                    self._end()
+                    continue
+                self._changed.wait(POLL)
+            return None
+
+    def __iter__(self) -> Iterator[speech_text.Chunk]:
+        while (chunk := self.next_chunk()) is not None:
+            yield chunk
 
 
 class LiveHub:

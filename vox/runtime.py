@@ -2,15 +2,15 @@
 
 Routes, the hotkeys, the speakers, the window and ``clonevoice_turbo`` all call these verbs; none of them
 mutates the Runtime's registries. Every reply takes one path (``speak``): text is made speakable and cut into
-chunks, given a Job (the Controller decides what it replaces), and synthesised by a Generation that every sink
-iterates. Every stop is one Controller call with a reason.
+pieces, given a Job (the Controller decides what it replaces), and synthesised by a Generation that every sink
+iterates, in chunks it sizes as it goes. Every stop is one Controller call with a reason.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 
 import numpy as np
@@ -25,7 +25,8 @@ from vox.events import chunk_event, done_event, error_event
 from vox.jobs import DEFAULT_SESSION, Controller, Job, JobKind, StopEvent, StopReason
 from vox.live import LiveHub, TextFeed
 from vox.memory import TrimWhenQuiet
-from vox.pipeline import Chunk, Generation
+from vox.pacing import Pacer
+from vox.pipeline import Chunk, ChunkSource, FixedPlan, Generation
 from vox.replies import PushedReply, ReplyRegistry
 from vox.text.verbalise import Verbaliser
 from vox.validate import SpeakRequest
@@ -82,39 +83,53 @@ class Runtime:
         engine_class(self.engines.active_name).check_options(options)
         return options
 
-    def planner(self, lang: str | None = None) -> speech_text.SpeechPlanner:
+    def planner(self, lang: str | None = None, group_size: int | None = None) -> speech_text.SpeechPlanner:
         """The text plan for one reply (whole or streamed): markdown made speakable, a short first chunk,
-        capped sizes, and where every spoken piece came from in the reply."""
+        capped sizes, and where every spoken piece came from in the reply. ``group_size`` None: the
+        Generation sizes chunks as it takes them (vox/pacing.py)."""
         c = self.config.chunking
         opening = self.engines.capabilities().opens_with_clause
         day_first = self.config.text.date_order == "day-first"
-        return speech_text.SpeechPlanner(c.group_size, c.max_chars, c.first_chunk_chars, opening,
+        return speech_text.SpeechPlanner(group_size, c.max_chars, c.first_chunk_chars, opening,
                                          lang=lang or self.config.engine.lang,
                                          verbaliser=partial(Verbaliser, day_first=day_first))  # fmt: skip
 
+    @property
+    def adaptive(self) -> bool:
+        """Chunks are sized as synthesis goes (``chunking.adaptive``), not by the static policy."""
+        return self.config.chunking.adaptive and self.config.chunking.quick_start
+
     def plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
-        """The chunks a whole reply is synthesised in."""
+        """The chunks of a whole reply under the static policy (``chunking.adaptive = false``)."""
         if not self.config.chunking.quick_start:  # the predecessor's policy, kept for comparison
             spoken = speech_text.normalize_for_speech(text)
             groups = speech_text.split_sentences(spoken, self.config.chunking.group_size)
             return [speech_text.Chunk(g, (speech_text.Piece(g, 0, len(text), i),)) for i, g in enumerate(groups)]
-        return self.planner(lang).plan(text)
-
-    def speakable_plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
-        """``plan``, or NothingToSay when nothing in the text is speakable (only punctuation, markdown marks,
-        emoji or invisible characters)."""
-        chunks = self.plan(text, lang)
-        if not chunks:
-            raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
-        return chunks
+        return self.planner(lang, self.config.chunking.group_size).plan(text)
 
     def text_feed(self, lang: str | None = None) -> TextFeed:
         """A reply whose text arrives delta by delta (an LLM, another program, a Wyoming client)."""
-        return TextFeed(self.planner(lang))
+        return TextFeed(self.planner(lang, None if self.adaptive else self.config.chunking.group_size))
+
+    def whole_reply(self, text: str, lang: str | None = None) -> tuple[ChunkSource, int | None]:
+        """A whole reply as a chunk source, and its number of chunks when that is known before synthesis; or
+        NothingToSay when nothing in it is speakable (only punctuation, markdown marks, emoji, invisible
+        characters)."""
+        if self.adaptive:
+            feed = self.text_feed(lang)
+            feed.push(text)
+            feed.end()
+            if feed.silent:
+                raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
+            return feed, None
+        chunks = self.plan(text, lang)
+        if not chunks:
+            raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
+        return FixedPlan(chunks), len(chunks)
 
     def speak(
         self,
-        text: str | Iterable[speech_text.Chunk],
+        text: str | ChunkSource,
         voice_id: str | None = None,
         speed: float | None = None,
         lang: str | None = None,
@@ -123,21 +138,19 @@ class Runtime:
         heartbeat: float | None = None,
         kind: JobKind = JobKind.SPEECH,
     ) -> Generation:
-        """Start a reply: the one path for every sink. ``text`` may be planned already (a list of chunks), or
-        still arriving (a TextFeed, in which case the number of chunks is unknown)."""
+        """Start a reply: the one path for every sink. ``text`` may be a reply still arriving (a TextFeed),
+        whose number of chunks is unknown; so is a whole reply's when its chunks are sized as it goes."""
         voice = self.resolve_voice(voice_id)
         options = self.options(speed, lang, params)
         self.engines.get()  # a load that fails is this request's answer (503), not an error event later
-        if isinstance(text, str):
-            text = self.speakable_plan(text, lang)
-        chunks: Iterable[speech_text.Chunk] = text
-        total = len(text) if isinstance(text, list) else None
+        source, total = self.whole_reply(text, lang) if isinstance(text, str) else (text, None)
         job = self.jobs.start(kind, session)
-        if isinstance(text, TextFeed):
-            text.job = job
+        if isinstance(source, TextFeed):
+            source.job = job
         priority = Priority.RENDER if kind == JobKind.RENDER else Priority.CONVERSATION
-        return Generation(job, self.jobs, self.engines, chunks, total, voice, options, heartbeat, self._finished,
-                          priority)  # fmt: skip
+        c = self.config.chunking
+        return Generation(job, self.jobs, self.engines, source, total, voice, options, heartbeat, self._finished,
+                          priority, Pacer(c.group_size, c.max_chars))  # fmt: skip
 
     def _finished(self, job: Job) -> None:
         """A reply is over: forget its job; once Vox is quiet, hand its freed buffers back to the OS (without

@@ -278,7 +278,7 @@ def start(runtime, text: str | Iterable[str], voice_id: str | None = None, **opt
     """Start playing ``text`` (or chunk texts still arriving, for pushed replies) without waiting."""
     cfg = runtime.config.speakers
     if isinstance(text, str):  # bad input (nothing to say) is the answer before a missing device is
-        text = runtime.speakable_plan(text, opts.get("lang"))
+        text, _ = runtime.whole_reply(text, opts.get("lang"))
     sd, device = select_device(cfg.device, before_rescan=LINE.close_idle)
     latency = parse_latency(cfg.latency)
     gen = generate_worker(runtime, text, voice_id, **opts)

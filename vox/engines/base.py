@@ -11,7 +11,8 @@ computing on weights that are being freed.
 
 What the rest of Vox needs to know about an engine is declared in its ``Capabilities`` (no ``getattr``
 probing): where it runs, which voices it speaks, which request options it honours, whether a reply may open
-with a short clause, and whether it streams audio inside one chunk.
+with a short clause (and the pause to restore after it), whether it streams audio inside one chunk, and
+whether it may be given a chunk sentence by sentence.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ class Capabilities:
     """A reply may start with a clause as short as "Sure," (Piper says it cleanly; Chatterbox babbles)."""
     streams_within_chunk: bool = False
     """``synthesize`` yields several pieces per chunk (token slices), so audio starts before the chunk ends."""
+    sentence_by_sentence: bool = False
+    """Synthesises every sentence on its own (Piper: one ONNX run per sentence, each normalised alone), so the
+    pipeline may ask for a chunk one sentence per call within one turn: the audio is what one call gives, and
+    where each sentence starts in it is exact. Other engines get one call per chunk, and the start of each
+    sentence is estimated (vox/timing.py)."""
+    clause_pause: float = 0.0
+    """Seconds of silence (at speed 1) added after a piece said alone that ends inside its sentence ("Sure,"
+    before the rest), so that the pause there is the one the engine makes at that comma when it reads the
+    whole sentence. Measured per engine (bench/bench_pacing.py); 0 where nobody measured it."""
     speed: bool = True
     """Honours ``speed`` (other engines refuse a speed other than 1.0 instead of ignoring it)."""
     paralinguistic_tags: bool = False

@@ -24,8 +24,9 @@ from vox.text.sentences import split_sentences
 CLAUSE = re.compile(r"[,;:](?=\s)|[，、；：]|\s[-–—](?=\s)|—")
 MIN_OPENING = 2
 OPENING_LOOKAHEAD = 64  # open_early stops looking once the first sentence runs this far past first_chunk_chars
-"""A reply may open with a clause as short as "OK,": Piper's pause at the cut (measured: 220-315 ms) is the
-pause it makes at the comma inside the whole sentence (245-370 ms), and the first audio comes 3-10x sooner."""
+"""A reply may open with a clause as short as "OK,": the first audio comes 3-10x sooner. Said apart, Piper's
+pause at the cut is ~60 ms shorter than the one it makes at the comma inside the whole sentence; the pipeline
+adds it back (Capabilities.clause_pause, measured in bench/bench_pacing.py)."""
 
 
 def cut_point(s: str, pos: int, limit: int) -> int:

@@ -19,6 +19,7 @@ chunk texts are exactly speech_chunks(normalize_for_speech(reply), ...) for the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from vox.text.abbreviations import for_language
 from vox.text.chars import need_count, need_str, speakable
@@ -172,7 +173,8 @@ class SpeechPlanner:
             opening, cuts = cutter.cut(s)
             cuts = [(i, j) for i, j in cuts if speakable(s[i:j])]
             limit = self.first_chunk_chars if opening else self.max_chars
-            pieces = [p for i, j in cuts for p in self._said(s, where, a, i, j, index, limit)]
+            last = len(cuts) - 1
+            pieces = [p for k, (i, j) in enumerate(cuts) for p in self._said(s, where, a, i, j, index, limit, k < last)]
             if not opening and len(pieces) == 1:  # the usual sentence: one piece
                 out += [_chunk(group) for group in groups.add(pieces[0], len(pieces[0].text))]
                 continue
@@ -191,17 +193,18 @@ class SpeechPlanner:
         if not cut:
             return []
         self._groups.released = 1
-        pieces = self._said(s, where, at, 0, cut, len(self.sentences), self.first_chunk_chars)
+        pieces = self._said(s, where, at, 0, cut, len(self.sentences), self.first_chunk_chars, continues=True)
         return [Chunk(p.text, (p,)) for p in pieces]
 
     def _said(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int,
-              limit: int) -> list[Piece]:  # fmt: skip
-        """The piece s[i:j] as said: verbalised, and cut again where that made it longer than limit."""
+              limit: int, continues: bool) -> list[Piece]:  # fmt: skip
+        """The piece s[i:j] as said: verbalised, and cut again where that made it longer than limit.
+        ``continues``: the piece ends inside its sentence (see Piece.continues); pieces cut from it here do."""
         if self._verbaliser is None:
-            return [self._piece(s, where, at, i, j, sentence)]
+            return [self._piece(s, where, at, i, j, sentence, continues=continues)]
         segments = self._verbaliser.segments(s[i:j])
         if len(segments) == 1 and segments[0][0] == s[i:j]:  # nothing to rewrite: the usual piece
-            return [self._piece(s, where, at, i, j, sentence)]
+            return [self._piece(s, where, at, i, j, sentence, continues=continues)]
         local = OffsetMap()
         said = local.add(segments)
         cuts, pos = [], 0
@@ -214,15 +217,18 @@ class SpeechPlanner:
             if not speakable(said[u:v]):
                 continue
             a, b = local.span(u, v)
-            pieces.append(self._piece(s, where, at, i + a, i + max(b, a + 1), sentence, said[u:v]))
+            pieces.append(self._piece(s, where, at, i + a, i + max(b, a + 1), sentence, said[u:v], continues=True))
+        if pieces and not continues:
+            pieces[-1] = replace(pieces[-1], continues=False)
         return pieces
 
     def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int,
-               text: str | None = None) -> Piece:  # fmt: skip
+               text: str | None = None, continues: bool = False) -> Piece:  # fmt: skip
         """The piece s[i:j] of a sentence whose speech text starts at at (where: see _collapsed), said as text
         (default: as written)."""
         a, b = (at + i, at + j) if where is None else (at + where[i], at + where[j - 1] + 1)
-        return Piece(s[i:j] if text is None else text, self._map.start_of(a), self._map.end_of(b), sentence)
+        return Piece(s[i:j] if text is None else text, self._map.start_of(a), self._map.end_of(b), sentence,
+                     continues)  # fmt: skip
 
 
 def _chunk(pieces: list[Piece]) -> Chunk:

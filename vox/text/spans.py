@@ -41,6 +41,9 @@ class Piece:
     sentence: int
     """The index of the sentence this piece belongs to, counted from 0 over the reply: an opening clause
     ("Sure,") and the rest of its sentence share one."""
+    continues: bool = False
+    """The piece ends inside its sentence (an opening clause, or a long sentence cut at max_chars): the next
+    piece goes on with the same sentence. An engine said it alone, so the pause there may need restoring."""
 
 
 @dataclass(frozen=True, slots=True)
