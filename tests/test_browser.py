@@ -180,7 +180,7 @@ def test_new_reply_replaces_the_one_playing(page):
     second = [c["pcm"] for c in chunks]
     # After the replacement, the output is exactly the second reply: not one sample of the first.
     start = locate_exact(rec.pcm, second[0])
-    cut = rec.index(t_replace + 50 * MS)
+    cut = rec.index(t_replace + 150 * MS)  # generous: a loaded machine delays the click handler
     assert not np.any(rec.pcm[cut:start]), "the first reply kept playing after the second was asked for"
     assert not np.any(rec.pcm[start + sum(len(c) for c in second) :])
     states = [r.get_attribute("data-state") for r in page.locator("#conversation .reply").all()]
