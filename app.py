@@ -12,6 +12,7 @@ Where each request goes (``vox/app.py`` builds the app; one blueprint per front 
     GET/POST /api/voices, GET/PATCH/DELETE /api/voices/<id>, GET /api/voices/<id>/audio   vox/routes/voices.py
     POST /api/chat, GET|DELETE /api/chat/history, POST /api/chat/heard      vox/routes/chat.py (local LLM)
     POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  vox/routes/live.py (pushed text)
+    GET  /api/serve/stats, POST /api/admin/stop_all                         vox/routes/serve.py (replicas, admin)
 Every route calls one verb of the Runtime (vox/runtime.py); every reply takes one path (vox/pipeline.py -> an
 engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs.py).
 """
@@ -62,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, help="port (default from config.toml: 5055)")
     p.add_argument("--config", help="path to config.toml")
     p.add_argument("--say", metavar="TEXT", help="speak TEXT on the speakers and exit")
+    p.add_argument("--replicas", type=int, metavar="N",
+                   help="run the engine as N replicas on Ray Serve (config.toml [serve]; 0: one process, no Ray)")
     return p.parse_args(argv)
 
 
@@ -75,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config.server.host = args.host or config.server.host
     config.server.port = args.port if args.port is not None else config.server.port
+    if args.replicas is not None:
+        if not 0 <= args.replicas <= 256:
+            print("Vox cannot start: --replicas must be between 0 and 256", file=sys.stderr)
+            return 2
+        config.serve.replicas = args.replicas
     if not is_loopback(config.server.host) and not config.server.api_key:
         print(
             f"Vox cannot start: binding to {config.server.host} would let other machines make it speak; "

@@ -73,6 +73,10 @@ class EngineUnavailable(VoxError):
     """The engine cannot run here; the message says what to install or where to put files."""
 
 
+class ReplicaFailed(EngineUnavailable):
+    """An engine replica (``[serve] replicas``) failed or fell silent in the middle of a reply."""
+
+
 class UnsupportedOption(InvalidRequest):
     """A request option the engine that would speak cannot honour."""
 

@@ -36,8 +36,13 @@ function localPieces(record, msg) {
 const jobNumber = (job) => (job ? parseInt(String(job).slice(1), 10) : 0);
 
 function onStop(msg) {
-  // Silence what this page still has queued, unless the reply playing started after that stop.
   const playing = player.reply && replies.get(player.reply.id);
+  // A stop of the shared default session names its jobs: only a pushed reply among them is silenced here.
+  if (Array.isArray(msg.jobs)) {
+    if (playing && msg.jobs.includes(playing.job)) cancelCurrent("stopped");
+    return;
+  }
+  // Silence what this page still has queued, unless the reply playing started after that stop.
   if (!(jobNumber(playing && playing.job) > msg.newest)) cancelCurrent("stopped");
 }
 
