@@ -224,3 +224,21 @@ def test_past_capacity_replies_wait_then_get_429_with_retry_after(ray_vox):
     assert int(r.headers["Retry-After"]) >= 1 and "Try again" in r.json()["error"]
     for reply in running:
         assert reply.last["done"] and not reply.last["stopped"]
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_replicas_panel(ray_vox, browser):
+    pytest.importorskip("playwright.sync_api")
+    from tests.chromium import new_page
+
+    wait_running(ray_vox, 2)
+    page = new_page(browser, ray_vox.url + "/")
+    try:
+        page.evaluate("() => vox.ready")
+        page.click("#voices-toggle")
+        page.wait_for_function("() => document.querySelectorAll('#serve-stats tbody tr').length === 2", timeout=20_000)
+        states = page.locator("#serve-stats tbody tr td:nth-child(2)").all_inner_texts()
+        assert states == ["running", "running"], states
+        assert "2 of 2 running" in page.inner_text("#serve-totals")
+    finally:
+        page.context.close()

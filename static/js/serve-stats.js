@@ -1,6 +1,6 @@
 /* The engine replicas' panel (shown only when the server runs its engine as replicas, [serve] replicas > 0):
  * one row per replica from GET /api/serve/stats (state, device, queue, requests served, audio produced,
- * real-time factor, last error) and the totals. It polls every 2 s while the panel is open and the tab visible. */
+ * real-time factor, last error) and the totals. It polls every 2 s while the panel is shown and open. */
 
 import { api } from "./api.js";
 
@@ -40,8 +40,11 @@ function show(stats) {
     (t.retried ? ` · ${t.retried} chunk${t.retried > 1 ? "s" : ""} retried after a replica failed` : "");
 }
 
+/** Whether anyone can see the panel: it is open, in the open Voices panel, in a visible tab. */
+const shown = () => panel.open && panel.offsetParent !== null && document.visibilityState === "visible";
+
 async function poll() {
-  if (panel.open && document.visibilityState === "visible") {
+  if (shown()) {
     try {
       show(await api.serveStats());
     } catch (e) {
@@ -54,6 +57,6 @@ async function poll() {
 /** Start polling when the page has the panel (the server runs replicas); otherwise do nothing. */
 export function setupServeStats() {
   if (!panel) return;
-  panel.addEventListener("toggle", () => panel.open && api.serveStats().then(show, () => {}));
+  panel.addEventListener("toggle", () => shown() && api.serveStats().then(show, () => {}));
   poll();
 }

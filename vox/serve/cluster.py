@@ -67,8 +67,9 @@ def _connect(cfg: Serve, cpus_needed: float) -> None:
                     ) from e
                 _started_here = False
             else:
-                # Logical CPUs: the replicas' CPU shares must all fit, even where they add up to more than the cores.
-                cpus = max(os.cpu_count() or 1, math.ceil(cpus_needed))
+                # Logical CPUs: the replicas' CPU shares must all fit, even where they add up to more than the cores,
+                # twice over: an engine switch starts the new engine's replicas while the old ones finish.
+                cpus = max(os.cpu_count() or 1, math.ceil(2 * cpus_needed))
                 ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", **common)
                 _started_here = True
             serve.start(proxy_location="Disabled")
