@@ -236,9 +236,10 @@ def test_the_page_shows_the_replicas_panel(ray_vox, browser):
     try:
         page.evaluate("() => vox.ready")
         page.click("#voices-toggle")
-        page.wait_for_function("() => document.querySelectorAll('#serve-stats tbody tr').length === 2", timeout=20_000)
+        page.wait_for_function("() => document.querySelectorAll('#serve-stats tbody tr').length >= 2", timeout=20_000)
         states = page.locator("#serve-stats tbody tr td:nth-child(2)").all_inner_texts()
-        assert states == ["running", "running"], states
+        # the two replicas running, and one that died in the failover test, kept for its figures and error
+        assert states.count("running") == 2 and set(states) <= {"running", "gone"}, states
         assert "2 of 2 running" in page.inner_text("#serve-totals")
     finally:
         page.context.close()

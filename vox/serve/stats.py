@@ -12,6 +12,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+KEEP_GONE = 4
+"""Replicas that died and were replaced, still listed (with their figures and last error)."""
+
 
 @dataclass
 class ReplicaCounters:
@@ -87,7 +90,12 @@ class ServeStats:
             state = d.get("state", "")
             state = str(getattr(state, "value", state))  # an enum in Serve's details
             rows.append(_row(c, state, d.get("pid") or c.pid, str(d.get("node_ip") or "")))
-        rows += [_row(c, "GONE", c.pid, "") for c in known.values()]  # replaced after dying: kept for their figures
+        gone = sorted(known.values(), key=lambda c: c.last_error_at or 0)[-KEEP_GONE:]
+        rows += [_row(c, "GONE", c.pid, "") for c in gone]  # replaced after dying: kept for their figures
+        if len(known) > KEEP_GONE:
+            with self._lock:
+                for c in sorted(known.values(), key=lambda c: c.last_error_at or 0)[:-KEEP_GONE]:
+                    self._replicas.pop(c.replica, None)
         audio = sum(r["audio_s"] for r in rows)
         compute = sum(r["compute_s"] for r in rows)
         return {
