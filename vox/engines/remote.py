@@ -35,6 +35,7 @@ from vox.serve.stats import ServeStats
 
 log = logging.getLogger("vox.serve")
 
+FAILED = "The engine replicas could not speak this sentence. Try again; the server's log says what went wrong."
 _REPLICA_GONE = (ray_errors.RayActorError,)
 """The replica's process died or cannot be reached (ActorDiedError, ActorUnavailableError)."""
 
@@ -166,7 +167,9 @@ class RemoteEngine(Engine):
                         "stopped here. Speak it again; if this repeats, see the replicas' state in the statistics "
                         "panel."
                     ) from e
-                raise
+                self.stats.ended(replica, error="cancelled by Ray")
+                finished = True
+                raise ReplicaFailed(FAILED) from e
             except _REPLICA_GONE as e:
                 self.stats.ended(replica, error="the replica's process died during a reply")
                 finished = True
@@ -187,7 +190,15 @@ class RemoteEngine(Engine):
                 finished = True
                 if isinstance(e.cause, VoxError):
                     raise e.cause from None
-                raise ReplicaFailed(f"The engine replica failed on this sentence ({e.cause}). Try again.") from e
+                log.warning("replica %s failed on a chunk: %s", replica, e)
+                raise ReplicaFailed(FAILED) from e
+            except Exception as e:
+                if self.stopping(cancel):
+                    return
+                self.stats.ended(replica, error=type(e).__name__)
+                finished = True
+                log.warning("a call to the replicas failed: %r", e)
+                raise ReplicaFailed(FAILED) from e
             finally:
                 watchdog.stop()
                 for remove in removers:
