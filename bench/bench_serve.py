@@ -30,7 +30,8 @@ MEDIUM = ". ".join(REPLY10.split(". ")[:5]) + "."
 
 
 def load_average() -> str:
-    return "load {:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg())
+    """The 1-minute load average just before a measurement: other work on the machine (and the idle servers)."""
+    return f"load before {os.getloadavg()[0]:.1f}"
 
 
 def one_client(url: str, text: str, session: str, out: dict, go: threading.Barrier) -> None:
@@ -135,7 +136,8 @@ def run(quick: bool = False) -> list[dict]:
     try:
         single.post("/api/tts_load", {"engine": "piper"})
         warm_up(single)
-        figures["single"] = (*many_clients(single.url, text, rounds), load_average())
+        load = load_average()
+        figures["single"] = (*many_clients(single.url, text, rounds), load)
         figures["single-stop"] = stops(single.url, stop_trials)
     finally:
         single.stop()
@@ -143,7 +145,8 @@ def run(quick: bool = False) -> list[dict]:
         s = replica_server(tmp, replicas)
         try:
             warm_up(s)
-            figures[replicas] = (*many_clients(s.url, text, rounds), load_average())
+            load = load_average()
+            figures[replicas] = (*many_clients(s.url, text, rounds), load)
             if replicas == 2:
                 figures["replica-stop"] = stops(s.url, stop_trials)
         finally:
