@@ -29,7 +29,7 @@ from vox.cancel import Cancel
 from vox.config import Config
 from vox.engines.base import Engine, Progress, SynthesisOptions, Voice, no_progress
 from vox.engines.registry import engine_class
-from vox.errors import ReplicaFailed, TooManyJobs, VoxError
+from vox.errors import EngineUnavailable, ReplicaFailed, TooManyJobs, VoxError
 from vox.serve import cluster
 from vox.serve.stats import ServeStats
 
@@ -69,7 +69,8 @@ class RemoteEngine(Engine):
         local = engine_class(name)
         self.name = name  # type: ignore[misc]  # the engine it serves, so the rest of Vox sees that engine
         self.capabilities = local.capabilities  # type: ignore[misc]
-        self.sample_rate = getattr(local, "sample_rate", 0)
+        self.sample_rate = 0
+        """Set by ``load``: what the replicas' engine produces."""
         self.config = config
         self.replicas = config.serve.replicas
         self.stats = ServeStats()
@@ -96,10 +97,16 @@ class RemoteEngine(Engine):
         self._connected = True
         try:
             handle, runs_on = cluster.deploy(self.name, self.config, progress)
-            info = handle.info.remote().result(timeout_s=cfg.request_timeout_s)
         except BaseException:
             self._disconnect()
             raise
+        try:
+            info = handle.info.remote().result(timeout_s=cfg.request_timeout_s)
+        except Exception as e:
+            cluster.undeploy(self.name)
+            self._disconnect()
+            raise EngineUnavailable(f"The engine replicas started but did not answer ({e}). Load the engine again; "
+                                    "the server's log says more.") from e
         self.sample_rate = int(info["sample_rate"])
         self.device = f"{self.replicas} replicas, {runs_on}"
         self._handle = handle
