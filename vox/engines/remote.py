@@ -103,10 +103,11 @@ class RemoteEngine(Engine):
         try:
             info = handle.info.remote().result(timeout_s=cfg.request_timeout_s)
         except Exception as e:
+            log.warning("the replicas of %s did not answer: %r", self.name, e)
             cluster.undeploy(self.name)
             self._disconnect()
-            raise EngineUnavailable(f"The engine replicas started but did not answer ({e}). Load the engine again; "
-                                    "the server's log says more.") from e
+            raise EngineUnavailable(f"The engine replicas started but did not answer within {cfg.request_timeout_s:.0f}"
+                                    " s. Load the engine again; the server's log says more.") from e
         self.sample_rate = int(info["sample_rate"])
         self.device = f"{self.replicas} replicas, {runs_on}"
         self._handle = handle
