@@ -209,8 +209,14 @@ class EngineManager:
         """The engine in this process, or with ``[serve] replicas`` the same engine served by replicas on Ray
         (vox/engines/remote.py: Ray is imported only then)."""
         if self.config.serve.replicas > 0:
-            from vox.engines.remote import RemoteEngine
-
+            try:
+                from vox.engines.remote import RemoteEngine
+            except ImportError as e:
+                raise EngineUnavailable(
+                    "Engine replicas ([serve] replicas) need Ray Serve, which is not installed. Run `make serve` (or "
+                    "`.venv/bin/pip install -r requirements-serve.txt`) and start Vox again, or set [serve] replicas "
+                    "= 0."
+                ) from e
             return RemoteEngine(name, self.config)
         return create_engine(name, self.config)
 
