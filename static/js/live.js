@@ -42,8 +42,10 @@ function onStop(msg) {
     if (playing && msg.jobs.includes(playing.job)) cancelCurrent("stopped");
     return;
   }
-  // Silence what this page still has queued, unless the reply playing started after that stop.
-  if (!(jobNumber(playing && playing.job) > msg.newest)) cancelCurrent("stopped");
+  // Silence what this page still has queued, unless the reply playing started after that stop: its job is newer,
+  // or it has none yet (its request is still on its way, so the server had not started it when it stopped).
+  if (playing && (!playing.job || jobNumber(playing.job) > msg.newest)) return;
+  cancelCurrent("stopped");
 }
 
 export function listenLive() {
