@@ -1,12 +1,13 @@
 # Vox: two commands on a fresh Debian/Ubuntu machine.
 #   make run    set up (system packages, venv, requirements) and start the app
 #   make test   set up everything the tests need and run the whole suite
+#   make serve  install Ray Serve, for engine replicas ([serve] replicas in config.toml)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: run turbo test bench bench-quick screenshots clean
+.PHONY: run turbo serve test bench bench-quick screenshots clean
 
 $(VENV)/.run-deps: requirements.txt
 	bash scripts/system-packages.sh run
@@ -19,12 +20,18 @@ $(VENV)/.turbo-deps: $(VENV)/.run-deps requirements-turbo.txt
 	$(PIP) --no-deps chatterbox-tts==0.1.7
 	touch $@
 
-$(VENV)/.test-deps: $(VENV)/.turbo-deps requirements-dev.txt
+$(VENV)/.serve-deps: $(VENV)/.run-deps requirements-serve.txt
+	$(PIP) -r requirements-serve.txt
+	touch $@
+
+$(VENV)/.test-deps: $(VENV)/.turbo-deps $(VENV)/.serve-deps requirements-dev.txt
 	bash scripts/system-packages.sh test
 	$(PIP) -r requirements-dev.txt
 	touch $@
 
 turbo: $(VENV)/.turbo-deps  ## the Chatterbox engines (torch; several GB with CUDA)
+
+serve: $(VENV)/.serve-deps  ## Ray Serve, for engine replicas ([serve] replicas)
 
 run: $(VENV)/.run-deps
 	$(PY) app.py $(ARGS)

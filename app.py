@@ -15,6 +15,7 @@ Where each request goes (``vox/app.py`` builds the app; one blueprint per front 
     POST /v1/audio/speech, GET /v1/models, /v1/audio/models, /v1/audio/voices  vox/routes/openai.py (OpenAI)
     GET  /openapi.json, /docs                vox/routes/apidoc.py (the description: vox/routes/apispec.py)
     --wyoming tcp://HOST:PORT                vox/wyoming.py (Home Assistant's Wyoming protocol, same Runtime)
+    GET  /api/serve/stats, POST /api/admin/stop_all                         vox/routes/serve.py (replicas, admin)
 Every route calls one verb of the Runtime (vox/runtime.py); every reply takes one path (vox/pipeline.py -> an
 engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs.py).
 """
@@ -67,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--config", help="path to config.toml")
     p.add_argument("--say", metavar="TEXT", help="speak TEXT on the speakers and exit")
     p.add_argument("--wyoming", metavar="URI", help="also serve Wyoming (Home Assistant), e.g. tcp://127.0.0.1:10200")
+    p.add_argument("--replicas", type=int, metavar="N",
+                   help="run the engine as N replicas on Ray Serve (config.toml [serve]; 0: one process, no Ray)")
     return p.parse_args(argv)
 
 
@@ -80,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config.server.host = args.host or config.server.host
     config.server.port = args.port if args.port is not None else config.server.port
+    if args.replicas is not None:
+        if not 0 <= args.replicas <= 256:
+            print("Vox cannot start: --replicas must be between 0 and 256", file=sys.stderr)
+            return 2
+        config.serve.replicas = args.replicas
     if not is_loopback(config.server.host) and not config.server.api_key:
         print(
             f"Vox cannot start: binding to {config.server.host} would let other machines make it speak; "

@@ -63,6 +63,12 @@ def vox_server(tmp_path_factory, shared_fake):
     s.stop()
 
 
+def history(vox_server, page) -> list[dict]:
+    """The chat history the server keeps for this page's tab (its session)."""
+    headers = {"X-Vox-Session": page.evaluate("() => vox.session")}
+    return vox_server.get("/api/chat/history", headers=headers).json()["messages"]
+
+
 def open_chat(browser, url: str):
     page = new_page(browser, url + "/")
     page.evaluate("() => vox.ready")
@@ -217,7 +223,7 @@ def test_history_comes_back_and_clear_empties_it(page, fake, vox_server):
     wait(page, "() => vox.chat.last && vox.chat.last.status === 'done'", timeout=30)
     assert chats[-1]["speak"] is False and chats[-1]["message"] == "First line\nsecond line"
     assert page.evaluate("() => vox.ctx") is None, "a reply not to be spoken was played"
-    assert len(vox_server.get("/api/chat/history").json()["messages"]) == 2
+    assert len(history(vox_server, page)) == 2
     # A reload shows the conversation again (from the server), in the mode the page was left in.
     page.reload()
     page.evaluate("() => vox.ready")
@@ -243,7 +249,7 @@ def test_history_comes_back_and_clear_empties_it(page, fake, vox_server):
     page.click("#confirm-ok")
     wait(page, "() => !document.querySelector('#chat-log .msg')", timeout=10)
     assert page.locator("#chat-empty").is_visible()
-    assert vox_server.get("/api/chat/history").json()["messages"] == []
+    assert history(vox_server, page) == []
 
 
 def test_llm_down_says_how_to_start_one_and_typed_text_still_speaks(browser, tmp_path):
@@ -287,12 +293,12 @@ def test_send_turns_into_stop_and_the_interrupted_turn_keeps_what_was_heard(page
     # The server keeps the turn, marked, with what was heard: whole sentences, up to the one being heard.
     deadline = time.monotonic() + 5
     while True:
-        history = vox_server.get("/api/chat/history").json()["messages"]
-        kept = history[-1]["content"] if history else ""
-        if history and (len(kept) < len(shown) or time.monotonic() > deadline):
+        remembered = history(vox_server, page)
+        kept = remembered[-1]["content"] if remembered else ""
+        if remembered and (len(kept) < len(shown) or time.monotonic() > deadline):
             break
         time.sleep(0.05)
-    assert [m["role"] for m in history] == ["user", "assistant"] and history[1]["interrupted"] is True
+    assert [m["role"] for m in remembered] == ["user", "assistant"] and remembered[1]["interrupted"] is True
     assert kept and LONG.startswith(kept) and kept.endswith(heard_sentence), (kept[-60:], heard_sentence)
     assert len(kept) < len(shown), "the history kept what was written, not what was heard"
     # After a reload the answer is shown as it is remembered: what was heard, marked interrupted.

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from vox import errors
 from vox.config import Config
 from vox.guard import Guard
-from vox.routes import MAX_FORM_FIELD, MAX_FORM_PARTS, apidoc, chat, live, openai, speakers, speech, voices
+from vox.routes import MAX_FORM_FIELD, MAX_FORM_PARTS, apidoc, chat, live, openai, serve, speakers, speech, voices
 from vox.runtime import Runtime
 from vox.validate import MAX_SPEED, MIN_SPEED
 
@@ -93,7 +93,7 @@ def create_app(config: Config, runtime: Runtime) -> Flask:
     app.json.sort_keys = False
     app.extensions["vox"] = runtime
     Guard(config).install(app)
-    for module in (speech, speakers, voices, chat, live, openai, apidoc):
+    for module in (speech, speakers, voices, chat, live, openai, apidoc, serve):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(errors.VoxError)

@@ -152,6 +152,26 @@ class Wyoming:
 
 
 @dataclass
+class Serve:
+    """Engine replicas on Ray Serve (README: More than one voice at a time). 0 replicas: one process, no Ray."""
+
+    replicas: int = 0
+    """Engine replicas; 0 synthesises in Vox's own process and imports nothing of Ray."""
+    ray_address: str = ""
+    """An existing Ray cluster ("ray://head:10001" or "head:6379"); empty starts a local Ray instance."""
+    gpus_per_replica: float = 1.0
+    """GPUs each replica takes when the cluster has GPUs (one GPU per replica)."""
+    cpus_per_replica: float = 1.0
+    """CPU share each replica takes when there are no GPUs; its synthesis uses this many threads (at least 1)."""
+    max_queued: int = 8
+    """Replies that wait for a free replica; one more is answered 429 with Retry-After."""
+    request_timeout_s: float = 60.0
+    """A replica that sends nothing for this long is given up (the chunk is retried, or the reply ends)."""
+    start_timeout_s: float = 300.0
+    """How long starting the replicas may take before loading fails with what is missing."""
+
+
+@dataclass
 class Config:
     server: Server = field(default_factory=Server)
     engine: Engine = field(default_factory=Engine)
@@ -163,6 +183,7 @@ class Config:
     voices: Voices = field(default_factory=Voices)
     llm: Llm = field(default_factory=Llm)
     wyoming: Wyoming = field(default_factory=Wyoming)
+    serve: Serve = field(default_factory=Serve)
     path: Path | None = None
 
     @property
@@ -230,6 +251,12 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("speakers.keep_open_s", 0 <= cfg.speakers.keep_open_s <= 3600, f"{k} 0 and 3600"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
         ("text.date_order", cfg.text.date_order in ("month-first", "day-first"), "must be month-first or day-first"),
+        ("serve.replicas", 0 <= cfg.serve.replicas <= 256, f"{k} 0 and 256"),
+        ("serve.gpus_per_replica", 0 < cfg.serve.gpus_per_replica <= 8, f"{k} 0 and 8"),
+        ("serve.cpus_per_replica", 0 < cfg.serve.cpus_per_replica <= 256, f"{k} 0 and 256"),
+        ("serve.max_queued", 0 <= cfg.serve.max_queued <= 10_000, f"{k} 0 and 10000"),
+        ("serve.request_timeout_s", 1 <= cfg.serve.request_timeout_s <= 3600, f"{k} 1 and 3600"),
+        ("serve.start_timeout_s", 5 <= cfg.serve.start_timeout_s <= 3600, f"{k} 5 and 3600"),
     ]
     for name, (low, high) in PARAMETER_RANGES.items():
         value = getattr(e, name)

@@ -77,6 +77,10 @@ class UnknownModel(VoxError):
     """An OpenAI-compatible request names a model that maps to no Vox engine."""
 
 
+class ReplicaFailed(EngineUnavailable):
+    """An engine replica (``[serve] replicas``) failed or fell silent in the middle of a reply."""
+
+
 class UnsupportedOption(InvalidRequest):
     """A request option the engine that would speak cannot honour."""
 

@@ -41,7 +41,7 @@ QUIESCE_TIMEOUT = 5.0
 class Runtime:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.jobs = Controller(config.server.max_queued_jobs)
+        self.jobs = Controller(job_limit(config))
         self.voices = VoiceLibrary(config.voices_dir)
         self.engines = EngineManager(config, self.voices.list)
         self.hub = LiveHub()
@@ -51,11 +51,19 @@ class Runtime:
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
 
     def _tell_pages(self, event: StopEvent) -> None:
-        """Pages silence audio they already hold for a stop (replacements and single-job stops excepted)."""
+        """Pages silence audio they already hold for a stop (replacements and single-job stops excepted): a stop
+        of every session reaches every page; a session's stop reaches that session's pages; a stop of the shared
+        default session (whose pushed replies play in every page) names the jobs it stopped, so each page silences
+        only those."""
         if event.reason in (StopReason.USER, StopReason.STOP_ALL, StopReason.USER_SPOKE, StopReason.SHUTDOWN,
                             StopReason.ENGINE_SWITCH, StopReason.UNLOAD):  # fmt: skip
-            self.hub.publish({"stop": True, "all": event.everything, "newest": event.newest,
-                              "reason": str(event.reason)})  # fmt: skip
+            message = {"stop": True, "all": event.everything, "newest": event.newest, "reason": str(event.reason)}
+            if event.session is None:
+                self.hub.publish(message)
+            elif event.session == DEFAULT_SESSION:
+                self.hub.publish({**message, "jobs": [j.id for j in event.jobs]})
+            else:
+                self.hub.publish(message, session=event.session)
 
     # --- speaking ------------------------------------------------------------------------------------
 
@@ -198,12 +206,20 @@ class Runtime:
     # --- stopping ------------------------------------------------------------------------------------
 
     def stop(self, session: str | None = None) -> list[str]:
-        """Stop what is speaking (in ``session``, or everywhere): browser streams, WAVs, speakers, pushed replies."""
-        return [j.id for j in self.jobs.stop(StopReason.USER, session=session)]
+        """Stop what is speaking: browser streams, WAVs, speakers, pushed replies. In ``session`` and the shared
+        default session (every client that names no session), or in every session when ``session`` is None."""
+        return self._stop_in(StopReason.USER, session)
 
-    def stop_all(self, reason: StopReason = StopReason.STOP_ALL) -> list[str]:
-        """Stop everything: speech, speakers, LLM streams, pushed replies, recordings (not book renders)."""
-        return [j.id for j in self.jobs.stop(reason)]
+    def stop_all(self, reason: StopReason = StopReason.STOP_ALL, session: str | None = None) -> list[str]:
+        """Stop everything: speech, speakers, LLM streams, pushed replies, recordings (not book renders); in
+        ``session`` and the shared default one, or in every session (the desktop's hotkeys, an admin)."""
+        return self._stop_in(reason, session)
+
+    def _stop_in(self, reason: StopReason, session: str | None) -> list[str]:
+        if session is None:
+            return [j.id for j in self.jobs.stop(reason)]
+        scopes = dict.fromkeys((session, DEFAULT_SESSION))
+        return [j.id for scope in scopes for j in self.jobs.stop(reason, session=scope)]
 
     def _quiesce(self, reason: StopReason) -> None:
         """Stop every job that uses the engine and wait until none of them does."""
@@ -224,12 +240,26 @@ class Runtime:
     def engines_info(self) -> list[dict]:
         return describe(self.config)
 
+    def serve_stats(self) -> dict:
+        """Each engine replica's figures (``[serve] replicas``), or that there are none (Ray is not imported)."""
+        from vox.serve import stats
+
+        replicas, engine = self.config.serve.replicas, self.engines.current
+        if replicas == 0 or engine is None or not engine.loaded:
+            return stats.disabled(self.engines.active_name if replicas else None, replicas)
+        from vox.engines.remote import RemoteEngine
+
+        assert isinstance(engine, RemoteEngine)
+        return engine.serve_stats(self.engines.turns.waiting)
+
     # --- pushed replies ----------------------------------------------------------------------------
 
     def push_reply(self, sink: str, request: SpeakRequest, session: str = DEFAULT_SESSION) -> PushedReply:
         """Open a reply whose text another program pushes; it plays in the open pages or on the speakers."""
-        if sink == "page" and self.hub.listeners == 0:
-            raise NoPageOpen('No Vox page is open to play this reply. Open Vox, or push it with "sink": "speakers".')
+        if sink == "page" and self.hub.listening(None if session == DEFAULT_SESSION else session) == 0:
+            where = "" if session == DEFAULT_SESSION else f" for session {session} (open Vox with ?session={session})"
+            raise NoPageOpen(f'No Vox page is open{where} to play this reply. Open Vox, or push it with "sink": '
+                             '"speakers".')  # fmt: skip
 
         def make() -> PushedReply:
             feed = self.text_feed(request.lang)
@@ -249,15 +279,17 @@ class Runtime:
         return self.replies.add(make)
 
     def _play_in_pages(self, reply: PushedReply) -> None:
-        """Publish a pushed reply's chunks to every open page, then its end."""
+        """Publish a pushed reply's chunks to the open pages, then its end: every page for a reply in the shared
+        default session, the session's own pages for a reply that named one."""
         gen = reply.gen
+        pages = None if gen.job.session == DEFAULT_SESSION else gen.job.session
         try:
             for chunk in gen:
                 if chunk is not None:
-                    self.hub.publish(chunk_event(chunk))
-            self.hub.publish(done_event(gen, reply.id))
+                    self.hub.publish(chunk_event(chunk), session=pages)
+            self.hub.publish(done_event(gen, reply.id), session=pages)
         except Exception as e:
-            self.hub.publish(error_event(e, reply.id))
+            self.hub.publish(error_event(e, reply.id), session=pages)
         finally:
             gen.close(StopReason.ERROR)
             self.replies.remove(reply.id)
@@ -298,6 +330,14 @@ class Runtime:
         if not self.jobs.wait_idle(timeout):
             log.warning("some jobs did not finish within %.0f s", timeout)
         self.engines.unload(lambda: None)
+
+
+def job_limit(config: Config) -> int:
+    """Replies at once before a 429: ``server.max_queued_jobs`` in one process; with replicas, one per replica
+    plus ``serve.max_queued`` waiting for a free one."""
+    if config.serve.replicas > 0:
+        return config.serve.replicas + config.serve.max_queued
+    return config.server.max_queued_jobs
 
 
 _runtime: Runtime | None = None

@@ -12,6 +12,34 @@ export class VoxError extends Error {}
 
 const origin = () => window.location.origin;
 
+const SESSION = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/* The session this tab's requests belong to (X-Vox-Session): a new reply replaces only this tab's, Esc stops only
+ * this tab's (and the shared default session's), and /api/live carries only this tab's events and everyone's.
+ * `?session=NAME` in the address names it (a room's screen that another program pushes replies to); otherwise
+ * each tab makes one and keeps it in sessionStorage, so a reload keeps its chat history. */
+function tabSession() {
+  const named = new URLSearchParams(window.location.search).get("session");
+  if (named && SESSION.test(named)) return named;
+  try {
+    const kept = window.sessionStorage.getItem("vox-session");
+    if (kept && SESSION.test(kept)) return kept;
+  } catch (e) {
+    /* storage disabled: a new session per load */
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(12)); // randomUUID needs a secure context; this does not
+  const made = `tab-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  try {
+    window.sessionStorage.setItem("vox-session", made);
+  } catch (e) {
+    /* as above */
+  }
+  return made;
+}
+
+/** This tab's session id. */
+export const session = tabSession();
+
 /** The server does not answer at all. */
 export function unreachable() {
   return (
@@ -53,10 +81,9 @@ async function errorSentence(res) {
  * One request. `json` is sent as a JSON body, `form` as multipart; `signal` aborts it. Resolves with the
  * Response when it is ok, else rejects with a VoxError.
  */
-async function request(method, url, { json, form, signal, cache, session } = {}) {
-  const init = { method, signal, headers: {} };
+async function request(method, url, { json, form, signal, cache, session: named } = {}) {
+  const init = { method, signal, headers: { "X-Vox-Session": named || session } };
   if (cache) init.cache = cache;
-  if (session) init.headers["X-Vox-Session"] = session;
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(json);
@@ -99,7 +126,7 @@ export const api = {
   /** The whole reply as one WAV Blob. It is rendered in a session of its own, so it does not replace the
    * reply playing (a new reply replaces the one in its own session only). */
   async speakWav(payload) {
-    const res = await request("POST", "/api/vox_speak_wav", { json: payload, session: "vox-download" });
+    const res = await request("POST", "/api/vox_speak_wav", { json: payload, session: `${session}:wav` });
     return res.blob();
   },
   stop: () => stopRequest("/api/vox_stop"),
@@ -126,6 +153,9 @@ export const api = {
   /** An interrupted turn was heard up to `heard` characters (the server's own offsets): keep only that. */
   chatHeard: (job, heard) => requestJson("POST", "/api/chat/heard", { json: { job, heard } }),
 
-  /** Replies other programs push, and stops from outside the page (an EventSource; it reconnects by itself). */
-  live: () => new EventSource("/api/live"),
+  /** Replies other programs push, and stops from outside the page (an EventSource; it reconnects by itself):
+   * this tab's session's and everyone's (an EventSource cannot send a header, so the session is in the query). */
+  live: () => new EventSource(`/api/live?session=${encodeURIComponent(session)}`),
+  /** The engine replicas' figures ({enabled: false} when the server runs the engine itself). */
+  serveStats: () => requestJson("GET", "/api/serve/stats", { cache: "no-store" }),
 };

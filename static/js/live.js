@@ -36,10 +36,16 @@ function localPieces(record, msg) {
 const jobNumber = (job) => (job ? parseInt(String(job).slice(1), 10) : 0);
 
 function onStop(msg) {
-  // Silence what this page still has queued, unless the reply playing started after that stop. A reply whose
-  // request is still on its way (no job yet) is the server's to stop: its stream says so if it was stopped.
   const playing = player.reply && replies.get(player.reply.id);
-  if (playing && playing.job && jobNumber(playing.job) <= msg.newest) cancelCurrent("stopped");
+  // A stop of the shared default session names its jobs: only a pushed reply among them is silenced here.
+  if (Array.isArray(msg.jobs)) {
+    if (playing && msg.jobs.includes(playing.job)) cancelCurrent("stopped");
+    return;
+  }
+  // Silence what this page still has queued, unless the reply playing started after that stop: its job is newer,
+  // or it has none yet (its request is still on its way, so the server had not started it when it stopped).
+  if (playing && (!playing.job || jobNumber(playing.job) > msg.newest)) return;
+  cancelCurrent("stopped");
 }
 
 export function listenLive() {

@@ -2,6 +2,7 @@
  * decides what each hotkey means in each tab, and publishes the automation handle. The other modules find
  * their elements on import and start nothing (no request, no listener on the page) until set up here. */
 
+import { session } from "./api.js";
 import { scrollToEnd } from "./chat-view.js";
 import * as chat from "./chat.js";
 import * as composer from "./composer.js";
@@ -13,6 +14,7 @@ import { currentMode, setMode, setupModes } from "./modes.js";
 import { setupNotices } from "./notice.js";
 import { setupRecorder } from "./recorder.js";
 import { replies } from "./replies.js";
+import { setupServeStats } from "./serve-stats.js";
 import * as speech from "./speech.js";
 import { setupStatus } from "./status.js";
 import { setupTheme } from "./theme.js";
@@ -37,11 +39,13 @@ const statusShown = setupStatus({ onReconnect: loadVoices });
 const historyShown = chat.setupChat();
 setupModes({ onChange: (mode) => mode === "chat" && scrollToEnd(true) });
 listenLive();
+setupServeStats();
 
 /*
  * The automation handle, for tests, the benchmark, the screenshot script and anyone driving the page from
  * outside (Playwright, DevTools). The page's modules never read it: they import each other.
  *
+ *   session            this tab's session id (X-Vox-Session; api.js)
  *   ready              resolves once the voices, the first status and the chat history are shown
  *   speak(text, {voice, speed, lang})   speak in the page (resolves with the reply's record when its stream ends)
  *   stop(), stopAll()  what Esc and Shift+Esc do (without the status refresh);  pause(): what Space does
@@ -54,6 +58,7 @@ listenLive();
  *   chat               send(text?), clear(), setMode(mode); mode, active (the turn being written), last
  */
 window.vox = Object.freeze({
+  session,
   ready: Promise.all([voicesLoaded, statusShown, historyShown]).then(() => undefined),
   speak: speech.speak,
   stop: speech.stop,

@@ -123,6 +123,8 @@ class Engine(ABC):
     capabilities: ClassVar[Capabilities]
     sample_rate: int
     device: str = "cpu"
+    cpu_threads: int = 0
+    """Threads one synthesis may use on the CPU; 0 lets the library decide (a replica sets its CPU share)."""
 
     def __init__(self) -> None:
         self.closing = Cancel()
@@ -138,6 +140,12 @@ class Engine(ABC):
         """Why this engine cannot run here, as a sentence with the next step; "" when it can. Cheap: checks
         that packages and weight files exist, imports and loads nothing."""
         return ""
+
+    @property
+    def concurrency(self) -> int:
+        """How many syntheses may run at once: 1 for an engine in this process (one model, one turn at a time),
+        one per replica for an engine served by replicas. The EngineManager gives this many turns at once."""
+        return 1
 
     @property
     @abstractmethod

@@ -6,7 +6,8 @@ ready does it call ``quiesce`` (the Runtime stops every job that uses the engine
 swap, and unload the old one. A failed load leaves the previous engine current. ``unload(quiesce)`` frees the
 engine; the next request loads the same engine again, not the configured default.
 
-Engines synthesise one chunk at a time: ``turn(job, priority)`` waits for the engine (giving up at once if the
+Engines synthesise one chunk at a time, or as many at once as the engine's ``concurrency`` says (one per
+replica for an engine served by replicas): ``turn(job, priority)`` waits for a free turn (giving up at once if the
 job is cancelled while it waits) and serves conversation before long-form renders, so a render continues at
 the next chunk boundary after a reply has taken its turn.
 """
@@ -39,30 +40,41 @@ class Priority(IntEnum):
 
 
 class TurnLock:
-    """A lock that serves the lowest priority number first, in arrival order within a priority."""
+    """Up to ``slots`` holders at once (an engine's ``concurrency``: 1 in-process, one per replica), served
+    lowest priority number first, in arrival order within a priority."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._busy = False
+        self._holders = 0
         self._waiting: list[tuple[int, int]] = []
         self._tickets = 0
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._holders > 0
 
-    def acquire(self, priority: int, give_up: Callable[[], bool]) -> bool:
-        """Wait for the lock; False (without it) once ``give_up()`` is true."""
+    @property
+    def holders(self) -> int:
+        return self._holders
+
+    @property
+    def waiting(self) -> int:
+        """Turns asked for and not given yet (chunks waiting for a free engine or replica)."""
+        with self._cond:
+            return len(self._waiting)
+
+    def acquire(self, priority: int, give_up: Callable[[], bool], slots: int = 1) -> bool:
+        """Wait for one of ``slots`` turns; False (without one) once ``give_up()`` is true."""
         with self._cond:
             self._tickets += 1
             ticket = (priority, self._tickets)
             self._waiting.append(ticket)
             try:
-                while self._busy or min(self._waiting) != ticket:
+                while self._holders >= slots or min(self._waiting) != ticket:
                     if give_up():
                         return False
                     self._cond.wait(POLL)
-                self._busy = True
+                self._holders += 1
                 return True
             finally:
                 self._waiting.remove(ticket)
@@ -70,7 +82,7 @@ class TurnLock:
 
     def release(self) -> None:
         with self._cond:
-            self._busy = False
+            self._holders -= 1
             self._cond.notify_all()
 
 
@@ -120,7 +132,7 @@ class EngineManager:
     def turn(self, job: Job, priority: Priority = Priority.CONVERSATION) -> Iterator[Engine | None]:
         """The engine for one chunk of ``job``; None if the job was cancelled while it waited."""
         engine = self.get()
-        if not self.turns.acquire(priority, lambda: job.cancelled):
+        if not self.turns.acquire(priority, lambda: job.cancelled, engine.concurrency):
             yield None
             return
         try:
@@ -158,8 +170,8 @@ class EngineManager:
             return True
 
     def _unload(self, engine: Engine) -> None:
-        """Called with every job off the engine; waits for a turn so no chunk is mid-synthesis."""
-        took_turn = self.turns.acquire(Priority.CONVERSATION, lambda: False)
+        """Called with every job off the engine; waits until no turn is held, so no chunk is mid-synthesis."""
+        took_turn = self.turns.acquire(Priority.CONVERSATION, lambda: False, slots=1)
         try:
             engine.unload()
         finally:
@@ -175,7 +187,7 @@ class EngineManager:
         self._progress(0.0, f"Loading {title}…")
         started = time.monotonic()
         try:
-            engine = create_engine(name, self.config)
+            engine = self._build(name)
             engine.load(self._progress)
         except Exception as e:
             self.state = "ready" if previous is not None and previous.loaded else "error"
@@ -192,6 +204,21 @@ class EngineManager:
         if voices:
             threading.Thread(target=engine.warm_voices, args=(voices,), name="vox-warm-voices", daemon=True).start()
         return engine
+
+    def _build(self, name: str) -> Engine:
+        """The engine in this process, or with ``[serve] replicas`` the same engine served by replicas on Ray
+        (vox/engines/remote.py: Ray is imported only then)."""
+        if self.config.serve.replicas > 0:
+            try:
+                from vox.engines.remote import RemoteEngine
+            except ImportError as e:
+                raise EngineUnavailable(
+                    "Engine replicas ([serve] replicas) need Ray Serve, which is not installed. Run `make serve` (or "
+                    "`.venv/bin/pip install -r requirements-serve.txt`) and start Vox again, or set [serve] replicas "
+                    "= 0."
+                ) from e
+            return RemoteEngine(name, self.config)
+        return create_engine(name, self.config)
 
     def status(self) -> dict:
         engine = self.current

@@ -80,7 +80,7 @@ class _TerminableSession:
         return self._session.run(output_names, inputs, run_options or getattr(self._local, "options", None))
 
 
-def _load_voice(path: Path) -> Any:
+def _load_voice(path: Path, threads: int = 0) -> Any:
     """``PiperVoice`` for ``path`` on a terminable session, tuned for a desktop that does other work.
 
     - The CPU memory arena is on, and every run shrinks it back when it ends (``enable_memory_arena_shrinkage``
@@ -99,6 +99,9 @@ def _load_voice(path: Path) -> Any:
 
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads > 0:  # a replica's CPU share; 0 keeps onnxruntime's default (every core)
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
     config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
     session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(config=PiperConfig.from_dict(config), session=_TerminableSession(session),
@@ -170,7 +173,7 @@ class PiperEngine(Engine):
                 f"The Piper voice files are incomplete: {path.name} and {path.name}.json must both be in the "
                 "voices folder."
             )
-        voice = _load_voice(path)
+        voice = _load_voice(path, self.cpu_threads)
         with self._lock:
             for old in [k for k in self._models if k[0] == path]:
                 del self._models[old]

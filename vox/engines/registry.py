@@ -46,7 +46,9 @@ def engine_class(name: str) -> type[Engine]:
 
 
 def create_engine(name: str, config: Config) -> Engine:
-    """Build (not load) the engine called ``name``; cheap, imports nothing heavy."""
+    """Build (not load) the engine called ``name`` in this process; cheap, imports nothing heavy. (With
+    ``[serve] replicas`` the EngineManager builds vox/engines/remote.py instead, and each replica builds its
+    engine here.)"""
     engine = engine_class(name).from_config(config)
     hook = os.environ.get(HOOK_ENV)
     if hook:

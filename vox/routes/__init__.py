@@ -73,8 +73,14 @@ def speak_body(data: dict | None = None, text_key: str = "text") -> SpeakRequest
 
 def session() -> str:
     """The session a request belongs to: ``X-Vox-Session`` (a page tab, an API client) or the default one."""
-    value = request.headers.get(SESSION_HEADER, "").strip()
-    return value if _SESSION.fullmatch(value) else DEFAULT_SESSION
+    return named_session() or DEFAULT_SESSION
+
+
+def named_session() -> str | None:
+    """The session the request names (``X-Vox-Session``, or ``?session=`` where a header cannot be sent, as on
+    an EventSource); None when it names none. A stop that names no session stops every session."""
+    value = (request.headers.get(SESSION_HEADER) or request.args.get("session") or "").strip()
+    return value if _SESSION.fullmatch(value) else None
 
 
 def sse(payload: dict) -> str:

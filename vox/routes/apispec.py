@@ -214,8 +214,13 @@ def vox_paths() -> dict[str, dict]:
             "The reply is complete: speak what is left", obj(("ok",), ok=BOOL), errors=(404,), params=reply_id)},
         "/api/replies/{reply_id}": {"delete": op("Cancel the reply", obj(("ok",), ok=BOOL), errors=(404,),
                                                  params=reply_id)},
-        "/api/live": {"get": op("SSE for the Vox page: audio of pushed replies, stops (never ends)",
-                                ok_content=SSE)},
+        "/api/live": {"get": op("SSE for the Vox page: audio of pushed replies, stops (never ends); ?session=ID "
+                                "gives that session's events and everyone's", ok_content=SSE)},
+        "/api/serve/stats": {"get": op("Engine replicas: each one's state, device, queue, requests served, audio "
+                                       "seconds, real-time factor, last error; and totals", OBJ)},
+        "/api/admin/stop_all": {"post": op("Stop every session's replies, LLM streams and recordings",
+                                           obj(("ok",), ok=BOOL, stopped={"type": "array", "items": STR},
+                                               speaking=BOOL))},
     }  # fmt: skip
 
 

@@ -4,7 +4,8 @@
     POST   /api/replies/<id>/text       {"text": "next delta"}                                     -> 202
     POST   /api/replies/<id>/end        the reply is complete                                      -> 200
     DELETE /api/replies/<id>            cancel it (as stop does)
-    GET    /api/live                    SSE for the Vox page: audio of replies pushed to "page", stops
+    GET    /api/live[?session=ID]       SSE for the Vox page: audio of replies pushed to "page" (the shared
+                                        session's, and its own session's), stops
 
 Speech starts with the first complete sentence; chunks follow as sentences complete.
 """
@@ -16,7 +17,7 @@ import queue
 from flask import Blueprint, Response, jsonify
 
 from vox.errors import InvalidRequest, TooLarge
-from vox.routes import body, runtime, session, speak_body, sse
+from vox.routes import body, named_session, runtime, session, speak_body, sse
 from vox.routes.speech import HEARTBEAT
 
 bp = Blueprint("live", __name__)
@@ -62,7 +63,7 @@ def cancel_reply(reply_id: str):
 @bp.get("/api/live")
 def live():
     rt = runtime()
-    key, messages = rt.hub.subscribe()
+    key, messages = rt.hub.subscribe(named_session())
 
     def events():
         try:

@@ -14,7 +14,7 @@ from vox.errors import InvalidRequest
 from vox.events import chunk_event, done_event, error_event
 from vox.jobs import StopReason
 from vox.pipeline import Generation
-from vox.routes import body, client_gone_probe, runtime, session, speak_body, sse
+from vox.routes import body, client_gone_probe, named_session, runtime, session, speak_body, sse
 
 bp = Blueprint("speech", __name__)
 HEARTBEAT = 0.25
@@ -71,14 +71,17 @@ def speak_wav():
 @bp.post("/api/vox_stop")
 @bp.post("/api/vox_stop_speak")
 def stop():
+    """Stop speaking in the request's session and the shared default one; with no session named, everywhere."""
     rt = runtime()
-    return jsonify(ok=True, stopped=rt.stop(), speaking=rt.is_speaking())
+    return jsonify(ok=True, stopped=rt.stop(named_session()), speaking=rt.is_speaking())
 
 
 @bp.post("/api/stop_all_vox")
 def stop_all():
+    """Stop everything in the request's session and the shared default one; with no session named, in every
+    session (the desktop's scripts; a server's administrator has /api/admin/stop_all)."""
     rt = runtime()
-    return jsonify(ok=True, stopped=rt.stop_all(), speaking=rt.is_speaking())
+    return jsonify(ok=True, stopped=rt.stop_all(session=named_session()), speaking=rt.is_speaking())
 
 
 @bp.get("/api/tts_is_speaking")
