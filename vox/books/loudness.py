@@ -3,7 +3,7 @@
 The K-weighting filter (a high shelf and a high-pass, the biquads pyloudnorm uses at any sample rate) is
 applied as its power response on the spectrum of each 100 ms block (Parseval: a block's filtered power is its
 spectrum's power weighted by |H|^2). That differs from running the IIR filters only by their ~10 ms of ringing
-across block edges: within 0.1 LU of pyloudnorm on speech (tests/test_books_units.py). It needs no SciPy, which
+across block edges: within 0.2 LU of pyloudnorm on speech (tests/test_books_import.py). It needs no SciPy, which
 Vox's base install does not have, and it measures a chapter block by block as it is read from its file.
 
 Gating as the standard says: 400 ms blocks every 100 ms, an absolute gate at -70 LUFS and a relative gate 10 LU
