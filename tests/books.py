@@ -14,8 +14,8 @@ CHAPTERS = (
     ("The Lighthouse", "<p>Old Martha climbed the stairs with her lamp.</p><p>The light turned all night.</p>"),
     ("Morning", "<p>By morning the sea was calm again, and the gulls were back.</p>"),
 )
-"""A three-chapter book; each chapter has a word no other has (harbour/boats, lamp, gulls)."""
-KEYWORDS = ("boats", "lamp", "gulls")
+"""A three-chapter book; each chapter has a word no other has (boats, lamp, calm)."""
+KEYWORDS = ("boats", "lamp", "calm")
 
 
 def make_epub(path: Path, chapters=CHAPTERS, title: str = "Tales of the Coast", author: str = "Ann Author",

@@ -21,6 +21,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,7 @@ class ChapterRenderer:
     def __init__(self, runtime, job: Job, voice, options, on_chunk) -> None:
         self.runtime, self.job, self.voice, self.options, self.on_chunk = runtime, job, voice, options, on_chunk
         self.preemptions = 0
+        self.on_preempt: Callable[[], None] = lambda: None
         self.partial: Partial | None = None
         self.rate = runtime.engines.get().sample_rate
 
@@ -166,6 +168,7 @@ class ChapterRenderer:
                 return np.concatenate(audio) if audio else np.zeros(0, np.float32)
             if not self.job.cancelled:
                 self.preemptions += 1
+                self.on_preempt()
         raise Stopped
 
     def render(self, project: Project, chapter: Chapter, digest: str, partial: Partial | None) -> ChapterAudio | None:
@@ -235,6 +238,8 @@ class Progress:
         """Characters synthesised by this run (what the speed, and so the time left, is measured on)."""
         self.started = time.monotonic()
         self.skipped: list[dict] = []
+        self.preempted = 0
+        """Chunks said again because a reply took the engine in the middle of them."""
 
     def chunk(self, chars: int, samples: int, rate: int) -> None:
         with self.lock:
@@ -253,4 +258,4 @@ class Progress:
                     "chars_done": min(self.chars_done, self.chars_total), "chars_total": self.chars_total,
                     "audio_minutes": round(self.audio_s / 60, 2), "eta_s": eta,
                     "fraction": round(self.chars_done / self.chars_total, 4) if self.chars_total else 0.0,
-                    "skipped": list(self.skipped)}  # fmt: skip
+                    "skipped": list(self.skipped), "preempted": self.preempted}  # fmt: skip

@@ -114,6 +114,7 @@ class Runner:
             project = self.store.get(run.pid)
             renderer = ChapterRenderer(self.runtime, run.job, voice, options,
                                        lambda chars, samples: progress.chunk(chars, samples, renderer.rate))
+            renderer.on_preempt = lambda: setattr(progress, "preempted", progress.preempted + 1)
             todo = self._plan(project, progress)
             partial = self.partials.pop(run.pid, None)
             if partial is not None and (partial.chapter_id, partial.digest) not in {(c.id, d) for c, d in todo}:
