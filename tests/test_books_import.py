@@ -58,7 +58,8 @@ def test_a_heading_inside_a_code_fence_is_not_a_chapter():
 
 
 def test_plain_text_chapters_from_chapter_lines_and_from_form_feeds():
-    doc = split_text("My Tale\n\nCHAPTER I. The Start\n\nIt began.\n\nChapter 2\n\nIt went on.\n\nEpilogue\n\nDone.", "x")
+    doc = split_text("My Tale\n\nCHAPTER I. The Start\n\nIt began.\n\nChapter 2\n\nIt went on.\n\nEpilogue\n\n"
+                     "Done.", "x")
     assert doc.title == "My Tale"
     assert [c.title for c in doc.chapters] == ["CHAPTER I. The Start", "Chapter 2", "Epilogue"]
     assert doc.chapters[0].text.startswith("My Tale")
