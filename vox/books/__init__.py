@@ -1,5 +1,6 @@
 """Books: documents turned into audiobooks in the background, resumable, with chapters.
 
+    document.py  Document and SourceChapter: what a read document is
     sources.py   a document's bytes -> Document (kind sniffed from the bytes; every bad input a BadBook)
     chapters.py  plain text and Markdown cut at their own chapter headings
     epub.py      EPUB through ebooklib and lxml's HTML parser; DRM and damaged archives refused

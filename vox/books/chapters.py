@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from vox.books.sources import Document, SourceChapter, clean_title
+from vox.books.document import Document, SourceChapter, clean_title
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")

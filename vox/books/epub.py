@@ -19,7 +19,7 @@ import posixpath
 import zipfile
 from urllib.parse import unquote
 
-from vox.books.sources import Document, SourceChapter, clean_title
+from vox.books.document import Document, SourceChapter, clean_title
 from vox.errors import BadBook
 
 MAX_UNPACKED = 256 * 2**20

@@ -14,12 +14,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from vox.books import export as book_export
+import vox.books.export as book_export
+from vox.books.document import TITLE_CHARS, Document
 from vox.books.files import read_json, write_json
 from vox.books.project import FORMATS, Chapter, Project, ProjectStore, Settings
 from vox.books.render import chapter_hash, finished_audio, forget_other_audio
 from vox.books.runner import Runner
-from vox.books.sources import NO_SPEECH, TITLE_CHARS, Document, has_speech, read_document
+from vox.books.sources import NO_SPEECH, has_speech, read_document
 from vox.engines import ENGINE_NAMES, all_languages, engine_class
 from vox.errors import BadBook, BookBusy, InvalidRequest, VoxError
 from vox.validate import PARAMETER_RANGES, lang_of, parameters_of, speed_of

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
-from dataclasses import dataclass, field
 
+from vox.books.chapters import split_markdown, split_text
+from vox.books.document import Document, clean_title
+from vox.books.epub import read_epub
 from vox.errors import BadBook, TooLarge
 from vox.text import normalize_for_speech, speakable
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown"}
 KINDS = ("text", "markdown", "epub")
-TITLE_CHARS = 200
-"""Longest book or chapter title kept (a "title" line longer than this is prose)."""
 
 NO_SPEECH = "it has no text to read aloud"
 """Why a chapter with nothing speakable (a cover picture, a page of ornaments) is skipped."""
@@ -33,29 +33,6 @@ _MAGIC = (
 )  # fmt: skip
 _ZIP = b"PK\x03\x04"
 READS = "Vox reads plain text (.txt), Markdown (.md) and EPUB books"
-
-
-@dataclass
-class SourceChapter:
-    title: str
-    text: str
-    """Markdown: what the speech planner reads (plain text and EPUB chapters are written as Markdown too)."""
-    skipped: str = ""
-    """Why this chapter is not rendered ("" when it is)."""
-
-
-@dataclass
-class Document:
-    title: str
-    author: str
-    kind: str
-    chapters: list[SourceChapter] = field(default_factory=list)
-
-
-def clean_title(text: str, limit: int = TITLE_CHARS) -> str:
-    """A title on one line, without markdown marks at its ends, at most ``limit`` characters."""
-    words = " ".join(text.split()).strip(" #*_=-:.")
-    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
 
 
 def sniff(name: str, data: bytes) -> str:
@@ -113,12 +90,8 @@ def read_document(name: str, data: bytes, max_bytes: int) -> Document:
     kind = sniff(name, data)
     stem = clean_title(name.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("_", " ")) or "Untitled"
     if kind == "epub":
-        from vox.books.epub import read_epub
-
         doc = read_epub(data, stem)
     else:
-        from vox.books.chapters import split_markdown, split_text
-
         text = decode_text(data)
         doc = split_markdown(text, stem) if kind == "markdown" else split_text(text, stem)
     for chapter in doc.chapters:

@@ -247,7 +247,6 @@ def doc_paths() -> dict[str, dict]:
 
 
 def openapi(config: Config, version: str = "1") -> dict:
-    from vox.routes.bookspec import book_paths, book_schemas  # it builds on the helpers above
     return {
         "openapi": "3.1.0",
         "info": {"title": "Vox", "version": version, "description": (
@@ -255,6 +254,6 @@ def openapi(config: Config, version: str = "1") -> dict:
             "/v1, OpenAI's {\"error\": {message, type, param, code}}). Off loopback every request needs the API "
             "key: X-API-Key, Authorization: Bearer, or ?api_key=. X-Vox-Session keeps a client's replies apart.")},
         "servers": [{"url": "/"}],
-        "paths": {**vox_paths(), **book_paths(), **openai_paths(), **doc_paths()},
-        "components": {"schemas": {**schemas(config), **book_schemas()}},
+        "paths": {**vox_paths(), **openai_paths(), **doc_paths()},
+        "components": {"schemas": schemas(config)},
     }  # fmt: skip

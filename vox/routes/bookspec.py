@@ -1,4 +1,5 @@
-"""The OpenAPI description of the book endpoints (vox/routes/books.py), merged into /openapi.json by apispec."""
+"""The OpenAPI description of the book endpoints (vox/routes/books.py), built on apispec's helpers and added to
+its description by ``with_books`` (vox/routes/apidoc.py serves the two together)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,10 @@ def book_paths() -> dict[str, dict]:
                         "audio/wav": {"schema": {"type": "string", "format": "binary"}},
                         "audio/flac": {"schema": {"type": "string", "format": "binary"}}})},
     }  # fmt: skip
+
+
+def with_books(spec: dict) -> dict:
+    """``spec`` (apispec's description) with the book endpoints and their schemas added."""
+    spec["paths"] = {**spec["paths"], **book_paths()}
+    spec["components"]["schemas"] = {**spec["components"]["schemas"], **book_schemas()}
+    return spec
