@@ -147,7 +147,8 @@ class Books:
                 "chapter": "", "chapters_done": done, "chapters_total": chapters, "chars_done": chars_done,
                 "chars_total": chars, "audio_minutes": round(seconds / 60, 2), "eta_s": None,
                 "fraction": round(chars_done / chars, 4) if chars else 0.0,
-                "skipped": last.skipped if last is not None else []}  # fmt: skip
+                "skipped": last.skipped if last is not None else [],
+                "preempted": last.preempted if last is not None else 0}  # fmt: skip
 
     # -- editing -------------------------------------------------------------------------------------------
 
