@@ -82,11 +82,17 @@ class Runner:
             run = Run(project.id, job, Progress(), persist)
             run.progress.state = "rendering"
             self.run = run
-        with self.store.lock:
-            fresh = self.store.get(project.id)
-            fresh.render_wanted = persist
-            self.store.save(fresh)
-        run.thread = threading.Thread(target=self._work, args=(run, voice, options), daemon=True,
+        try:
+            todo = self._plan(project, run.progress)  # before the thread: the first progress is already true
+            with self.store.lock:
+                fresh = self.store.get(project.id)
+                fresh.render_wanted = persist
+                self.store.save(fresh)
+        except BaseException:
+            self.runtime.jobs.finish(job)
+            run.done.set()
+            raise
+        run.thread = threading.Thread(target=self._work, args=(run, todo, voice, options), daemon=True,
                                       name=f"vox-book-{project.id}")  # fmt: skip
         run.thread.start()
         return run
@@ -107,7 +113,7 @@ class Runner:
 
     # -- the render thread ---------------------------------------------------------------------------------
 
-    def _work(self, run: Run, voice, options) -> None:
+    def _work(self, run: Run, todo: list[tuple[Chapter, str]], voice, options) -> None:
         progress = run.progress
         wanted_after = False
         try:
@@ -115,7 +121,6 @@ class Runner:
             renderer = ChapterRenderer(self.runtime, run.job, voice, options,
                                        lambda chars, samples: progress.chunk(chars, samples, renderer.rate))
             renderer.on_preempt = lambda: setattr(progress, "preempted", progress.preempted + 1)
-            todo = self._plan(project, progress)
             partial = self.partials.pop(run.pid, None)
             if partial is not None and (partial.chapter_id, partial.digest) not in {(c.id, d) for c, d in todo}:
                 partial.discard()  # its chapter changed or went since the pause
