@@ -13,6 +13,9 @@ Where each request goes (``vox/app.py`` builds the app; one blueprint per front 
     POST /api/chat, GET|DELETE /api/chat/history, POST /api/chat/heard      vox/routes/chat.py (local LLM)
     POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  vox/routes/live.py (pushed text)
     POST /v1/audio/speech, GET /v1/models, /v1/audio/models, /v1/audio/voices  vox/routes/openai.py (OpenAI)
+    GET/POST /api/books, /api/books/<id>[/merge|/render|/pause|/cancel|/progress|/export|/download/<fmt>]
+                                             vox/routes/books.py (book projects, rendered in the background)
+    --book FILE --out FILE                   vox/books/cli.py (a book rendered without the window)
     GET  /openapi.json, /docs                vox/routes/apidoc.py (the description: vox/routes/apispec.py)
     --wyoming tcp://HOST:PORT                vox/wyoming.py (Home Assistant's Wyoming protocol, same Runtime)
     GET  /api/serve/stats, POST /api/admin/stop_all                         vox/routes/serve.py (replicas, admin)
@@ -70,7 +73,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--wyoming", metavar="URI", help="also serve Wyoming (Home Assistant), e.g. tcp://127.0.0.1:10200")
     p.add_argument("--replicas", type=int, metavar="N",
                    help="run the engine as N replicas on Ray Serve (config.toml [serve]; 0: one process, no Ray)")
-    return p.parse_args(argv)
+    book = p.add_argument_group("render a book without the window (vox/books/cli.py)")
+    book.add_argument("--book", metavar="FILE", help="a .txt, .md or .epub book to render to --out")
+    book.add_argument("--out", metavar="FILE", help="book.m4b | book.wav | book.flac | book.zip (MP3s) | a folder/")
+    book.add_argument("--voice", metavar="ID", help="a voice id from the library (default: engine.voice)")
+    book.add_argument("--engine", metavar="NAME", help="piper | turbo | multilingual (default: engine.name)")
+    args = p.parse_args(argv)
+    if (args.book is None) != (args.out is None):
+        p.error("--book and --out go together: app.py --book book.epub --out book.m4b")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     runtime = set_runtime(Runtime(config))
     if args.say is not None:
         return speakers.say(runtime, args.say)
+    if args.book is not None:
+        from vox.books import cli
+
+        try:
+            return cli.main(runtime, args.book, args.out, args.voice, args.engine)
+        finally:
+            runtime.shutdown()
     app = create_app(config, runtime)
     speakers.prepare(config)  # PortAudio and the output device, found in the background
     try:
@@ -124,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://{url_host(config.server.host)}:{server.port}/"
     log.info("Vox is listening on %s", url)
     hotkeys.start(config, runtime)
+    if config.books.resume_at_start:
+        runtime.books.resume_pending()  # a book render that was running when Vox stopped continues
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())

@@ -3,8 +3,8 @@
 Starts Vox without a window on a temporary voices folder, adds two cloned-voice clips (made with Piper),
 opens the page in headless Chromium, speaks, and saves docs/screenshots/main.png (a reply playing, its
 current sentence highlighted), voices.png (the voices panel), main-dark.png (the same in the dark theme),
-phone.png (a 390 px wide phone, dark) and chat.png (the LLM chat, a reply streaming in while it is spoken,
-from the tests' fake OpenAI-compatible server).
+phone.png (a 390 px wide phone, dark), chat.png (the LLM chat, a reply streaming in while it is spoken,
+from the tests' fake OpenAI-compatible server) and books.png (the books panel, a book rendering).
 """
 
 from __future__ import annotations
@@ -124,6 +124,42 @@ def shoot_chat(browser, url: str, fake: FakeLlm) -> None:
     context.close()
 
 
+BOOK = "\n\n".join(f"## {title}\n\n{text}" for title, text in (
+    ("The Harbour", "The boats came in before the storm. Nobody on the pier said a word."),
+    ("The Lighthouse", "Old Martha climbed the stairs with her lamp. The light turned all night."),
+    ("Morning", "By morning the sea was calm again, and the gulls were back on the harbour wall."),
+    ("The Letter", "A letter came for Martha on the first boat. She read it twice, then put it in the fire."),
+    ("Winter", " ".join(["The winter was long, and the harbour froze from shore to shore."] * 12)),
+))  # fmt: skip
+
+
+def shoot_books(browser, url: str) -> None:
+    """books.png: a book imported, one chapter renamed, the render part way."""
+    context = browser.new_context(viewport=VIEWPORT, color_scheme="light", device_scale_factor=1)
+    page = context.new_page()
+    page.goto(url)
+    page.evaluate("() => vox.ready")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "Tales of the Coast.md"
+        path.write_text("# Tales of the Coast\n\n" + BOOK)
+        page.click("#books-toggle")
+        page.set_input_files("#book-file", str(path))
+        page.click("#book-upload-btn")
+        page.wait_for_function("() => vox.books.book && vox.books.book.chapters.length === 5")
+    page.fill("#book-author", "Ann Author")
+    page.press("#book-author", "Tab")
+    page.wait_for_function("() => vox.books.book.author === 'Ann Author'")
+    page.click("#book-render")
+    page.wait_for_function("() => vox.books.progress && vox.books.progress.chapters_done >= 3", timeout=120_000)
+    page.mouse.move(0, 0)
+    page.click(".message-close")
+    page.evaluate("() => document.querySelector('#book-detail-title').scrollIntoView()")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "books.png"))
+    page.click("#book-cancel")
+    context.close()
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
@@ -141,6 +177,7 @@ def main() -> int:
                         shoot(browser, server.url + "/", scheme)
                     shoot(browser, server.url + "/", "dark", phone=True)
                     shoot_chat(browser, server.url + "/", fake)
+                    shoot_books(browser, server.url + "/")
                 finally:
                     browser.close()
         finally:

@@ -54,10 +54,10 @@ print(json.dumps({"wav": len(wav), "stats": stats, "ray": ray}))
 
 def test_the_turn_lock_gives_as_many_turns_as_the_engine_has_slots():
     lock = TurnLock()
-    assert lock.acquire(0, lambda: False, slots=2) and lock.acquire(0, lambda: False, slots=2)
-    assert lock.holders == 2
+    first, second = lock.acquire(0, lambda: False, slots=2), lock.acquire(0, lambda: False, slots=2)
+    assert first is not None and second is not None and lock.holders == 2
     gave_up = time.monotonic() + 0.1
-    assert not lock.acquire(0, lambda: time.monotonic() > gave_up, slots=2)  # a third waits, and may give up
+    assert lock.acquire(0, lambda: time.monotonic() > gave_up, slots=2) is None  # a third waits, may give up
     order: list[int] = []
 
     def wait(priority: int) -> None:
@@ -69,10 +69,10 @@ def test_the_turn_lock_gives_as_many_turns_as_the_engine_has_slots():
         t.start()
         time.sleep(0.05)
     assert lock.waiting == 2
-    lock.release()
+    lock.release(first)
     time.sleep(0.1)
     assert order == [0]  # conversation before render, whatever the arrival order
-    lock.release()
+    lock.release(second)
     for t in waiters:
         t.join(2)
     assert order == [0, 1] and lock.holders == 2

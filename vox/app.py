@@ -16,7 +16,19 @@ from werkzeug.exceptions import HTTPException
 from vox import errors
 from vox.config import Config
 from vox.guard import Guard
-from vox.routes import MAX_FORM_FIELD, MAX_FORM_PARTS, apidoc, chat, live, openai, serve, speakers, speech, voices
+from vox.routes import (
+    MAX_FORM_FIELD,
+    MAX_FORM_PARTS,
+    apidoc,
+    books,
+    chat,
+    live,
+    openai,
+    serve,
+    speakers,
+    speech,
+    voices,
+)  # fmt: skip
 from vox.runtime import Runtime
 from vox.validate import MAX_SPEED, MIN_SPEED
 
@@ -24,19 +36,21 @@ log = logging.getLogger("vox")
 ROOT = Path(__file__).resolve().parent.parent
 
 ERROR_STATUS: dict[type[errors.VoxError], int] = {
-    errors.InvalidRequest: 400,  # includes NothingToSay, BadClip, UnsupportedOption
+    errors.InvalidRequest: 400,  # includes NothingToSay, BadClip, UnsupportedOption, BadBook
     errors.KeyRequired: 401,
     errors.NotAllowed: 403,
     errors.BuiltinVoice: 403,
     errors.UnknownVoice: 404,
     errors.UnknownReply: 404,
     errors.UnknownTurn: 404,
+    errors.UnknownBook: 404,
     errors.VoiceTaken: 409,
     errors.VoiceNeedsEngine: 409,
     errors.DefaultVoice: 409,
     errors.ReplyStopped: 409,
     errors.NoPageOpen: 409,
     errors.TurnNotInterrupted: 409,
+    errors.BookBusy: 409,
     errors.UnknownModel: 404,
     errors.TooLarge: 413,
     errors.NotJson: 415,
@@ -93,7 +107,7 @@ def create_app(config: Config, runtime: Runtime) -> Flask:
     app.json.sort_keys = False
     app.extensions["vox"] = runtime
     Guard(config).install(app)
-    for module in (speech, speakers, voices, chat, live, openai, apidoc, serve):
+    for module in (speech, speakers, voices, chat, live, openai, apidoc, serve, books):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(errors.VoxError)

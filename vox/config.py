@@ -134,6 +134,20 @@ class Voices:
 
 
 @dataclass
+class Books:
+    dir: str = ""
+    """Book projects, one folder each; empty means a "books" folder beside the voice library."""
+    max_source_mb: int = 20
+    """The largest document (txt, md, epub) a project may be made from."""
+    format: str = "m4b"
+    """The book file a finished render is exported to: m4b | mp3 (one per chapter) | wav | flac."""
+    loudness_lufs: float = -18.0
+    """Every chapter is brought to this loudness in the book file (lower when a chapter's peaks need it)."""
+    resume_at_start: bool = True
+    """A render still running when Vox stopped (a crash, a restart) continues when it starts again."""
+
+
+@dataclass
 class Llm:
     base_url: str = "http://127.0.0.1:11434/v1"
     """An OpenAI-compatible server: Ollama (default), llama.cpp's server, LM Studio."""
@@ -181,6 +195,7 @@ class Config:
     hotkeys: Hotkeys = field(default_factory=Hotkeys)
     speakers: Speakers = field(default_factory=Speakers)
     voices: Voices = field(default_factory=Voices)
+    books: Books = field(default_factory=Books)
     llm: Llm = field(default_factory=Llm)
     wyoming: Wyoming = field(default_factory=Wyoming)
     serve: Serve = field(default_factory=Serve)
@@ -189,6 +204,13 @@ class Config:
     @property
     def voices_dir(self) -> Path:
         p = Path(self.voices.dir).expanduser()
+        return p if p.is_absolute() else ROOT / p
+
+    @property
+    def books_dir(self) -> Path:
+        if not self.books.dir:
+            return self.voices_dir.parent / "books"
+        p = Path(self.books.dir).expanduser()
         return p if p.is_absolute() else ROOT / p
 
 
@@ -250,6 +272,9 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("server.max_connections", 4 <= s.max_connections <= 10_000, f"{k} 4 and 10000"),
         ("speakers.keep_open_s", 0 <= cfg.speakers.keep_open_s <= 3600, f"{k} 0 and 3600"),
         ("llm.temperature", 0.0 <= cfg.llm.temperature <= 2.0, f"{k} 0 and 2"),
+        ("books.max_source_mb", 1 <= cfg.books.max_source_mb <= 1024, f"{k} 1 and 1024"),
+        ("books.format", cfg.books.format in ("m4b", "mp3", "wav", "flac"), "must be m4b, mp3, wav or flac"),
+        ("books.loudness_lufs", -40.0 <= cfg.books.loudness_lufs <= -10.0, f"{k} -40 and -10"),
         ("text.date_order", cfg.text.date_order in ("month-first", "day-first"), "must be month-first or day-first"),
         ("serve.replicas", 0 <= cfg.serve.replicas <= 256, f"{k} 0 and 256"),
         ("serve.gpus_per_replica", 0 < cfg.serve.gpus_per_replica <= 8, f"{k} 0 and 8"),

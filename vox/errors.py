@@ -143,3 +143,19 @@ class UnknownTurn(VoxError):
 
 class TurnNotInterrupted(VoxError):
     """Only an interrupted chat turn can be shortened to what was heard."""
+
+
+# --- books (vox/books/) ---------------------------------------------------------------------------------------
+
+
+class BadBook(InvalidRequest):
+    """A document Vox cannot read as a book (corrupt, DRM-protected, not text, empty); the message says why."""
+
+
+class UnknownBook(VoxError):
+    """No book project has this id."""
+
+
+class BookBusy(VoxError):
+    """The project is rendering (or another one is), or its file is not exported yet; the message says what
+    to do first."""

@@ -16,6 +16,7 @@ from functools import partial
 import numpy as np
 
 from vox import text as speech_text
+from vox.books import Books
 from vox.chat import ChatHistory, chat_turn
 from vox.config import Config
 from vox.engines import EngineManager, Priority, SynthesisOptions, describe, engine_class
@@ -49,6 +50,8 @@ class Runtime:
         self.chats = ChatHistory()
         self.jobs.on_stop.append(self._tell_pages)
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
+        self.books = Books(self)
+        """Book projects and their background renders (vox/books/)."""
 
     def _tell_pages(self, event: StopEvent) -> None:
         """Pages silence audio they already hold for a stop (replacements and single-job stops excepted): a stop

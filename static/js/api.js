@@ -107,6 +107,7 @@ async function requestJson(method, url, options) {
 }
 
 const voiceUrl = (id) => `/api/voices/${encodeURIComponent(id)}`;
+const bookUrl = (id) => `/api/books/${encodeURIComponent(id)}`;
 
 /* Stops and new replies leave the page in order. They travel on different connections, so without this a
  * quick Esc then Speak could let the stop reach the server after the new reply began, and stop it. */
@@ -152,6 +153,26 @@ export const api = {
   clearChatHistory: () => requestJson("DELETE", "/api/chat/history"),
   /** An interrupted turn was heard up to `heard` characters (the server's own offsets): keep only that. */
   chatHeard: (job, heard) => requestJson("POST", "/api/chat/heard", { json: { job, heard } }),
+
+  /** Book projects (books.js): import, edit, render in the background, download. */
+  books: {
+    list: () => requestJson("GET", "/api/books", { cache: "no-store" }),
+    get: (id) => requestJson("GET", bookUrl(id), { cache: "no-store" }),
+    importFile(file, fields) {
+      const form = new FormData();
+      form.append("file", file, file.name || "book.txt");
+      for (const [key, value] of Object.entries(fields)) if (value != null && value !== "") form.append(key, value);
+      return requestJson("POST", "/api/books", { form });
+    },
+    edit: (id, changes) => requestJson("PATCH", bookUrl(id), { json: changes }),
+    merge: (id, chapters) => requestJson("POST", `${bookUrl(id)}/merge`, { json: { chapters } }),
+    remove: (id) => requestJson("DELETE", bookUrl(id)),
+    render: (id) => requestJson("POST", `${bookUrl(id)}/render`),
+    pause: (id) => requestJson("POST", `${bookUrl(id)}/pause`),
+    cancel: (id) => requestJson("POST", `${bookUrl(id)}/cancel`),
+    progress: (id) => requestJson("GET", `${bookUrl(id)}/progress`, { cache: "no-store" }),
+    exportAs: (id, format) => requestJson("POST", `${bookUrl(id)}/export`, { json: { format } }),
+  },
 
   /** Replies other programs push, and stops from outside the page (an EventSource; it reconnects by itself):
    * this tab's session's and everyone's (an EventSource cannot send a header, so the session is in the query). */

@@ -3,6 +3,7 @@
  * their elements on import and start nothing (no request, no listener on the page) until set up here. */
 
 import { session } from "./api.js";
+import { booksHandle, setupBooks } from "./books.js";
 import { scrollToEnd } from "./chat-view.js";
 import * as chat from "./chat.js";
 import * as composer from "./composer.js";
@@ -35,6 +36,7 @@ installHotkeys(
 );
 const voicesLoaded = setupVoices();
 setupRecorder();
+setupBooks();
 const statusShown = setupStatus({ onReconnect: loadVoices });
 const historyShown = chat.setupChat();
 setupModes({ onChange: (mode) => mode === "chat" && scrollToEnd(true) });
@@ -56,6 +58,7 @@ setupServeStats();
  *   ctx                the player's AudioContext (null until the first reply);  chunks: the playing reply's
  *                      scheduled chunks (start/end in AudioContext seconds)
  *   chat               send(text?), clear(), setMode(mode); mode, active (the turn being written), last
+ *   books              open() the Books panel; book (the one shown), progress (its last progress)
  */
 window.vox = Object.freeze({
   session,
@@ -81,6 +84,7 @@ window.vox = Object.freeze({
   get chunks() {
     return speech.player.chunks;
   },
+  books: booksHandle,
   chat: Object.freeze({
     send: chat.send,
     clear: chat.clear,

@@ -9,7 +9,10 @@ engine; the next request loads the same engine again, not the configured default
 Engines synthesise one chunk at a time, or as many at once as the engine's ``concurrency`` says (one per
 replica for an engine served by replicas): ``turn(job, priority)`` waits for a free turn (giving up at once if the
 job is cancelled while it waits) and serves conversation before long-form renders, so a render continues at
-the next chunk boundary after a reply has taken its turn.
+the next chunk boundary after a reply has taken its turn. A render may hold its turn *preemptibly* (``preempt``:
+a Cancel it also gives the engine): a conversational reply that then asks for the engine sets it, the engine's
+run ends within milliseconds, and the render says that chunk again after the reply's turn. Without this a reply
+waited for the rest of the render's chunk (a sentence: 0.2-2 s of CPU), several times its own first audio.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from enum import IntEnum
 
+from vox.cancel import Cancel
 from vox.config import Config
 from vox.engines.base import Engine, EngineUnavailable, Voice
 from vox.engines.registry import create_engine, engine_class
@@ -41,21 +45,23 @@ class Priority(IntEnum):
 
 class TurnLock:
     """Up to ``slots`` holders at once (an engine's ``concurrency``: 1 in-process, one per replica), served
-    lowest priority number first, in arrival order within a priority."""
+    lowest priority number first, in arrival order within a priority. A holder that passed ``preempt`` is asked
+    to let go (it is set) while a more urgent priority waits and every slot is taken."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._holders = 0
+        self._holders: dict[int, tuple[int, Cancel | None]] = {}
+        """ticket number -> (priority, preempt signal) of each turn being held."""
         self._waiting: list[tuple[int, int]] = []
         self._tickets = 0
 
     @property
     def busy(self) -> bool:
-        return self._holders > 0
+        return bool(self._holders)
 
     @property
     def holders(self) -> int:
-        return self._holders
+        return len(self._holders)
 
     @property
     def waiting(self) -> int:
@@ -63,26 +69,36 @@ class TurnLock:
         with self._cond:
             return len(self._waiting)
 
-    def acquire(self, priority: int, give_up: Callable[[], bool], slots: int = 1) -> bool:
-        """Wait for one of ``slots`` turns; False (without one) once ``give_up()`` is true."""
+    def acquire(self, priority: int, give_up: Callable[[], bool], slots: int = 1,
+                preempt: Cancel | None = None) -> int | None:  # fmt: skip
+        """Wait for one of ``slots`` turns: its ticket, to give to ``release``; None (without a turn) once
+        ``give_up()`` is true."""
         with self._cond:
             self._tickets += 1
             ticket = (priority, self._tickets)
             self._waiting.append(ticket)
             try:
-                while self._holders >= slots or min(self._waiting) != ticket:
+                while len(self._holders) >= slots or min(self._waiting) != ticket:
+                    if len(self._holders) >= slots:
+                        self._preempt_for(priority)
                     if give_up():
-                        return False
+                        return None
                     self._cond.wait(POLL)
-                self._holders += 1
-                return True
+                self._holders[ticket[1]] = (priority, preempt)
+                return ticket[1]
             finally:
                 self._waiting.remove(ticket)
                 self._cond.notify_all()
 
-    def release(self) -> None:
+    def _preempt_for(self, priority: int) -> None:
+        """Ask the least urgent holder that may be preempted, and is less urgent than ``priority``, to let go."""
+        takeable = [(p, c) for p, c in self._holders.values() if c is not None and priority < p]
+        if takeable:
+            max(takeable, key=lambda held: held[0])[1].set()
+
+    def release(self, ticket: int) -> None:
         with self._cond:
-            self._holders -= 1
+            self._holders.pop(ticket, None)
             self._cond.notify_all()
 
 
@@ -129,16 +145,19 @@ class EngineManager:
             return engine
 
     @contextlib.contextmanager
-    def turn(self, job: Job, priority: Priority = Priority.CONVERSATION) -> Iterator[Engine | None]:
-        """The engine for one chunk of ``job``; None if the job was cancelled while it waited."""
+    def turn(self, job: Job, priority: Priority = Priority.CONVERSATION,
+             preempt: Cancel | None = None) -> Iterator[Engine | None]:  # fmt: skip
+        """The engine for one chunk of ``job``; None if the job was cancelled while it waited. With ``preempt``
+        the turn may be taken: a more urgent job that waits sets it (see the module docstring)."""
         engine = self.get()
-        if not self.turns.acquire(priority, lambda: job.cancelled, engine.concurrency):
+        ticket = self.turns.acquire(priority, lambda: job.cancelled, engine.concurrency, preempt)
+        if ticket is None:
             yield None
             return
         try:
             yield None if job.cancelled else engine
         finally:
-            self.turns.release()
+            self.turns.release(ticket)
 
     def switch(self, name: str, quiesce: Callable[[], None]) -> Engine:
         """Load ``name`` and make it current; on failure the previous engine stays current."""
@@ -171,12 +190,12 @@ class EngineManager:
 
     def _unload(self, engine: Engine) -> None:
         """Called with every job off the engine; waits until no turn is held, so no chunk is mid-synthesis."""
-        took_turn = self.turns.acquire(Priority.CONVERSATION, lambda: False, slots=1)
+        ticket = self.turns.acquire(Priority.CONVERSATION, lambda: False, slots=1)
         try:
             engine.unload()
         finally:
-            if took_turn:
-                self.turns.release()
+            if ticket is not None:
+                self.turns.release(ticket)
         gc.collect()
 
     def _load(self, name: str) -> Engine:

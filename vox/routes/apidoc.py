@@ -10,7 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from vox.routes import runtime
-from vox.routes.apispec import openapi
+from vox.routes.apispec import openapi as vox_openapi
+from vox.routes.bookspec import with_books
 
 bp = Blueprint("apidoc", __name__)
 
@@ -25,6 +26,11 @@ h1{margin-bottom:.2rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd}
 code,pre{font:13px ui-monospace,monospace;background:#f5f5f7;border-radius:4px}
 pre{padding:.5rem;overflow:auto} td{padding:.1rem .6rem .1rem 0;vertical-align:top} .muted{color:#666}
 """
+
+
+def openapi(config) -> dict:
+    """The whole description: the Vox and OpenAI-compatible API (apispec.py) and the books (bookspec.py)."""
+    return with_books(vox_openapi(config))
 
 
 @bp.get("/openapi.json")

@@ -28,9 +28,10 @@ ERROR_TEXT = {
     400: "Bad input, or nothing to say",
     401: "The API key is missing or wrong (off loopback)",
     403: "Another site, a foreign Host, or a built-in voice",
-    404: "No such voice, reply or model",
-    409: "A conflict: a voice the loaded engine cannot speak, a stopped reply, no page open",
-    413: "Too large (text over server.max_text_chars, body or upload over server.max_upload_mb)",
+    404: "No such voice, reply, model or book",
+    409: "A conflict: a voice the loaded engine cannot speak, a stopped reply, no page open, a book rendering",
+    413: "Too large (text over server.max_text_chars, body or upload over server.max_upload_mb, a book over "
+         "books.max_source_mb)",
     415: "The body is not JSON",
     429: "Too many replies at once (see Retry-After)",
     502: "The LLM server could not be reached",
