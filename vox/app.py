@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from vox import errors
 from vox.config import Config
 from vox.guard import Guard
-from vox.routes import MAX_FORM_FIELD, MAX_FORM_PARTS, chat, live, speakers, speech, voices
+from vox.routes import MAX_FORM_FIELD, MAX_FORM_PARTS, chat, listen, live, speakers, speech, transcribe, voices
 from vox.runtime import Runtime
 from vox.validate import MAX_SPEED, MIN_SPEED
 
@@ -29,11 +29,13 @@ ERROR_STATUS: dict[type[errors.VoxError], int] = {
     errors.BuiltinVoice: 403,
     errors.UnknownVoice: 404,
     errors.UnknownReply: 404,
+    errors.UnknownListen: 404,
     errors.VoiceTaken: 409,
     errors.VoiceNeedsEngine: 409,
     errors.DefaultVoice: 409,
     errors.ReplyStopped: 409,
     errors.NoPageOpen: 409,
+    errors.ListenEnded: 409,
     errors.TooLarge: 413,
     errors.NotJson: 415,
     errors.TooManyJobs: 429,
@@ -60,7 +62,7 @@ def create_app(config: Config, runtime: Runtime) -> Flask:
     app.json.sort_keys = False
     app.extensions["vox"] = runtime
     Guard(config).install(app)
-    for module in (speech, speakers, voices, chat, live):
+    for module in (speech, speakers, voices, chat, live, listen, transcribe):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(errors.VoxError)

@@ -26,25 +26,77 @@ _END = object()
 
 
 class ChatHistory:
-    """Each session's conversation with the LLM, behind one lock."""
+    """Each session's conversation with the LLM, behind one lock.
+
+    A reply the user interrupted by speaking (barge-in) stays in the history up to what was heard: the turn
+    is kept with the text of the chunks sent to be played, and the page then says how far playback really
+    got (``heard``), which cuts the reply there (at the end of the word being said). A report may arrive
+    before the turn is stored; it waits for it, keyed by the reply's speech job.
+    """
+
+    MAX_PENDING = 16
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sessions: dict[str, list[dict]] = {}
+        self._by_job: dict[tuple[str, str], dict] = {}
+        self._pending: dict[tuple[str, str], int] = {}
 
     def messages(self, session: str) -> list[dict]:
+        """The conversation as the LLM gets it (role and content only)."""
+        with self._lock:
+            return [{"role": m["role"], "content": m["content"]} for m in self._sessions.get(session, [])]
+
+    def history(self, session: str) -> list[dict]:
+        """The conversation as the page shows it (interrupted replies say so)."""
         with self._lock:
             return [dict(m) for m in self._sessions.get(session, [])]
 
-    def add_turn(self, session: str, user: str, assistant: str) -> None:
+    def add_turn(self, session: str, user: str, assistant: str, speech_job: str | None = None,
+                 interrupted: bool = False) -> None:  # fmt: skip
+        reply = {"role": "assistant", "content": assistant}
+        if interrupted:
+            reply["interrupted"] = True
         with self._lock:
-            self._sessions.setdefault(session, []).extend(
-                [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
-            )
+            self._sessions.setdefault(session, []).extend([{"role": "user", "content": user}, reply])
+            if speech_job is not None:
+                key = (session, speech_job)
+                self._by_job[key] = reply
+                while len(self._by_job) > self.MAX_PENDING:
+                    self._by_job.pop(next(iter(self._by_job)))
+                if key in self._pending:
+                    _cut(reply, self._pending.pop(key))
+
+    def heard(self, session: str, speech_job: str, chars: int) -> bool:
+        """The user interrupted the reply spoken by ``speech_job`` after hearing its first ``chars``
+        characters: keep that much of it. True when the turn was found (else the cut waits for it)."""
+        key = (session, speech_job)
+        with self._lock:
+            reply = self._by_job.get(key)
+            if reply is None:
+                self._pending[key] = chars
+                while len(self._pending) > self.MAX_PENDING:
+                    self._pending.pop(next(iter(self._pending)))
+                return False
+            _cut(reply, chars)
+            return True
 
     def clear(self, session: str) -> None:
         with self._lock:
             self._sessions.pop(session, None)
+            for key in [k for k in self._by_job if k[0] == session]:
+                del self._by_job[key]
+
+
+def _cut(reply: dict, chars: int) -> None:
+    """Shorten a reply to its first ``chars`` characters, finishing the word in progress."""
+    text = reply["content"]
+    if chars < len(text):
+        end = chars
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        reply["content"] = text[:end].rstrip()
+    reply["interrupted"] = True
 
 
 class Runtime(Protocol):
@@ -98,6 +150,7 @@ def _events(rt: Runtime, message, session, llm_job, gen, feed, tokens, reader) -
     chunks = iter(gen) if gen else iter(())
     llm_done, speech_done = False, gen is None
     error = None
+    sent_upto = 0
     try:
         while not (llm_done and speech_done):
             while not llm_done:
@@ -121,9 +174,15 @@ def _events(rt: Runtime, message, session, llm_job, gen, feed, tokens, reader) -
                     speech_done = True
                     yield {"error": f"Speaking the reply failed ({e}); the text is still here."}
                 else:
+                    if chunk is not None and chunk.pieces:
+                        sent_upto = max(sent_upto, max(p.end for p in chunk.pieces))
                     yield {"keepalive": True} if chunk is None else chunk
-        if not error and not llm_job.cancelled:
-            rt.chats.add_turn(session, message, feed.text)
+        spoke = StopReason.USER_SPOKE in (llm_job.reason, gen.job.reason if gen else None)
+        if spoke:  # barge-in: keep what was sent to be heard (the page then says how much it played)
+            text = feed.text[:sent_upto] if gen is not None else feed.text
+            rt.chats.add_turn(session, message, text, gen.job.id if gen else None, interrupted=True)
+        elif not error and not llm_job.cancelled:
+            rt.chats.add_turn(session, message, feed.text, gen.job.id if gen else None)
         yield {"done": True, "reply": feed.text, "stopped": llm_job.cancelled, "job": llm_job.id}
     finally:
         if not llm_done:

@@ -127,3 +127,23 @@ class StorageFailed(VoxError):
 
 class LlmUnavailable(VoxError):
     """The LLM server could not be reached or answered an error; the message says what to do."""
+
+
+# --- listening -------------------------------------------------------------------------------------------------
+
+
+class RecogniserUnavailable(EngineUnavailable):
+    """Speech recognition cannot run here (no model, no package); the message says how to get it. Typing and
+    speaking keep working."""
+
+
+class UnknownListen(VoxError):
+    """No open listening stream has this id (it ended, timed out, or was replaced)."""
+
+
+class ListenEnded(VoxError):
+    """The listening stream ended (stopped, replaced, timed out); ``reason`` says why."""
+
+
+class AudioTooFast(TooManyJobs):
+    """A listening client sends audio faster than real time (a file, garbage): refused, 429."""

@@ -22,10 +22,12 @@ from vox.engines.base import Voice
 from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, VoiceNeedsEngine
 from vox.events import chunk_event, done_event, error_event
 from vox.jobs import DEFAULT_SESSION, Controller, Job, JobKind, StopEvent, StopReason
+from vox.listening import ListenRegistry, ListenStream
 from vox.live import LiveHub, TextFeed
 from vox.memory import TrimWhenQuiet
 from vox.pipeline import Chunk, Generation
 from vox.replies import PushedReply, ReplyRegistry
+from vox.stt import SttManager, Transcript
 from vox.validate import SpeakRequest
 from vox.voices import VoiceLibrary
 
@@ -44,6 +46,8 @@ class Runtime:
         self.hub = LiveHub()
         self.replies = ReplyRegistry()
         self.chats = ChatHistory()
+        self.stt = SttManager(config)
+        self.listening = ListenRegistry(self.jobs, self.stt, config.listen)
         self.jobs.on_stop.append(self._tell_pages)
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
 
@@ -264,7 +268,25 @@ class Runtime:
         return chat_turn(self, message, request, speak, session)
 
     def chat_history(self, session: str = DEFAULT_SESSION) -> list[dict]:
-        return self.chats.messages(session)
+        return self.chats.history(session)
+
+    def chat_heard(self, speech_job: str, chars: int, session: str = DEFAULT_SESSION) -> bool:
+        """The page says how much of an interrupted reply was heard; the history keeps that much."""
+        return self.chats.heard(session, speech_job, chars)
+
+    # --- listening -------------------------------------------------------------------------------------
+
+    def listen(self, mode: str, session: str = DEFAULT_SESSION, language: str | None = None) -> ListenStream:
+        """Open a microphone stream (push-to-talk or hands-free); it replaces the session's previous one."""
+        return self.listening.open(mode, session, language)
+
+    def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
+        """The words in a whole clip (16 kHz mono float32)."""
+        return self.stt.get().transcribe(pcm, language)
+
+    def push_to_talk(self, pressed: bool) -> None:
+        """A global push-to-talk hotkey: the open pages start or end a turn (the microphone is theirs)."""
+        self.hub.publish({"listen": "press" if pressed else "release"})
 
     def clear_chat(self, session: str = DEFAULT_SESSION) -> None:
         self.chats.clear(session)
@@ -274,9 +296,11 @@ class Runtime:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop everything, let the job threads end, and free the engine."""
         self.jobs.stop(StopReason.SHUTDOWN)
+        self.listening.close_all()
         if not self.jobs.wait_idle(timeout):
             log.warning("some jobs did not finish within %.0f s", timeout)
         self.engines.unload(lambda: None)
+        self.stt.unload()
 
 
 _runtime: Runtime | None = None

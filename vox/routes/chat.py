@@ -47,3 +47,15 @@ def history():
 def clear_history():
     runtime().clear_chat(session())
     return jsonify(ok=True, messages=[])
+
+
+@bp.post("/api/chat/heard")
+def heard():
+    """The user interrupted a spoken reply: how many of its characters were heard (the history keeps those)."""
+    data = body()
+    job, chars = data.get("job"), data.get("chars")
+    if not isinstance(job, str) or not job or len(job) > 32:
+        raise InvalidRequest("'job' must be the id of the interrupted reply's speech.")
+    if not isinstance(chars, int) or isinstance(chars, bool) or chars < 0:
+        raise InvalidRequest("'chars' must be a whole number of characters, 0 or more.")
+    return jsonify(ok=True, found=runtime().chat_heard(job, chars, session()))

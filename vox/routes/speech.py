@@ -119,6 +119,7 @@ def status():
         engine_loads=rt.engines.loads,
         threads=threading.active_count(),
         pages=rt.hub.listeners,
+        stt=rt.stt.status(),
     )
 
 
