@@ -67,6 +67,7 @@ class ListenStream:
         self.turn_no = 0
         self.turn: FrameStream | None = None
         self._turn_read_at = 0.0
+        self._next_partial_at = 0.0
         self._pause = False
         self._ending: deque[tuple[int, FrameStream, bool]] = deque()
         self._finals: dict[int, dict] = {}
@@ -146,7 +147,7 @@ class ListenStream:
         stopped = self.jobs.stop(StopReason.USER_SPOKE, session=self.job.session)
         self.barge_ins += 1
         self.events.append({"barge_in": True, "stopped": [j.id for j in stopped], "turn": self.turn_no})
-        log.info("barge-in: stopped %s", ", ".join(j.id for j in stopped) or "nothing")
+        log.info("barge-in: stopped %s", ", ".join(f"{j.id} ({j.kind})" for j in stopped) or "nothing")
 
     def _new_turn(self) -> None:
         self.turn_no += 1
@@ -225,11 +226,18 @@ class ListenStream:
         turn = self.turn
         if turn is None or not turn.seconds or self.detector.speech_s == 0:
             return False
-        return self._pause or turn.seconds - self._turn_read_at >= PARTIAL_EVERY_S
+        if self._pause:
+            return True
+        return turn.seconds - self._turn_read_at >= PARTIAL_EVERY_S and time.monotonic() >= self._next_partial_at
 
     def _partial(self, turn: FrameStream) -> None:
+        """The words so far. On a slow machine a read costs more than PARTIAL_EVERY_S: the next one then waits
+        as long as this one took, so reads for words so far never take more than half the time and the read
+        at the end of the turn does not queue behind them."""
         self._turn_read_at = turn.seconds
+        started = time.monotonic()
         text = turn.read(self.job.cancel).text
+        self._next_partial_at = time.monotonic() + (time.monotonic() - started)
         if text and turn is self.turn:
             self.events.append({"partial": text, "turn": self.turn_no})
 

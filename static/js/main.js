@@ -7,6 +7,7 @@ import * as chat from "./chat.js";
 import * as composer from "./composer.js";
 import { setupConversation } from "./conversation.js";
 import { installHotkeys } from "./hotkeys.js";
+import { listenHandle, setupListen } from "./listen.js";
 import { listenLive } from "./live.js";
 import { currentMode, setMode, setupModes } from "./modes.js";
 import { setupNotices } from "./notice.js";
@@ -33,6 +34,7 @@ const statusShown = setupStatus({ onReconnect: loadVoices });
 const historyShown = chat.setupChat();
 setupModes({ onChange: (mode) => mode === "chat" && scrollToEnd(true) });
 listenLive();
+setupListen(); // talking to Vox: push-to-talk, hands-free, barge-in (listen.js)
 
 /*
  * The automation handle, for tests, the benchmark, the screenshot script and anyone driving the page from
@@ -47,6 +49,7 @@ listenLive();
  *   ctx                the player's AudioContext (null until the first reply);  chunks: the playing reply's
  *                      scheduled chunks (start/end in AudioContext seconds)
  *   chat               send(text?), clear(), setMode(mode); mode, active (the turn being written), last
+ *   listen             press(), release(), handsFree(on); mode, log (what the server heard), turns, micOpen
  */
 window.vox = Object.freeze({
   ready: Promise.all([voicesLoaded, statusShown, historyShown]).then(() => undefined),
@@ -67,6 +70,7 @@ window.vox = Object.freeze({
   get chunks() {
     return speech.player.chunks;
   },
+  listen: listenHandle,
   chat: Object.freeze({
     send: chat.send,
     clear: chat.clear,

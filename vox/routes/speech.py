@@ -120,6 +120,7 @@ def status():
         threads=threading.active_count(),
         pages=rt.hub.listeners,
         stt=rt.stt.status(),
+        listening=[stream.info() for stream in rt.listening.streams()],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from vox.errors import RecogniserUnavailable
 from vox.stt.base import RATE, Progress, Recogniser, Segment, Transcript, no_progress
 
 log = logging.getLogger("vox.stt")
+logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip's duration at INFO
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 HOW_TO_GET = (
@@ -118,7 +120,9 @@ class WhisperRecogniser(Recogniser):
     def transcribe(self, pcm: np.ndarray, language: str | None = None, cancel: Cancel | None = None) -> Transcript:
         language = language or self.settings.language or None
         duration = pcm.size / RATE
+        started = time.monotonic()
         with self._lock:
+            waited = time.monotonic() - started
             model = self.model
             if model is None:
                 raise RecogniserUnavailable("The speech recogniser was unloaded. Try again.")
@@ -135,4 +139,5 @@ class WhisperRecogniser(Recogniser):
                           "no_speech_prob": float(s.no_speech_prob)}  # fmt: skip
                 found.append(Segment(float(s.start), min(float(s.end), duration), s.text, detail))
         text = " ".join(s.text.strip() for s in found).strip()
+        log.info("transcribed %.1f s of audio in %.2f s (%.2f s waiting)", duration, time.monotonic() - started, waited)
         return Transcript(text, tuple(found), info.language or (language or ""), duration)
