@@ -28,6 +28,7 @@ pytest.importorskip("playwright.sync_api")
 LONG = " ".join(["This reply goes on and on for a long time."] * 40)
 ECHO = ("This reply goes on and on for a long time. This reply goes on and on for a long time. "
         "This reply goes on and on for a long time. This reply goes on and on for a long time.")  # fmt: skip
+ECHO_DB = -18
 WER_BOUND = 0.25
 """Per turn, through the whole chain (browser capture, 16 kHz frames, VAD cut, tiny.en): measured 0 on
 these clips except "and" heard as "in" (WER 0.11 on one clip); the recogniser's own bound is in test_stt."""
@@ -87,7 +88,15 @@ def playwright_instance():
 
 
 def wait(page, expr: str, timeout: float = 30, arg=None):
-    return page.wait_for_function(expr, arg=arg, timeout=timeout * 1000, polling=50)
+    """Until ``expr`` holds; on a time-out, the failure shows what the page heard."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        return page.wait_for_function(expr, arg=arg, timeout=timeout * 1000, polling=50)
+    except PlaywrightTimeout:
+        heard = [(e["kind"], round(e["t"]), e.get("text") or e.get("message") or e.get("stopped") or "")
+                 for e in log(page)]
+        raise AssertionError(f"{expr} did not happen in {timeout} s; the page heard {heard}") from None
 
 
 def log(page, kind: str | None = None) -> list[dict]:
@@ -125,16 +134,34 @@ def test_push_to_talk_turn_reaches_the_llm_and_the_reply_is_spoken(talk, fake, v
     assert Recording(page).last_sound(0.05) is not None, "the reply was not spoken"
 
 
-def test_hands_free_turn_then_barge_in_stops_voice_and_llm_and_keeps_what_was_heard(talk, fake, vox_server):
-    # A question, then (while Vox answers at length) the user cuts in with another one.
-    page, spans = talk([("", 0.5), ("story", 0), ("", 14), ("stop", 0), ("", 4)])
+def speak_reply(page) -> None:
+    """A typed message, so that Vox is already speaking the (long) reply when the microphone opens."""
+    page.evaluate("() => { vox.chat.send('Tell me a long story.'); }")
+    wait(page, "() => vox.chat.last && vox.chat.last.schedule && vox.chat.last.schedule.length "
+               "&& vox.ctx.currentTime > vox.chat.last.schedule[0].start + 0.3", timeout=60)
+
+
+def test_hands_free_turn_ends_by_itself_and_reaches_the_llm(talk, fake, vox_server):
+    page, _ = talk([("", 0.5), ("story", 0), ("", 6)], reply="Once upon a time, there was a dragon.")
     assert page.evaluate("() => vox.listen.handsFree(true)") is True
     assert page.locator("#hands-free").is_checked()
-    wait(page, "() => vox.listen.log.some(e => e.kind === 'send')", timeout=40)
+    wait(page, "() => vox.listen.log.some(e => e.kind === 'send')", timeout=60)
     first = log(page, "send")[0]["text"]
     assert wer(CLIPS["story"], first) <= WER_BOUND, first
-    wait(page, "() => vox.chat.last && vox.chat.last.schedule && vox.chat.last.schedule.length", timeout=40)
-    wait(page, "() => vox.listen.log.some(e => e.kind === 'barge_in')", timeout=40)
+    assert [e["kind"] for e in log(page) if e["kind"] in ("speech", "final")] == ["speech", "final"]
+    wait(page, "() => vox.chat.last && vox.chat.last.status === 'done'", timeout=60)
+    assert user_turns(fake) == [first]
+    assert page.evaluate("() => vox.listen.mode") == "hands_free"  # and it goes on listening
+    page.uncheck("#hands-free")
+    wait(page, "() => vox.listen.mode === 'off' && !vox.listen.micOpen", timeout=5)
+    assert not vox_server.get("/api/status").json()["listening"], "the server kept listening"
+
+
+def test_barge_in_stops_voice_and_llm_and_keeps_what_was_heard(talk, fake, vox_server):
+    page, _ = talk([("", 0.5), ("stop", 0), ("", 4)])
+    speak_reply(page)
+    assert page.evaluate("() => vox.listen.handsFree(true)") is True
+    wait(page, "() => vox.listen.log.some(e => e.kind === 'barge_in')", timeout=30)
     barge = log(page, "barge_in")[0]
     assert fake.disconnected.wait(5), "the LLM stream was not closed"
     wait(page, "() => vox.speaking === false", timeout=5)
@@ -143,34 +170,34 @@ def test_hands_free_turn_then_barge_in_stops_voice_and_llm_and_keeps_what_was_he
     last = rec.last_sound(0.0)
     assert last is not None and rec.time(last) - barge["ctx"] < 0.05, "Vox kept speaking after the barge-in"
     # The user's interrupting turn goes to the LLM, after the interrupted reply, cut where it was heard.
-    wait(page, "() => vox.listen.log.filter(e => e.kind === 'send').length === 2", timeout=40)
-    second = log(page, "send")[1]["text"]
-    assert wer(CLIPS["stop"], second) <= WER_BOUND, second
+    wait(page, "() => vox.listen.log.some(e => e.kind === 'send')", timeout=60)
+    said = log(page, "send")[0]["text"]
+    assert wer(CLIPS["stop"], said) <= WER_BOUND, said
     history = vox_server.get("/api/chat/history").json()["messages"]
     assert [m["role"] for m in history][:2] == ["user", "assistant"]
     heard = history[1]
     assert heard.get("interrupted") is True
     assert heard["content"] and LONG.startswith(heard["content"]) and len(heard["content"]) < len(LONG) / 2, heard
     messages = fake.requests[-1]["messages"]
-    assert messages[-1] == {"role": "user", "content": second}
+    assert messages[-1] == {"role": "user", "content": said}
     assert messages[-2] == {"role": "assistant", "content": heard["content"]}
     assert page.evaluate("() => vox.listen.mode") == "hands_free"  # and it goes on listening
 
 
 def test_vox_own_voice_in_the_microphone_does_not_barge_in(talk, fake, vox_server):
-    # While Vox speaks, the microphone hears Vox's own voice 20 dB down (what is left of it after the
+    # While Vox speaks, the microphone hears Vox's own voice 18 dB down (what is left of it after the
     # browser's echo cancellation and the way from the speakers), for about 10 s.
-    page, spans = talk([("", 0.5), ("story", 0), ("", 9), (ECHO, -20), ("", 2)])
+    page, spans = talk([("", 0.5), (ECHO, ECHO_DB), ("", 1)])
+    speak_reply(page)
     assert page.evaluate("() => vox.listen.handsFree(true)") is True
-    wait(page, "() => vox.listen.log.some(e => e.kind === 'send')", timeout=40)
-    wait(page, "() => vox.chat.last && vox.chat.last.schedule && vox.chat.last.schedule.length", timeout=40)
     deadline = time.monotonic() + 40
-    while received(vox_server) < spans[1][1] + 0.5 and time.monotonic() < deadline:
+    while received(vox_server) < spans[0][1] + 0.5 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert received(vox_server) >= spans[1][1], "the echo was not streamed"
+    assert received(vox_server) >= spans[0][1], "the echo was not streamed"
     stream = vox_server.get("/api/status").json()["listening"][0]
-    assert stream["echo_windows"] > 20, "the VAD never heard the echo as speech: this test would prove nothing"
-    assert stream["barge_ins"] == 0 and not log(page, "barge_in")
+    # Without the level guard, the VAD alone would have barged in (else this test would prove nothing).
+    assert stream["echo_onsets"] >= 1, stream
+    assert stream["barge_ins"] == 0 and not log(page, "barge_in"), log(page, "barge_in")
+    assert stream["turn"] == 0, "Vox's own voice was taken for a turn"
     assert not fake.disconnected.is_set()
-    assert len(log(page, "send")) == 1, "Vox's own voice was sent to the LLM as a turn"
     assert page.evaluate("() => vox.speaking") is True

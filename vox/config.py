@@ -163,7 +163,7 @@ class Listen:
     """Speaking while Vox speaks or the LLM writes stops both (hands-free)."""
     barge_in_min_ms: int = 96
     """Speech must last this long before it barges in."""
-    echo_margin_db: float = -12.0
+    echo_margin_db: float = -6.0
     """While Vox plays, speech barges in only when the microphone is at most this many dB quieter than what
     is being played: Vox's own voice coming back (after the browser's echo cancellation) is far quieter."""
     max_turn_s: float = 120.0

@@ -31,7 +31,7 @@ from vox.config import Listen
 from vox.errors import AudioTooFast, InvalidRequest, ListenEnded, TooLarge, UnknownListen
 from vox.jobs import Controller, Job, JobKind, StopReason
 from vox.stt import RATE, FrameStream, SttManager
-from vox.stt.turns import NO_PLAYBACK_DB, TurnDetector, TurnSettings
+from vox.stt.turns import NO_PLAYBACK_DB, TurnDetector, TurnSettings, level_db
 from vox.stt.vad import StreamingVad
 
 log = logging.getLogger("vox.listen")
@@ -39,8 +39,10 @@ log = logging.getLogger("vox.listen")
 MODES = ("push", "hands_free")
 MAX_POST_S = 2.0
 """Audio in one POST (the page sends ~40 ms; a page that was busy may send a little more)."""
-AHEAD_S = 3.0
-"""Audio may arrive this far ahead of real time before it is refused (a client streaming a file, garbage)."""
+AHEAD_S = 10.0
+"""Audio may arrive this far ahead of real time (counted from its first POST) before it is refused: a client
+streaming a file or garbage. A page sends what it captured before the stream opened, and Chromium hands
+over a burst of buffered audio when capture starts."""
 PARTIAL_EVERY_S = 0.8
 """New speech after which the words so far are read again (each read is one Whisper window)."""
 FINAL_TIMEOUT_S = 120.0
@@ -74,11 +76,13 @@ class ListenStream:
         self._final_ready = threading.Condition(self._work)
         self.opened = self.last_audio = self.last_speech = time.monotonic()
         self.received_s = 0.0
+        self.first_audio = self.opened
         self.playback_db, self._playback_at = NO_PLAYBACK_DB, 0.0
         self.barge_ins = 0
         self.echo_windows = 0
         self.closed: str | None = None
         self.message = ""
+        self.ending = False
         if mode == "push":
             self._new_turn()
         job.on_cancel(lambda: self.close(str(job.reason or "stopped")))
@@ -97,7 +101,9 @@ class ListenStream:
         with self._lock:
             self._check_open()
             now = time.monotonic()
-            if self.received_s + seconds > now - self.opened + AHEAD_S:
+            if not self.received_s:
+                self.first_audio = now
+            if self.received_s + seconds > now - self.first_audio + AHEAD_S:
                 raise AudioTooFast("Audio is arriving faster than a microphone records it. Send it as it is "
                                    "captured.", retry_after=1)  # fmt: skip
             self.received_s += seconds
@@ -124,7 +130,7 @@ class ListenStream:
             self.events.append({"speech": True, "turn": self.turn_no})
         if step.onset:
             self.last_speech = time.monotonic()
-            self._barge_in()
+            self._barge_in(playing, level_db(window))
         if self.turn is not None and step.audio:
             for piece in step.audio:
                 self.turn.feed(piece)
@@ -137,17 +143,21 @@ class ListenStream:
         if step.end:
             self._end_turn(send=not step.discard)
 
-    def _barge_in(self) -> None:
-        """Speech began: stop what Vox is saying and what the LLM is writing (in this session)."""
+    def _barge_in(self, playing: float, level: float) -> None:
+        """Speech began: stop what Vox is saying and what the LLM is writing (in this session). The page may
+        still be playing a reply the server finished synthesising long ago (Piper runs ahead of real time):
+        the event tells it to stop too."""
         if not self.settings.barge_in:
             return
         busy = self.jobs.active(JobKind.SPEECH, self.job.session) + self.jobs.active(JobKind.LLM, self.job.session)
-        if not busy:
+        if not busy and playing <= NO_PLAYBACK_DB:
             return
         stopped = self.jobs.stop(StopReason.USER_SPOKE, session=self.job.session)
         self.barge_ins += 1
-        self.events.append({"barge_in": True, "stopped": [j.id for j in stopped], "turn": self.turn_no})
-        log.info("barge-in: stopped %s", ", ".join(f"{j.id} ({j.kind})" for j in stopped) or "nothing")
+        self.events.append({"barge_in": True, "stopped": [j.id for j in stopped], "turn": self.turn_no,
+                            "level": round(level, 1), "playback": round(playing, 1)})  # fmt: skip
+        log.info("barge-in at %.1f dBFS (playing %.1f): stopped %s", level, playing,
+                 ", ".join(f"{j.id} ({j.kind})" for j in stopped) or "nothing")  # fmt: skip
 
     def _new_turn(self) -> None:
         self.turn_no += 1
@@ -183,6 +193,7 @@ class ListenStream:
         """Push-to-talk released: the final words of the turn (waits for the recogniser), then the stream ends."""
         with self._lock:
             self._check_open()
+            self.ending = True  # no more audio will come: the stall clock stops
             number = self.turn_no
             enough = self.detector.finish()
             self._end_turn(send=enough)
@@ -280,7 +291,7 @@ class ListenStream:
         """The clock's bounds: a page that stopped sending audio, hands-free with nobody speaking."""
         if self.closed is not None:
             return
-        if now - self.last_audio > self.settings.stall_timeout_s:
+        if not self.ending and now - self.last_audio > self.settings.stall_timeout_s:
             self.close("no audio", "The microphone stopped sending audio, so Vox stopped listening. Check "
                                    "that it is connected, then turn it on again.")  # fmt: skip
         elif self.mode == "hands_free" and now - self.last_speech > self.settings.idle_timeout_s:
@@ -291,6 +302,8 @@ class ListenStream:
     def info(self) -> dict:
         return {"id": self.id, "mode": self.mode, "rate": RATE, "job": self.job.id, "turn": self.turn_no,
                 "closed": self.closed, "barge_ins": self.barge_ins, "echo_windows": self.echo_windows,
+                "echo_onsets": self.detector.echo_onsets,
+                "loudest_over_playback_db": round(self.detector.loudest_over_playback, 1),
                 "received_s": round(self.received_s, 3)}  # fmt: skip
 
 

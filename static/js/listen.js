@@ -54,6 +54,29 @@ player.begin = (id) => {
   return reply;
 };
 
+const LEVEL_SPAN_MS = 1500; // the loudest playback level over this span is reported (pauses between words
+// and sentences must not make Vox's own voice in the microphone look louder than what is playing)
+const levels = []; // [{t, db}] sampled at every microphone frame
+const QUIET_DB = -40; // quieter than this is a pause in the reply (Piper's pauses are ~ -50 dBFS), not its level
+
+function sampleLevel() {
+  const now = performance.now();
+  const db = playbackLevel();
+  if (db != null && db > QUIET_DB) levels.push({ t: now, db });
+  while (levels.length && levels[0].t < now - LEVEL_SPAN_MS) levels.shift();
+}
+
+let heldLevel = null; // the last loud level of the reply still playing (a gap while the server catches up)
+
+/** The loudest level Vox played over the last LEVEL_SPAN_MS; while a reply is still playing but silent for
+ * a moment, the last loud level; null once nothing plays. */
+function recentLevel() {
+  sampleLevel();
+  if (levels.length) heldLevel = Math.max(...levels.map((l) => l.db));
+  else if (!player.playing) heldLevel = null;
+  return heldLevel;
+}
+
 /** The level Vox plays at now, in dBFS, or null when it is silent. */
 function playbackLevel() {
   if (!player.playing || !meter.node || meter.ctx !== player.ctx) return null;
@@ -107,6 +130,7 @@ async function openStream(mode) {
   const s = { id: null, mode, queue: mic.takePreroll(), wake: null, ending: false, closed: false, done: null };
   state.stream = s;
   mic.onframe = (frame) => {
+    sampleLevel();
     s.queue.push(frame);
     if (s.queue.length > MAX_QUEUE_FRAMES) s.queue.splice(0, s.queue.length - MAX_QUEUE_FRAMES);
     if (s.wake) s.wake();
@@ -139,7 +163,7 @@ async function pump(s) {
       body.set(f, at);
       at += f.length;
     }
-    const level = playbackLevel();
+    const level = recentLevel();
     const url = `/api/listen/${s.id}/audio${level == null ? "" : `?level=${level.toFixed(1)}`}`;
     let answer;
     try {
@@ -160,7 +184,7 @@ function handle(s, event) {
     record("partial", { turn: event.turn, text: event.partial });
     showBubble(event.partial);
   } else if (event.barge_in) {
-    record("barge_in", { turn: event.turn, stopped: event.stopped });
+    record("barge_in", { turn: event.turn, stopped: event.stopped, level: event.level, playback: event.playback });
     interrupt();
   } else if (event.final != null) {
     final(event);
@@ -234,6 +258,8 @@ function interrupt() {
     postJson("/api/chat/heard", { job: rec.schedule[0].job, chars }).catch(() => {});
   }
   cancelCurrent("stopped");
+  levels.length = 0; // silent now: what played before the barge-in no longer counts
+  heldLevel = null;
   emit("stop", { all: true, bargeIn: true });
 }
 

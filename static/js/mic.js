@@ -1,6 +1,6 @@
 /* The microphone, as 16 kHz 16-bit PCM frames of 40 ms, delivered as they are captured.
  *
- * getUserMedia with the browser's echo cancellation, noise suppression and gain control on (Vox's own voice
+ * getUserMedia with the browser's echo cancellation and noise suppression on, gain control off (Vox's own voice
  * coming back from the speakers is what echo cancellation removes). In Chromium (the window, Chrome) the
  * track's frames are read directly (MediaStreamTrackProcessor), elsewhere through an AudioWorklet; either
  * way they are converted to 16 kHz and delivered in 640-sample frames. A few hundred ms of frames are kept while nobody asks for them, so push-to-talk can
@@ -109,7 +109,9 @@ export class Mic {
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+        // No automatic gain: it would raise what echo cancellation leaves of Vox's voice to the level of speech,
+        // and the server tells the two apart by level (vox/stt/turns.py).
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false, channelCount: 1 },
       });
     } catch (e) {
       throw new Error(micError(e));

@@ -44,7 +44,7 @@ class TurnSettings:
     onset_s: float = 0.096
     silence_s: float = 0.7
     min_speech_s: float = 0.2
-    echo_margin_db: float = -12.0
+    echo_margin_db: float = -6.0
     hands_free: bool = True
 
 
@@ -72,6 +72,11 @@ class TurnDetector:
         self.speech_s = 0.0
         self.paused = False
         self.echo_windows = 0
+        self.echo_onsets = 0
+        """Times the VAD alone would have started speech (a barge-in) but the level guard said echo."""
+        self._raw_run = 0
+        self.loudest_over_playback = -180.0
+        """The loudest speech window heard while Vox played, relative to the playback level (dB)."""
         self.preroll: deque[np.ndarray] = deque(maxlen=max(1, round(PREROLL_S / WINDOW_S)))
         self.held: deque[np.ndarray] = deque(maxlen=round(HELD_S / WINDOW_S))
 
@@ -80,8 +85,11 @@ class TurnDetector:
         threshold = self.s.threshold - (HYSTERESIS if self.speaking else 0.0)
         if prob < threshold:
             return False, False
-        if playback_db > NO_PLAYBACK_DB and level_db(window) < playback_db + self.s.echo_margin_db:
-            return False, True
+        if playback_db > NO_PLAYBACK_DB:
+            over = level_db(window) - playback_db
+            self.loudest_over_playback = max(self.loudest_over_playback, over)
+            if over < self.s.echo_margin_db:
+                return False, True
         return True, False
 
     def push(self, prob: float, window: np.ndarray, playback_db: float = NO_PLAYBACK_DB) -> Step:
@@ -89,6 +97,9 @@ class TurnDetector:
         speech, step.echo = self.is_speech(prob, window, playback_db)
         self.echo_windows += step.echo
         self.run = self.run + 1 if speech else 0
+        self._raw_run = self._raw_run + 1 if (speech or step.echo) else 0
+        if self._raw_run == round(self.s.onset_s / WINDOW_S) and self.run < self._raw_run:
+            self.echo_onsets += 1
         if not self.in_turn:  # hands-free, between turns
             self.preroll.append(window)
             if self.run * WINDOW_S >= self.s.onset_s:
