@@ -295,9 +295,8 @@ class ListenStream:
             self.close("no audio", "The microphone stopped sending audio, so Vox stopped listening. Check "
                                    "that it is connected, then turn it on again.")  # fmt: skip
         elif self.mode == "hands_free" and now - self.last_speech > self.settings.idle_timeout_s:
-            minutes = self.settings.idle_timeout_s / 60
-            self.close("idle", f"Hands-free listening turned itself off after {minutes:g} minutes without "
-                               "speech. Turn it on again to talk.")  # fmt: skip
+            self.close("idle", f"Hands-free listening turned itself off after {_duration(self.settings.idle_timeout_s)}"
+                               " without speech. Turn it on again to talk.")  # fmt: skip
 
     def info(self) -> dict:
         return {"id": self.id, "mode": self.mode, "rate": RATE, "job": self.job.id, "turn": self.turn_no,
@@ -305,6 +304,12 @@ class ListenStream:
                 "echo_onsets": self.detector.echo_onsets,
                 "loudest_over_playback_db": round(self.detector.loudest_over_playback, 1),
                 "received_s": round(self.received_s, 3)}  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:g} minutes"
+    return f"{seconds:g} seconds"
 
 
 class ListenRegistry:
