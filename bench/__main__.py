@@ -22,7 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-MODULES = ["bench_text", "bench_server", "bench_soak", "bench_browser", "bench_speakers", "bench_llm", "bench_turbo"]
+MODULES = ["bench_text", "bench_server", "bench_soak", "bench_browser", "bench_speakers", "bench_llm", "bench_turbo",
+           "bench_listen"]
 QUICK_SLACK = 2.0
 
 

@@ -161,7 +161,7 @@ class Listen:
     """A turn needs this much speech; shorter sounds (a cough, a click) are ignored."""
     barge_in: bool = True
     """Speaking while Vox speaks or the LLM writes stops both (hands-free)."""
-    barge_in_min_ms: int = 96
+    barge_in_min_ms: int = 64
     """Speech must last this long before it barges in."""
     echo_margin_db: float = -6.0
     """While Vox plays, speech barges in only when the microphone is at most this many dB quieter than what

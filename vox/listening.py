@@ -1,6 +1,6 @@
 """Listening: microphone audio streamed from the page, cut into turns, recognised as it arrives, barge-in.
 
-Transport: the page POSTs the microphone's 16 kHz 16-bit PCM every ~40 ms to its stream
+Transport: the page POSTs the microphone's 16 kHz 16-bit PCM every ~20 ms to its stream
 (``/api/listen/<id>/audio``) and each answer carries what happened since the last one (speech started,
 barge-in, words so far, a finished turn). Small POSTs over the one keep-alive connection work with Vox's
 hardened werkzeug server as it is (no WebSocket upgrade, no second server, no half-open streaming upload,
@@ -38,7 +38,7 @@ log = logging.getLogger("vox.listen")
 
 MODES = ("push", "hands_free")
 MAX_POST_S = 2.0
-"""Audio in one POST (the page sends ~40 ms; a page that was busy may send a little more)."""
+"""Audio in one POST (the page sends ~20 ms; a page that was busy may send a little more)."""
 AHEAD_S = 10.0
 """Audio may arrive this far ahead of real time (counted from its first POST) before it is refused: a client
 streaming a file or garbage. A page sends what it captured before the stream opened, and Chromium hands

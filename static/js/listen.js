@@ -1,6 +1,6 @@
 /* Talking to Vox: push-to-talk (hold the mic button or the push-to-talk key; a global hotkey reaches the page
  * through /api/live) and hands-free (the server's VAD ends a turn after a pause). The microphone's frames
- * (mic.js) go to the server as they are captured, one small POST every ~40 ms to the turn's stream; each
+ * (mic.js) go to the server as they are captured, one small POST every ~20 ms to the turn's stream; each
  * answer says what the server heard: speech started, words so far (shown in the chat as they come), a
  * barge-in (Vox stops at once, and the page says how much of the reply was heard), a finished turn (sent
  * to the LLM like a typed message, and the reply is spoken as usual), or the end of listening and why.
@@ -22,8 +22,8 @@ import { cancelCurrent, player } from "./speech.js";
 
 const KEEP_MIC_MS = 60000; // after push-to-talk, the microphone stays open this long for the next press
 const TAIL_MS = 150; // audio still sent after the key goes up (people release a hair early)
-const MAX_POST_FRAMES = 45; // 1.8 s: the server takes at most 2 s per POST
-const MAX_QUEUE_FRAMES = 250; // 10 s behind: the server is gone or stuck; the oldest frames are dropped
+const MAX_POST_FRAMES = 90; // 1.8 s: the server takes at most 2 s per POST
+const MAX_QUEUE_FRAMES = 500; // 10 s behind: the server is gone or stuck; the oldest frames are dropped
 const SEND_WAIT_MS = 6000; // a finished turn waits this long for the previous reply's stream to end
 
 const mic = new Mic();
@@ -32,7 +32,7 @@ const ui = { button: null, handsFree: null, status: null };
 
 // ---- what Vox is playing (for the server's echo guard) -----------------------------------------------
 
-const meter = { node: null, ctx: null, buf: null };
+const meter = { node: null, ctx: null, buf: null, timer: 0 };
 const originalBegin = player.begin.bind(player);
 player.begin = (id) => {
   const reply = originalBegin(id);
@@ -48,6 +48,14 @@ player.begin = (id) => {
       sink.connect(player.ctx.destination);
     }
     reply.gain.connect(meter.node);
+    // The level history is kept while Vox plays, microphone or not, so the first audio a stream sends
+    // (captured just before it opened) is judged against what was playing then.
+    if (!meter.timer) {
+      meter.timer = setInterval(() => {
+        sampleLevel();
+        if (!player.playing && !levels.length) meter.timer = clearInterval(meter.timer) || 0;
+      }, 40);
+    }
   } catch (e) {
     /* no meter: the server then takes any speech as the user's */
   }
@@ -446,6 +454,10 @@ export const listenHandle = Object.freeze({
   },
   get micOpen() {
     return mic.open;
+  },
+  /** When each 20 ms frame arrived since the microphone opened (frame k holds capture time 20k..20k+20 ms). */
+  get frameTimes() {
+    return mic.arrivals.slice();
   },
   playbackLevel,
 });

@@ -1,16 +1,17 @@
-/* The microphone, as 16 kHz 16-bit PCM frames of 40 ms, delivered as they are captured.
+/* The microphone, as 16 kHz 16-bit PCM frames of 20 ms, delivered as they are captured.
  *
  * getUserMedia with the browser's echo cancellation and noise suppression on, gain control off (Vox's own voice
  * coming back from the speakers is what echo cancellation removes). In Chromium (the window, Chrome) the
  * track's frames are read directly (MediaStreamTrackProcessor), elsewhere through an AudioWorklet; either
- * way they are converted to 16 kHz and delivered in 640-sample frames. A few hundred ms of frames are kept while nobody asks for them, so push-to-talk can
+ * way they are converted to 16 kHz and delivered in 320-sample (20 ms) frames. A few hundred ms of frames are kept while nobody asks for them, so push-to-talk can
  * start with the syllable spoken as the key went down. The errors a person can meet (no microphone,
  * permission denied, the device unplugged mid-turn) become plain sentences.
  */
 
 export const RATE = 16000;
-const FRAME = 640; // 40 ms
-const PREROLL_FRAMES = 8; // 320 ms
+const FRAME = 320; // 20 ms: a barge-in is decided within one frame of the speech the VAD needs
+const PREROLL_FRAMES = 16; // 320 ms
+const MAX_ARRIVALS = 9000; // 3 minutes of frame times, then no more are kept
 
 /** Any rate to 16 kHz 16-bit frames: a two-tap average against aliasing when downsampling, then linear
  * interpolation. Runs on the main thread, or inside the AudioWorklet (its source is sent there as text). */
@@ -90,6 +91,7 @@ export class Mic {
     this.onlost = null; // () => void: the device went away
     this.preroll = [];
     this.opening = null;
+    this.arrivals = []; // performance.now() of each frame since the microphone opened (the benchmark's clock)
   }
 
   get open() {
@@ -178,6 +180,7 @@ export class Mic {
   }
 
   _frame(frame) {
+    if (this.arrivals.length < MAX_ARRIVALS) this.arrivals.push(performance.now());
     if (this.onframe) return this.onframe(frame);
     this.preroll.push(frame);
     if (this.preroll.length > PREROLL_FRAMES) this.preroll.shift();
@@ -200,6 +203,7 @@ export class Mic {
     const { stream, ctx } = this;
     this.stream = this.ctx = this.node = null;
     this.preroll = [];
+    this.arrivals = [];
     if (stream) stream.getTracks().forEach((t) => t.stop());
     if (ctx) ctx.close().catch(() => {});
   }

@@ -23,7 +23,7 @@ AUDIO_TYPES = ("application/octet-stream", "audio/l16", "audio/pcm")
 
 
 class _QuietAudioPosts(logging.Filter):
-    """A listening page posts audio 25 times a second: the access log keeps only the ones that failed."""
+    """A listening page posts audio 50 times a second: the access log keeps only the ones that failed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

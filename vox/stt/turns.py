@@ -41,7 +41,7 @@ def level_db(window: np.ndarray) -> float:
 @dataclass
 class TurnSettings:
     threshold: float = 0.5
-    onset_s: float = 0.096
+    onset_s: float = 0.064
     silence_s: float = 0.7
     min_speech_s: float = 0.2
     echo_margin_db: float = -6.0

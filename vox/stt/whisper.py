@@ -112,6 +112,8 @@ class WhisperRecogniser(Recogniser):
             raise RecogniserUnavailable(f"The Whisper model in {path} could not be loaded ({e}). "
                                         + HOW_TO_GET.format(name="base")) from e
         self.model_path = path
+        progress(0.8, "Warming Whisper up…")
+        self.transcribe(np.zeros(RATE // 2, np.float32))  # the first read costs several times a normal one
 
     def unload(self) -> None:
         with self._lock:
