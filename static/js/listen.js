@@ -62,7 +62,7 @@ player.begin = (id) => {
   return reply;
 };
 
-const LEVEL_SPAN_MS = 1500; // the loudest playback level over this span is reported (pauses between words
+const LEVEL_SPAN_MS = 4000; // the loudest playback level over this span is reported (pauses between words
 // and sentences must not make Vox's own voice in the microphone look louder than what is playing)
 const levels = []; // [{t, db}] sampled at every microphone frame
 const QUIET_DB = -40; // quieter than this is a pause in the reply (Piper's pauses are ~ -50 dBFS), not its level
