@@ -70,6 +70,8 @@ class ListenStream:
         self.turn: FrameStream | None = None
         self._turn_read_at = 0.0
         self._next_partial_at = 0.0
+        self.read_cost = self.recogniser.last_cost
+        """Seconds the last read took (at first: the recogniser's last one, e.g. its warm-up)."""
         self._pause = False
         self._ending: deque[tuple[int, FrameStream, bool]] = deque()
         self._finals: dict[int, dict] = {}
@@ -239,6 +241,8 @@ class ListenStream:
             return False
         if self._pause:
             return True
+        if self.read_cost > PARTIAL_EVERY_S:
+            return False  # a slow machine: words so far only at pauses, so the turn's end never waits behind them
         return turn.seconds - self._turn_read_at >= PARTIAL_EVERY_S and time.monotonic() >= self._next_partial_at
 
     def _partial(self, turn: FrameStream) -> None:
@@ -248,7 +252,8 @@ class ListenStream:
         self._turn_read_at = turn.seconds
         started = time.monotonic()
         text = turn.read(self.job.cancel).text
-        self._next_partial_at = time.monotonic() + (time.monotonic() - started)
+        self.read_cost = time.monotonic() - started
+        self._next_partial_at = time.monotonic() + self.read_cost
         if text and turn is self.turn:
             self.events.append({"partial": text, "turn": self.turn_no})
 

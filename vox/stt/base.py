@@ -66,6 +66,8 @@ class Recogniser(ABC):
     name: str = ""
     title: str = ""
     device: str = "cpu"
+    last_cost: float = 0.0
+    """Seconds the last transcription took (a listener reads the words so far less often on a slow machine)."""
 
     @property
     @abstractmethod

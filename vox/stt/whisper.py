@@ -141,5 +141,6 @@ class WhisperRecogniser(Recogniser):
                           "no_speech_prob": float(s.no_speech_prob)}  # fmt: skip
                 found.append(Segment(float(s.start), min(float(s.end), duration), s.text, detail))
         text = " ".join(s.text.strip() for s in found).strip()
-        log.info("transcribed %.1f s of audio in %.2f s (%.2f s waiting)", duration, time.monotonic() - started, waited)
+        self.last_cost = time.monotonic() - started - waited
+        log.debug("transcribed %.1f s of audio in %.2f s (%.2f s waiting)", duration, self.last_cost, waited)
         return Transcript(text, tuple(found), info.language or (language or ""), duration)
