@@ -15,44 +15,13 @@ from werkzeug.exceptions import HTTPException
 from vox import errors
 from vox.config import Config
 from vox.guard import Guard
+from vox.http_status import status_of
 from vox.routes import MAX_FORM_FIELD, MAX_FORM_PARTS, chat, listen, live, speakers, speech, transcribe, voices
 from vox.runtime import Runtime
 from vox.validate import MAX_SPEED, MIN_SPEED
 
 log = logging.getLogger("vox")
 ROOT = Path(__file__).resolve().parent.parent
-
-ERROR_STATUS: dict[type[errors.VoxError], int] = {
-    errors.InvalidRequest: 400,  # includes NothingToSay, BadClip, UnsupportedOption
-    errors.KeyRequired: 401,
-    errors.NotAllowed: 403,
-    errors.BuiltinVoice: 403,
-    errors.UnknownVoice: 404,
-    errors.UnknownReply: 404,
-    errors.UnknownListen: 404,
-    errors.VoiceTaken: 409,
-    errors.VoiceNeedsEngine: 409,
-    errors.DefaultVoice: 409,
-    errors.ReplyStopped: 409,
-    errors.NoPageOpen: 409,
-    errors.ListenEnded: 409,
-    errors.TooLarge: 413,
-    errors.NotJson: 415,
-    errors.TooManyJobs: 429,
-    errors.LlmUnavailable: 502,
-    errors.EngineUnavailable: 503,
-    errors.SpeakersUnavailable: 503,
-    errors.StorageFailed: 507,
-}
-"""Each domain error's status; a subclass takes its nearest listed ancestor's."""
-
-
-def status_of(error: errors.VoxError) -> int:
-    for cls in type(error).__mro__:
-        if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]
-    return 500
-
 
 def create_app(config: Config, runtime: Runtime) -> Flask:
     app = Flask("vox", static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))

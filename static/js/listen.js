@@ -5,13 +5,14 @@
  * barge-in (Vox stops at once, and the page says how much of the reply was heard), a finished turn (sent
  * to the LLM like a typed message, and the reply is spoken as usual), or the end of listening and why.
  *
- * Each POST also carries how loud Vox is playing right now (an AnalyserNode on the player's output), so the
- * server can tell Vox's own voice in the microphone from the user's.
+ * Each POST also carries how loud Vox is playing (echo-level.js), so the server can tell Vox's own voice in the
+ * microphone from the user's.
  */
 
 import { unreachable } from "./api.js";
 import * as chat from "./chat.js";
 import { $, el } from "./dom.js";
+import { forgetLevels, playbackLevel, recentLevel, sampleLevel } from "./echo-level.js";
 import { emit, on } from "./events.js";
 import { matches, parseHotkey } from "./hotkeys.js";
 import { Mic } from "./mic.js";
@@ -29,71 +30,6 @@ const SEND_WAIT_MS = 6000; // a finished turn waits this long for the previous r
 const mic = new Mic();
 const state = { mode: "off", stream: null, pressed: false, closeTimer: 0, bubble: null, log: [], turns: [] };
 const ui = { button: null, handsFree: null, status: null };
-
-// ---- what Vox is playing (for the server's echo guard) -----------------------------------------------
-
-const meter = { node: null, ctx: null, buf: null, timer: 0 };
-const originalBegin = player.begin.bind(player);
-player.begin = (id) => {
-  const reply = originalBegin(id);
-  try {
-    if (meter.ctx !== player.ctx) {
-      meter.ctx = player.ctx;
-      meter.node = player.ctx.createAnalyser();
-      meter.node.fftSize = 2048;
-      meter.buf = new Float32Array(meter.node.fftSize);
-      const sink = player.ctx.createGain();
-      sink.gain.value = 0; // analysers are pulled only when they lead to the destination
-      meter.node.connect(sink);
-      sink.connect(player.ctx.destination);
-    }
-    reply.gain.connect(meter.node);
-    // The level history is kept while Vox plays, microphone or not, so the first audio a stream sends
-    // (captured just before it opened) is judged against what was playing then.
-    if (!meter.timer) {
-      meter.timer = setInterval(() => {
-        sampleLevel();
-        if (!player.playing && !levels.length) meter.timer = clearInterval(meter.timer) || 0;
-      }, 40);
-    }
-  } catch (e) {
-    /* no meter: the server then takes any speech as the user's */
-  }
-  return reply;
-};
-
-const LEVEL_SPAN_MS = 4000; // the loudest playback level over this span is reported (pauses between words
-// and sentences must not make Vox's own voice in the microphone look louder than what is playing)
-const levels = []; // [{t, db}] sampled at every microphone frame
-const QUIET_DB = -40; // quieter than this is a pause in the reply (Piper's pauses are ~ -50 dBFS), not its level
-
-function sampleLevel() {
-  const now = performance.now();
-  const db = playbackLevel();
-  if (db != null && db > QUIET_DB) levels.push({ t: now, db });
-  while (levels.length && levels[0].t < now - LEVEL_SPAN_MS) levels.shift();
-}
-
-let heldLevel = null; // the last loud level of the reply still playing (a gap while the server catches up)
-
-/** The loudest level Vox played over the last LEVEL_SPAN_MS; while a reply is still playing but silent for
- * a moment, the last loud level; null once nothing plays. */
-function recentLevel() {
-  sampleLevel();
-  if (levels.length) heldLevel = Math.max(...levels.map((l) => l.db));
-  else if (!player.playing) heldLevel = null;
-  return heldLevel;
-}
-
-/** The level Vox plays at now, in dBFS, or null when it is silent. */
-function playbackLevel() {
-  if (!player.playing || !meter.node || meter.ctx !== player.ctx) return null;
-  meter.node.getFloatTimeDomainData(meter.buf);
-  let sum = 0;
-  for (const v of meter.buf) sum += v * v;
-  const rms = Math.sqrt(sum / meter.buf.length);
-  return rms > 1e-6 ? 20 * Math.log10(rms) : null;
-}
 
 // ---- the stream to the server ---------------------------------------------------------------------------
 
@@ -266,8 +202,7 @@ function interrupt() {
     postJson("/api/chat/heard", { job: rec.schedule[0].job, chars }).catch(() => {});
   }
   cancelCurrent("stopped");
-  levels.length = 0; // silent now: what played before the barge-in no longer counts
-  heldLevel = null;
+  forgetLevels();
   emit("stop", { all: true, bargeIn: true });
 }
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from vox import errors
+from vox.http_status import status_of
 from vox.routes import form_fields, runtime
 from vox.stt.decode import decode_audio
 
@@ -39,8 +40,6 @@ def _openai_error(message: str, status: int, param: str | None = None, code: str
 
 @bp.errorhandler(errors.VoxError)
 def vox_error(e: errors.VoxError):
-    from vox.app import status_of  # vox.app imports this module
-
     status = status_of(e)
     code = {503: "model_not_available", 413: "file_too_large", 429: "rate_limit_exceeded"}.get(status)
     return _openai_error(e.message, status, e.details.get("param"), code)
