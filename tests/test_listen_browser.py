@@ -201,3 +201,73 @@ def test_vox_own_voice_in_the_microphone_does_not_barge_in(talk, fake, vox_serve
     assert stream["turn"] == 0, "Vox's own voice was taken for a turn"
     assert not fake.disconnected.is_set()
     assert page.evaluate("() => vox.speaking") is True
+
+
+CAPTURE_STREAM = """(() => {
+  const md = navigator.mediaDevices;
+  const real = md.getUserMedia.bind(md);
+  md.getUserMedia = async (c) => (window.__micStream = await real(c));
+})();"""
+
+
+def open_plain(browser, server):
+    context = browser.new_context()
+    context.add_init_script(CAPTURE_STREAM)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.evaluate("() => vox.ready")
+    page.click("#mode-chat")
+    return page
+
+
+def message(page) -> str:
+    wait(page, "() => !document.querySelector('#message').hidden", timeout=10)
+    return page.locator("#message .message-text").inner_text()
+
+
+def test_no_microphone_and_permission_denied_say_what_to_do(playwright_instance, vox_server, tmp_path):
+    from tests.chromium import CHROMIUM, LAUNCH_ARGS
+
+    # No capture device at all (headless Chromium without a fake one).
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    try:
+        page = open_plain(browser, vox_server)
+        page.evaluate("() => vox.listen.press()")
+        said = message(page)
+        assert "microphone" in said.lower() and "typing still works" in said.lower(), said
+        assert page.evaluate("() => vox.listen.mode") == "off"
+        assert page.locator("#mic-button").get_attribute("aria-pressed") == "false"
+    finally:
+        browser.close()
+    # A microphone, but the user refused it.
+    mic_file(tmp_path / "mic.wav", [("", 2)])
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=[
+        *LAUNCH_ARGS, "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={tmp_path / 'mic.wav'}",
+        "--deny-permission-prompts"])  # fmt: skip
+    try:
+        page = open_plain(browser, vox_server)
+        assert page.evaluate("() => vox.listen.handsFree(true)") is False
+        said = message(page)
+        assert "may not use the microphone" in said and "site settings" in said, said
+        assert not page.locator("#hands-free").is_checked()
+    finally:
+        browser.close()
+    assert not vox_server.get("/api/status").json()["listening"]
+
+
+def test_a_microphone_lost_mid_turn_ends_listening_with_a_message(talk, vox_server):
+    page, _ = talk([("", 0.5), ("story", 0), ("", 10)])
+    page.context.add_init_script(CAPTURE_STREAM)
+    page.reload()
+    page.evaluate("() => vox.ready")
+    page.click("#mode-chat")
+    assert page.evaluate("() => vox.listen.handsFree(true)") is True
+    wait(page, "() => vox.listen.log.some(e => e.kind === 'speech')", timeout=30)
+    page.evaluate("() => window.__micStream.getAudioTracks()[0].dispatchEvent(new Event('ended'))")
+    said = message(page)
+    assert "microphone was disconnected" in said, said
+    assert page.evaluate("() => vox.listen.mode") == "off" and not page.locator("#hands-free").is_checked()
+    deadline = time.monotonic() + 5
+    while vox_server.get("/api/status").json()["listening"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not vox_server.get("/api/status").json()["listening"], "the server kept the stream"
