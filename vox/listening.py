@@ -122,6 +122,8 @@ class ListenStream:
                 self._end_turn(send=True)
                 if self.mode == "push":
                     self._close_locked("the turn reached its time limit")
+                else:
+                    self.detector.reset()  # hands-free: a monologue goes on as the next turn
             return self._answer()
 
     def _step(self, prob: float, window: np.ndarray, playing: float) -> None:
