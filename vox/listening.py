@@ -142,9 +142,11 @@ class ListenStream:
                 self.last_speech = time.monotonic()
             self._kick()
         if step.pause:
+            log.debug("turn %d paused (%.1f s received)", self.turn_no, self.received_s)
             self._pause = True
             self._kick()
         if step.end:
+            log.debug("turn %d ended by silence (%.1f s received)", self.turn_no, self.received_s)
             self._end_turn(send=not step.discard)
 
     def _barge_in(self, playing: float, level: float) -> None:
@@ -267,6 +269,7 @@ class ListenStream:
         if send and not text:
             final["message"] = "No words were recognised. Speak a little louder or closer to the microphone."
         self.events.append(final)
+        log.debug("turn %d final: %r", number, text)
         with self._work:
             self._finals[number] = {"text": text, **final}
             while len(self._finals) > 8:

@@ -11,10 +11,11 @@
 
 import { unreachable } from "./api.js";
 import * as chat from "./chat.js";
-import { $, el } from "./dom.js";
+import { $ } from "./dom.js";
 import { forgetLevels, playbackLevel, recentLevel, sampleLevel } from "./echo-level.js";
 import { emit, on } from "./events.js";
 import { matches, parseHotkey } from "./hotkeys.js";
+import { hideBubble, showBubble } from "./listen-view.js";
 import { Mic } from "./mic.js";
 import { setMode } from "./modes.js";
 import { showMessage } from "./notice.js";
@@ -28,7 +29,7 @@ const MAX_QUEUE_FRAMES = 500; // 10 s behind: the server is gone or stuck; the o
 const SEND_WAIT_MS = 6000; // a finished turn waits this long for the previous reply's stream to end
 
 const mic = new Mic();
-const state = { mode: "off", stream: null, pressed: false, closeTimer: 0, bubble: null, log: [], turns: [] };
+const state = { mode: "off", stream: null, pressed: false, closeTimer: 0, log: [], turns: [] };
 const ui = { button: null, handsFree: null, status: null };
 
 // ---- the stream to the server ---------------------------------------------------------------------------
@@ -297,23 +298,6 @@ export async function setHandsFree(on, { quiet = false } = {}) {
 
 // ---- the view ----------------------------------------------------------------------------------------------
 
-function showBubble(text) {
-  const log = $("#chat-log");
-  if (!log) return;
-  if (!state.bubble) {
-    state.bubble = el("article", { className: "msg user listening" }, el("div", { className: "msg-body" }));
-    state.bubble.setAttribute("aria-live", "polite");
-    log.append(state.bubble);
-  }
-  state.bubble.querySelector(".msg-body").textContent = text;
-  log.scrollTop = log.scrollHeight;
-}
-
-function hideBubble() {
-  if (state.bubble) state.bubble.remove();
-  state.bubble = null;
-}
-
 function setStatus(text) {
   if (!ui.status) return;
   const idle = state.mode === "hands_free" ? "Hands-free: listening" : "";
@@ -336,6 +320,15 @@ function onMicLost() {
   setStatus();
   record("lost");
   showMessage("The microphone was disconnected, so Vox stopped listening. Connect it and turn it on again.");
+}
+
+let prepared = false;
+
+/** Ask the server to load speech recognition now; a missing model is said when the user talks. */
+function prepare() {
+  if (prepared) return;
+  prepared = true;
+  fetch("/api/stt_load", { method: "POST" }).catch(() => {});
 }
 
 export function setupListen() {
@@ -369,6 +362,10 @@ export function setupListen() {
     });
   }
   window.addEventListener("blur", () => release());
+  // Load the recogniser ahead of the first turn (seconds on a slow machine), once the Chat tab is in use.
+  const chatTab = $("#mode-chat");
+  if (chatTab) chatTab.addEventListener("click", prepare, { once: true });
+  if ($("#chat") && !$("#chat").hidden) prepare();
   on("remote-listen", (msg) => (msg.listen === "press" ? press() : release()));
   setStatus();
 }

@@ -1,5 +1,6 @@
 """Talking to Vox: the page streams its microphone here (vox/listening.py says why small POSTs).
 
+    POST   /api/stt_load              load the recogniser now (the page asks when the Chat tab opens)
     POST   /api/listen                {"mode": "push"|"hands_free", "language"?}  -> {"id", "rate": 16000, ...}
     POST   /api/listen/<id>/audio     16-bit little-endian mono PCM at 16 kHz (application/octet-stream),
                                       ?level=<dBFS the page is playing>        -> {"events": [...], "speaking"}
@@ -31,6 +32,13 @@ class _QuietAudioPosts(logging.Filter):
 
 
 logging.getLogger("werkzeug").addFilter(_QuietAudioPosts())
+
+
+@bp.post("/api/stt_load")
+def load_recogniser():
+    rt = runtime()
+    rt.stt.get()
+    return jsonify(ok=True, **rt.stt.status())
 
 
 @bp.post("/api/listen")
