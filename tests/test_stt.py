@@ -139,6 +139,8 @@ def stream_audio(server, stream_id: str, pcm: np.ndarray, frame_s: float = 0.04)
 
 
 def test_push_to_talk_turn_over_http(server):
+    loaded = server.post("/api/stt_load")
+    assert loaded.status_code == 200 and loaded.json()["state"] == "ready" and loaded.json()["loaded"]
     r = server.post("/api/listen", {"mode": "push"})
     assert r.status_code == 200 and r.json()["rate"] == RATE and r.json()["stt"]["state"] == "ready"
     sid = r.json()["id"]
@@ -234,6 +236,7 @@ def test_stop_all_ends_listening_and_a_new_stream_replaces_the_old(server):
 def test_no_model_is_a_503_that_says_what_to_do_and_typing_still_works(tmp_path):
     s = start_server(tmp_path, config=f'[stt]\nmodel = "{tmp_path / "no-model-here"}"\n')
     try:
+        assert s.post("/api/stt_load").status_code == 503
         r = s.post("/api/listen", {"mode": "push"})
         assert r.status_code == 503
         assert "model.bin" in r.json()["error"] and "download_model" in r.json()["error"], r.json()
