@@ -2,8 +2,9 @@
 
 The microphone file's clips are at known times, and the page records when each 20 ms frame of the capture
 arrived (``vox.listen.frameTimes``), so "the end of the user's speech" is the arrival of the frame that holds
-the clip's last sample (the capture device's own latency, a few ms on real hardware, is not in it). What the
-page played is recorded sample-exactly inside the page (tests/chromium.py), which gives the moment of silence.
+the voice's last sample (Piper's clips have ~50 ms of silence before the voice and ~170 ms after it; the
+voice's own start and end are used; the capture device's own latency, a few ms on real hardware, is not in
+it). What the page played is recorded sample-exactly inside the page (tests/chromium.py): the moment of silence.
 
   19a  end of speech -> transcript final (hands-free: the VAD waits [listen] silence_ms, then the last read)
   19b  end of speech -> first audio of the reply (fake LLM at 30 tokens/s)
@@ -28,7 +29,7 @@ from tests.chromium import RECORDER_JS, Recording
 from tests.conftest import start_server
 from tests.fake_llm import FakeLlm
 from tests.fake_mic import launch_with_mic, mic_file
-from tests.speech_clips import CLIPS, clip16k, wer
+from tests.speech_clips import CLIPS, clip16k, voice_span, wer
 from tests.whisper_weights import whisper_model_dir
 
 FRAME_S = 0.02
@@ -76,7 +77,7 @@ def turn_trial(p, server, fake, tmp: Path, n: int) -> tuple[float, float, str]:
     try:
         page.evaluate("() => vox.listen.handsFree(true)")
         wait(page, "() => vox.chat.last && vox.chat.last.firstAudioAt != null")
-        end = frame_time(page, spans[0][1])
+        end = frame_time(page, spans[0][0] + voice_span("question")[1])
         final = log(page, "final")[0]
         first_audio = page.evaluate("() => vox.chat.last.firstAudioAt")
         return (final["t"] - end) / 1000, (first_audio - end) / 1000, final["text"]
@@ -101,7 +102,7 @@ def barge_trial(p, server, fake, tmp: Path, n: int) -> float:
         wait(page, "() => vox.listen.log.some(e => e.kind === 'barge_in')", timeout=30)
         page.wait_for_timeout(300)
         barge = log(page, "barge_in")[0]
-        start = frame_time(page, spans[0][0])
+        start = frame_time(page, spans[0][0] + voice_span("stop")[0])
         rec = Recording(page)
         last = rec.last_sound(0.0)
         silent = barge["t"] + (rec.time(last) - barge["ctx"]) * 1000

@@ -124,3 +124,13 @@ def timeline(parts: list[tuple[str, float]], rate: int = RATE) -> tuple[np.ndarr
         out.append(pcm.astype(np.float32))
         t += len(pcm) / rate
     return np.concatenate(out), spans
+
+
+def voice_span(name_or_text: str, floor_db: float = -40.0) -> tuple[float, float]:
+    """Seconds from a clip's start to where the voice starts and ends (Piper pads ~50 ms before the voice and
+    ~170 ms after it): the first and last 5 ms whose level is above ``floor_db``."""
+    pcm, rate = piper_pcm(CLIPS.get(name_or_text, name_or_text))
+    w = int(0.005 * rate)
+    rms = np.sqrt(np.convolve(pcm.astype(np.float64) ** 2, np.ones(w) / w, "valid"))
+    loud = np.flatnonzero(rms > 10 ** (floor_db / 20))
+    return float(loud[0] / rate), float((loud[-1] + w) / rate)
