@@ -105,7 +105,9 @@ def barge_trial(p, server, fake, tmp: Path, n: int) -> float:
         start = frame_time(page, spans[0][0] + voice_span("stop")[0])
         rec = Recording(page)
         last = rec.last_sound(0.0)
-        silent = barge["t"] + (rec.time(last) - barge["ctx"]) * 1000
+        # Silent from the moment the page stopped the player (or later, if sound went on after it; earlier
+        # sound ending is a gap while the server caught up, after which Vox would have gone on speaking).
+        silent = barge["t"] + max(0.0, rec.time(last) - barge["ctx"]) * 1000
         return (silent - start) / 1000
     finally:
         browser.close()
