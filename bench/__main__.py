@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 
 MODULES = [
     "bench_text", "bench_speech_text", "bench_server", "bench_pacing", "bench_soak", "bench_browser",
-    "bench_speakers", "bench_llm", "bench_turbo", "bench_apps", "bench_serve", "bench_books",
+    "bench_speakers", "bench_llm", "bench_turbo", "bench_apps", "bench_serve", "bench_books", "bench_listen",
 ]  # fmt: skip
 QUICK_SLACK = 2.0
 

@@ -148,7 +148,15 @@ def test_chapters_of_different_loudness_come_out_matched_and_unclipped(tmp_path)
     assert abs(a - b) < 0.5, (a, b)  # 15 dB apart before
     assert a == pytest.approx(book.target, abs=0.5)
     assert np.abs(out).max() <= 10 ** (-1 / 20) + 1e-3  # the ceiling holds: nothing clips
-    assert common_target([(a, 0.5)], -18.0) == -18.0
+
+
+
+def test_the_common_target_is_lowered_only_as_far_as_the_most_limited_chapter_needs():
+    assert common_target([(-23.0, 0.25), (-20.0, 0.5)], -18.0) == -18.0  # both have headroom
+    # a quiet chapter with a high peak: -30 LUFS peaking at 0.9 reaches -30 + (-1 dBFS ceiling - 20 log10 0.9)
+    limited = common_target([(-30.0, 0.9), (-18.0, 0.3)], -18.0)
+    assert limited == pytest.approx(-30.0 - 1.0 - 20 * np.log10(0.9))
+    assert common_target([(float("-inf"), 0.0)], -16.0) == -16.0  # a silent chapter limits nothing
 
 
 def test_a_book_file_that_fails_midway_leaves_nothing_behind(tmp_path):

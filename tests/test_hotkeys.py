@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests import pulse
-from tests.conftest import VoxServer, start_server
+from tests.conftest import VoxServer, sse_messages, start_server
 from vox import hotkeys
 
 LONG_TEXT = " ".join(
@@ -189,3 +191,28 @@ def test_hotkey_parsing():
     for bad in ("<ctrl>+<alt>", "<ctrl>+a+b", "", "<ctrl>++x"):
         with pytest.raises(hotkeys.HotkeyError):
             hotkeys.parse(bad)
+
+
+def test_global_push_to_talk_is_held_then_released_for_the_page(vox, display, focused_window):
+    """The page holds the microphone: the hotkey tells it (on /api/live) when the key goes down and up."""
+    heard: list[str] = []
+
+    def listen() -> None:
+        with requests.get(vox.url + "/api/live", stream=True, timeout=10) as r:
+            for msg in sse_messages(r):
+                if "listen" in msg:
+                    heard.append(msg["listen"])
+                if len(heard) >= 2:
+                    return
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    time.sleep(0.5)
+    env = {**os.environ, "DISPLAY": display}
+    subprocess.run(["xdotool", "keydown", "ctrl+alt+space"], env=env, check=True, timeout=10)
+    time.sleep(0.8)  # held
+    assert heard == ["press"]
+    subprocess.run(["xdotool", "keyup", "space", "alt", "ctrl"], env=env, check=True, timeout=10)
+    reader.join(5)
+    assert heard == ["press", "release"]
+    wait_for_line(vox, "<ctrl>+<alt>+space released")

@@ -16,7 +16,7 @@ ALL_KINDS = list(JobKind)
 COVERS = [
     (StopReason.USER, {JobKind.SPEECH}),
     (StopReason.STOP_ALL, {JobKind.SPEECH, JobKind.LLM, JobKind.LISTEN, JobKind.PREVIEW}),
-    (StopReason.USER_SPOKE, {JobKind.SPEECH, JobKind.LLM, JobKind.LISTEN, JobKind.PREVIEW}),
+    (StopReason.USER_SPOKE, {JobKind.SPEECH, JobKind.LLM, JobKind.PREVIEW}),  # the listener that heard it goes on
     (StopReason.ENGINE_SWITCH, {JobKind.SPEECH, JobKind.RENDER, JobKind.PREVIEW}),
     (StopReason.UNLOAD, {JobKind.SPEECH, JobKind.RENDER, JobKind.PREVIEW}),
     (StopReason.SHUTDOWN, set(JobKind)),

@@ -124,3 +124,10 @@ def test_modules_are_small_and_say_why():
         text = path.read_text()
         assert text.startswith("/*"), f"{path.name} has no header comment"
         assert len(text.splitlines()) <= 400, f"{path.name} is over 400 lines"
+
+
+def test_only_the_server_client_module_makes_requests():
+    """Every request goes through api.js, which names the tab's session and turns failures into sentences."""
+    offenders = [p.name for p in sorted(STATIC.rglob("*.js"))
+                 if p.name != "api.js" and re.search(r"\bfetch\(|new EventSource\(|XMLHttpRequest", p.read_text())]
+    assert not offenders, f"these modules make requests of their own: {offenders}"

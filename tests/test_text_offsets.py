@@ -311,20 +311,22 @@ def test_one_megabyte_reply_is_linear() -> None:
 
 
 def test_streamed_long_first_sentence_stays_linear() -> None:
-    """An LLM's endless first sentence: the planner's look for an opening clause stops early."""
-    text = "word " * 100_000 + "end."
-    deltas = [text[i : i + 5] for i in range(0, len(text), 5)]
-    t0 = time.process_time()
-    speech = SpeechStream()
-    for d in deltas:
-        speech.feed(d)
-    speech.flush()
-    sentences_only = time.process_time() - t0
-    t0 = time.process_time()
-    chunks, _ = planned(deltas)
-    with_planner = time.process_time() - t0
-    assert with_planner < 4 * sentences_only + 0.3, (with_planner, sentences_only)
-    assert [c.text for c in chunks] == speech_chunks(normalize_for_speech(text))
+    """An LLM's endless first sentence: the planner's look for an opening clause stops early, so twice the
+    words cost about twice the time (a rescan per delta would make it four times)."""
+
+    def cpu_seconds(words: int) -> float:
+        text = "word " * words + "end."
+        deltas = [text[i : i + 5] for i in range(0, len(text), 5)]
+        best = float("inf")
+        for _ in range(2):  # the better of two: a shared machine only ever adds time
+            t0 = time.process_time()
+            chunks, _ = planned(deltas)
+            best = min(best, time.process_time() - t0)
+        assert [c.text for c in chunks] == speech_chunks(normalize_for_speech(text))
+        return best
+
+    small, large = cpu_seconds(20_000), cpu_seconds(40_000)
+    assert large < 3 * small + 0.05, (small, large)
 
 
 # -- properties ---------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class ChatHistory:
                 if m.get("job") == job and m["role"] == "assistant":
                     if not m.get("interrupted"):
                         raise TurnNotInterrupted("That reply was not interrupted: it stays as it was written.")
-                    m["content"] = m["content"][: max(0, chars)]
+                    m["content"] = _cut(m["content"], chars)
                     return {k: v for k, v in m.items() if k != "job"}
         raise UnknownTurn("There is no such reply in this conversation (it may have been cleared). Nothing to do.")
 
@@ -97,6 +97,15 @@ class Runtime(Protocol):
     def text_feed(self, lang: str | None = None) -> TextFeed: ...
 
     def speak(self, text: Any, **kwargs: Any) -> Generation: ...
+
+
+def _cut(text: str, chars: int) -> str:
+    """The first ``chars`` characters of a reply, finishing the word in progress (a word cut in half was heard
+    whole, or nearly)."""
+    end = max(0, chars)
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return text[:end].rstrip()
 
 
 def _read_llm(rt: Runtime, messages: list[dict], job: Job, feed: TextFeed, tokens: queue.Queue) -> None:

@@ -112,6 +112,10 @@ class Hotkeys:
     """System-wide stop / stop-all while another application has the focus (X11)."""
     global_stop: str = "<ctrl>+<alt>+s"
     global_stop_all: str = "<ctrl>+<alt>+<shift>+s"
+    push_to_talk: str = "Control+Space"
+    """In-page: hold to talk (the turn ends when the key is released)."""
+    global_push_to_talk: str = "<ctrl>+<alt>+space"
+    """System-wide hold-to-talk (X11): the open Vox page listens while it is held."""
 
 
 @dataclass
@@ -186,6 +190,44 @@ class Serve:
 
 
 @dataclass
+class Stt:
+    model: str = "base"
+    """A faster-whisper model: a size (tiny, base, small, ... ``.en`` for English only) found in the Hugging
+    Face cache, or a folder holding model.bin, config.json and tokenizer.json. Nothing is downloaded."""
+    device: str = "auto"
+    """auto | cpu | cuda: int8 on the CPU, float16 on CUDA."""
+    language: str = ""
+    """A language code (en, fr, ...) to skip detection; empty: Whisper detects it."""
+    beam_size: int = 1
+    """1 is greedy decoding: fastest; 5 is Whisper's own default, a little more accurate."""
+    cpu_threads: int = 0
+    """Threads for the CPU; 0 lets CTranslate2 choose."""
+
+
+@dataclass
+class Listen:
+    vad_threshold: float = 0.5
+    """Silero VAD speech probability above which a 32 ms frame counts as speech."""
+    silence_ms: int = 700
+    """Hands-free: this much silence after speech ends the turn."""
+    min_speech_ms: int = 200
+    """A turn needs this much speech; shorter sounds (a cough, a click) are ignored."""
+    barge_in: bool = True
+    """Speaking while Vox speaks or the LLM writes stops both (hands-free)."""
+    barge_in_min_ms: int = 64
+    """Speech must last this long before it barges in."""
+    echo_margin_db: float = -6.0
+    """While Vox plays, speech barges in only when the microphone is at most this many dB quieter than what
+    is being played: Vox's own voice coming back (after the browser's echo cancellation) is far quieter."""
+    max_turn_s: float = 120.0
+    """A turn that goes on this long is ended and sent."""
+    idle_timeout_s: float = 600.0
+    """Hands-free listening stops after this long without speech."""
+    stall_timeout_s: float = 5.0
+    """A listening page that sends no audio for this long (a closed tab, a lost device) is dropped."""
+
+
+@dataclass
 class Config:
     server: Server = field(default_factory=Server)
     engine: Engine = field(default_factory=Engine)
@@ -199,6 +241,8 @@ class Config:
     llm: Llm = field(default_factory=Llm)
     wyoming: Wyoming = field(default_factory=Wyoming)
     serve: Serve = field(default_factory=Serve)
+    stt: Stt = field(default_factory=Stt)
+    listen: Listen = field(default_factory=Listen)
     path: Path | None = None
 
     @property
@@ -282,6 +326,17 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("serve.max_queued", 0 <= cfg.serve.max_queued <= 10_000, f"{k} 0 and 10000"),
         ("serve.request_timeout_s", 1 <= cfg.serve.request_timeout_s <= 3600, f"{k} 1 and 3600"),
         ("serve.start_timeout_s", 5 <= cfg.serve.start_timeout_s <= 3600, f"{k} 5 and 3600"),
+        ("stt.device", cfg.stt.device in ("auto", "cpu", "cuda"), "must be auto, cpu or cuda"),
+        ("stt.beam_size", 1 <= cfg.stt.beam_size <= 10, f"{k} 1 and 10"),
+        ("stt.cpu_threads", 0 <= cfg.stt.cpu_threads <= 256, f"{k} 0 and 256"),
+        ("listen.vad_threshold", 0.05 <= cfg.listen.vad_threshold <= 0.95, f"{k} 0.05 and 0.95"),
+        ("listen.silence_ms", 200 <= cfg.listen.silence_ms <= 5000, f"{k} 200 and 5000"),
+        ("listen.min_speech_ms", 32 <= cfg.listen.min_speech_ms <= 2000, f"{k} 32 and 2000"),
+        ("listen.barge_in_min_ms", 32 <= cfg.listen.barge_in_min_ms <= 1000, f"{k} 32 and 1000"),
+        ("listen.echo_margin_db", -60 <= cfg.listen.echo_margin_db <= 20, f"{k} -60 and 20"),
+        ("listen.max_turn_s", 5 <= cfg.listen.max_turn_s <= 3600, f"{k} 5 and 3600"),
+        ("listen.idle_timeout_s", 1 <= cfg.listen.idle_timeout_s <= 86400, f"{k} 1 and 86400"),
+        ("listen.stall_timeout_s", 1 <= cfg.listen.stall_timeout_s <= 60, f"{k} 1 and 60"),
     ]
     for name, (low, high) in PARAMETER_RANGES.items():
         value = getattr(e, name)

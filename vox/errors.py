@@ -159,3 +159,23 @@ class UnknownBook(VoxError):
 class BookBusy(VoxError):
     """The project is rendering (or another one is), or its file is not exported yet; the message says what
     to do first."""
+
+
+# --- listening -------------------------------------------------------------------------------------------------
+
+
+class RecogniserUnavailable(EngineUnavailable):
+    """Speech recognition cannot run here (no model, no package); the message says how to get it. Typing and
+    speaking keep working."""
+
+
+class UnknownListen(VoxError):
+    """No open listening stream has this id (it ended, timed out, or was replaced)."""
+
+
+class ListenEnded(VoxError):
+    """The listening stream ended (stopped, replaced, timed out); ``reason`` says why."""
+
+
+class AudioTooFast(TooManyJobs):
+    """A listening client sends audio faster than real time (a file, garbage): refused, 429."""

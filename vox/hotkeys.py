@@ -1,4 +1,6 @@
-"""System-wide stop / stop-all hotkeys, so Vox can be silenced while another application has the focus.
+"""System-wide stop / stop-all hotkeys, so Vox can be silenced while another application has the focus, and
+a push-to-talk hotkey held to talk (its release ends the turn; X's auto-repeat, which sends a release and a
+press for every repeat of a held key, is told apart from a real release by their shared timestamp).
 
 X11: a passive grab (``XGrabKey``) on the root window, read by one thread with its own display connection.
 The hotkeys call the same Runtime verbs (``stop`` / ``stop_all``) as ``/api/vox_stop`` and
@@ -26,6 +28,8 @@ log = logging.getLogger("vox.hotkeys")
 
 POLL = 0.25
 """Seconds between checks for shutdown while no key arrives."""
+REPEAT_WAIT = 0.03
+"""Seconds a key release waits for the press that would make it an auto-repeat."""
 KEY_ALIASES = {
     "esc": "Escape", "escape": "Escape", "enter": "Return", "return": "Return", "space": "space",
     "tab": "Tab", "backspace": "BackSpace", "delete": "Delete", "del": "Delete", "insert": "Insert",
@@ -87,8 +91,11 @@ Binding = tuple[Hotkey, str, Callable[[], Any]]
 class X11Listener:
     """One thread owning one X connection: grabs the hotkeys on the root window and dispatches presses."""
 
-    def __init__(self, bindings: list[Binding], display_name: str) -> None:
+    def __init__(self, bindings: list[Binding], display_name: str,
+                 releases: dict[Hotkey, Callable[[], Any]] | None = None) -> None:  # fmt: skip
         self.bindings = bindings
+        self.releases = releases or {}
+        """Hotkeys held rather than pressed: what their release does."""
         self.display_name = display_name
         self.ready = threading.Event()
         self.result = ""
@@ -185,8 +192,24 @@ class X11Listener:
             if not display.pending_events():  # reads what has arrived without blocking
                 select.select([fd], [], [], POLL)
                 continue
-            while display.pending_events():
+            held: Any = None  # a release that may be half of an auto-repeat
+            while display.pending_events() or held is not None:
+                if held is not None and not display.pending_events():
+                    select.select([fd], [], [], REPEAT_WAIT)  # an auto-repeat's press follows at once
+                    if not display.pending_events():
+                        self._released(held, table)
+                        held = None
+                        continue
                 event = display.next_event()
+                if held is not None:
+                    if event.type == X.KeyPress and event.detail == held.detail and event.time == held.time:
+                        held = None  # auto-repeat: the key is still down
+                        continue
+                    self._released(held, table)
+                    held = None
+                if event.type == X.KeyRelease:
+                    held = event
+                    continue
                 if event.type != X.KeyPress:
                     continue
                 binding = table.get((event.detail, event.state & relevant))
@@ -194,6 +217,15 @@ class X11Listener:
                     hotkey, what, action = binding
                     result = action()
                     log.info("global hotkey %s: %s %s", hotkey.spec, what, result or "")
+
+    def _released(self, event: Any, table: dict[tuple[int, int], Binding]) -> None:
+        """A held hotkey's key went up (its modifiers may already be up: only the key is matched)."""
+        for (keycode, _), (hotkey, _what, _action) in table.items():
+            release = self.releases.get(hotkey)
+            if keycode == event.detail and release is not None:
+                release()
+                log.info("global hotkey %s released", hotkey.spec)
+                return
 
 
 def _lock_variants(display: Any) -> list[int]:
@@ -224,6 +256,11 @@ def start(config: Config, runtime) -> X11Listener | None:
             (parse(cfg.global_stop, "hotkeys.global_stop"), "stops speaking", runtime.stop),
             (parse(cfg.global_stop_all, "hotkeys.global_stop_all"), "stops everything", runtime.stop_all),
         ]
+        releases = {}
+        if cfg.global_push_to_talk:
+            talk = parse(cfg.global_push_to_talk, "hotkeys.global_push_to_talk")
+            bindings.append((talk, "talks (hold)", lambda: runtime.push_to_talk(True)))
+            releases[talk] = lambda: runtime.push_to_talk(False)
     except HotkeyError as e:
         log.warning("global hotkeys off (config.toml): %s", e)
         return None
@@ -242,7 +279,7 @@ def start(config: Config, runtime) -> X11Listener | None:
     except ImportError:
         log.warning("global hotkeys need python-xlib: .venv/bin/pip install -r requirements.txt")
         return None
-    listener = X11Listener(bindings, display_name)
+    listener = X11Listener(bindings, display_name, releases)
     if listener.start():
         log.info("%s", listener.result)
         _listener = listener

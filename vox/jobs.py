@@ -15,7 +15,8 @@ each kind's ``Policy``:
     UNLOAD
     SHUTDOWN        everything
     CLIENT_GONE,    one job, named by the caller (``job=``)
-    ERROR, USER_SPOKE (barge-in: a stop-all raised by the listener)
+    ERROR
+    USER_SPOKE      barge-in: what STOP_ALL covers except the listening streams (vox/listening.py)
 
 ``on_stop`` listeners receive a ``StopEvent`` (the reason, what was stopped, the newest job it covers), e.g. to
 silence audio a page already holds without touching a reply started after the stop.
@@ -220,8 +221,10 @@ def _covers(reason: StopReason, job: Job) -> bool:
     policy = POLICIES[job.kind]
     if reason == StopReason.USER:
         return policy.user_stop
-    if reason in (StopReason.STOP_ALL, StopReason.USER_SPOKE):
+    if reason == StopReason.STOP_ALL:
         return policy.stop_all
+    if reason == StopReason.USER_SPOKE:  # the listener that heard the user keeps listening
+        return policy.stop_all and job.kind != JobKind.LISTEN
     if reason in (StopReason.ENGINE_SWITCH, StopReason.UNLOAD):
         return policy.uses_engine
     if reason == StopReason.SHUTDOWN:

@@ -24,11 +24,13 @@ from vox.engines.base import Voice
 from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, VoiceNeedsEngine
 from vox.events import chunk_event, done_event, error_event
 from vox.jobs import DEFAULT_SESSION, Controller, Job, JobKind, StopEvent, StopReason
+from vox.listening import ListenRegistry, ListenStream
 from vox.live import LiveHub, TextFeed
 from vox.memory import TrimWhenQuiet
 from vox.pacing import Pacer
 from vox.pipeline import Chunk, ChunkSource, FixedPlan, Generation
 from vox.replies import PushedReply, ReplyRegistry
+from vox.stt import SttManager, Transcript
 from vox.text.verbalise import Verbaliser
 from vox.validate import SpeakRequest
 from vox.voices import VoiceLibrary
@@ -48,6 +50,8 @@ class Runtime:
         self.hub = LiveHub()
         self.replies = ReplyRegistry()
         self.chats = ChatHistory()
+        self.stt = SttManager(config)
+        self.listening = ListenRegistry(self.jobs, self.stt, config.listen)
         self.jobs.on_stop.append(self._tell_pages)
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
         self.books = Books(self)
@@ -318,6 +322,20 @@ class Runtime:
     def chat_history(self, session: str = DEFAULT_SESSION) -> list[dict]:
         return self.chats.messages(session)
 
+    # --- listening -------------------------------------------------------------------------------------
+
+    def listen(self, mode: str, session: str = DEFAULT_SESSION, language: str | None = None) -> ListenStream:
+        """Open a microphone stream (push-to-talk or hands-free); it replaces the session's previous one."""
+        return self.listening.open(mode, session, language)
+
+    def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
+        """The words in a whole clip (16 kHz mono float32)."""
+        return self.stt.get().transcribe(pcm, language)
+
+    def push_to_talk(self, pressed: bool) -> None:
+        """A global push-to-talk hotkey: the open pages start or end a turn (the microphone is theirs)."""
+        self.hub.publish({"listen": "press" if pressed else "release"})
+
     def chat_heard(self, job: str, chars: int, session: str = DEFAULT_SESSION) -> dict:
         """An interrupted turn was heard up to ``chars`` characters: the history keeps only that part."""
         return self.chats.heard(session, job, chars)
@@ -330,9 +348,11 @@ class Runtime:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop everything, let the job threads end, and free the engine."""
         self.jobs.stop(StopReason.SHUTDOWN)
+        self.listening.close_all()
         if not self.jobs.wait_idle(timeout):
             log.warning("some jobs did not finish within %.0f s", timeout)
         self.engines.unload(lambda: None)
+        self.stt.unload()
 
 
 def job_limit(config: Config) -> int:

@@ -81,7 +81,7 @@ async function errorSentence(res) {
  * One request. `json` is sent as a JSON body, `form` as multipart; `signal` aborts it. Resolves with the
  * Response when it is ok, else rejects with a VoxError.
  */
-async function request(method, url, { json, form, signal, cache, session: named } = {}) {
+async function request(method, url, { json, form, bytes, signal, cache, session: named } = {}) {
   const init = { method, signal, headers: { "X-Vox-Session": named || session } };
   if (cache) init.cache = cache;
   if (json !== undefined) {
@@ -89,6 +89,9 @@ async function request(method, url, { json, form, signal, cache, session: named 
     init.body = JSON.stringify(json);
   } else if (form) {
     init.body = form;
+  } else if (bytes) {
+    init.headers["Content-Type"] = "application/octet-stream";
+    init.body = bytes;
   }
   let res;
   try {
@@ -153,6 +156,17 @@ export const api = {
   clearChatHistory: () => requestJson("DELETE", "/api/chat/history"),
   /** An interrupted turn was heard up to `heard` characters (the server's own offsets): keep only that. */
   chatHeard: (job, heard) => requestJson("POST", "/api/chat/heard", { json: { job, heard } }),
+
+  /** Talking to Vox (listen.js): a microphone stream, fed 16 kHz 16-bit PCM; every answer is what the server
+   * heard so far ({events}). `level`: how loud the page plays now (dBFS), for the echo guard. */
+  listen: {
+    open: (mode) => requestJson("POST", "/api/listen", { json: { mode } }),
+    audio: (id, pcm, level) =>
+      requestJson("POST", `/api/listen/${id}/audio${level == null ? "" : `?level=${level.toFixed(1)}`}`, { bytes: pcm }),
+    end: (id) => requestJson("POST", `/api/listen/${id}/end`, { json: {} }),
+    close: (id) => requestJson("DELETE", `/api/listen/${id}`),
+    loadRecogniser: () => requestJson("POST", "/api/stt_load"),
+  },
 
   /** Book projects (books.js): import, edit, render in the background, download. */
   books: {

@@ -59,6 +59,7 @@ export function listenLive() {
       return;
     }
     if (msg.stop) return onStop(msg);
+    if (msg.listen) return emit("remote-listen", msg); // a global push-to-talk hotkey (listen.js)
     if (!msg.job) return;
     const id = `live-${msg.job}`;
     if (msg.audio) {

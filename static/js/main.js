@@ -10,6 +10,7 @@ import * as composer from "./composer.js";
 import { setupConversation } from "./conversation.js";
 import { spokenText } from "./highlight.js";
 import { installHotkeys } from "./hotkeys.js";
+import { listenHandle, setupListen } from "./listen.js";
 import { listenLive } from "./live.js";
 import { currentMode, setMode, setupModes } from "./modes.js";
 import { setupNotices } from "./notice.js";
@@ -42,6 +43,7 @@ const historyShown = chat.setupChat();
 setupModes({ onChange: (mode) => mode === "chat" && scrollToEnd(true) });
 listenLive();
 setupServeStats();
+setupListen(); // talking to Vox: push-to-talk, hands-free, barge-in (listen.js)
 
 /*
  * The automation handle, for tests, the benchmark, the screenshot script and anyone driving the page from
@@ -59,6 +61,7 @@ setupServeStats();
  *                      scheduled chunks (start/end in AudioContext seconds)
  *   chat               send(text?), clear(), setMode(mode); mode, active (the turn being written), last
  *   books              open() the Books panel; book (the one shown), progress (its last progress)
+ *   listen             press(), release(), handsFree(on); mode, log (what the server heard), turns, micOpen
  */
 window.vox = Object.freeze({
   session,
@@ -85,6 +88,7 @@ window.vox = Object.freeze({
     return speech.player.chunks;
   },
   books: booksHandle,
+  listen: listenHandle,
   chat: Object.freeze({
     send: chat.send,
     clear: chat.clear,

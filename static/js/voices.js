@@ -320,9 +320,12 @@ export function setupVoices() {
     if (await uploadVoice(file, $("#voice-name").value.trim())) e.target.reset();
   });
   ui.engineLoad.addEventListener("click", () => loadEngine());
-  // The engine menu follows the server, except while the user is choosing in it.
+  // The engine menu follows the server when the server's engine changes; a choice the user made in the menu
+  // stays until then (a status poll does not take it back).
+  let serverEngine = null;
   on("engine", (detail) => {
-    if (document.activeElement !== ui.engine && ENGINE_NAMES[detail.engine]) {
+    if (detail.engine !== serverEngine && document.activeElement !== ui.engine && ENGINE_NAMES[detail.engine]) {
+      serverEngine = detail.engine;
       ui.engine.value = detail.engine;
       showEngineChoice();
     }

@@ -137,12 +137,15 @@ AUDIO = {f"audio/{t}": {"schema": {"type": "string", "format": "binary"}}
 SSE = {"text/event-stream": {"schema": {"type": "object", "description": "One Server-Sent Event; its data is JSON.",
                                         "properties": {"data": STR, "event": STR, "id": STR}}}}
 SPEAK_ERRORS = (400, 404, 409, 413, 429, 503)
+ListenStream = obj(("id", "rate"), id=STR, mode=STR, rate=INT, job=STR, turn=INT, stt=OBJ)
+ListenEvents = obj(("events", "speaking"), events={"type": "array", "items": OBJ}, speaking=BOOL, turn=INT)
 
 
 def vox_paths() -> dict[str, dict]:
     speak = ref("SpeakRequest")
     voice_id = [path_param("voice_id", "A voice id")]
     reply_id = [path_param("reply_id", "The id POST /api/replies gave")]
+    stream_id = [path_param("stream_id", "The id POST /api/listen gave")]
     return {
         "/health": {"get": op("200 once the server is up", obj(("ok",), ok=BOOL))},
         "/api/status": {"get": op("Engine, state, progress, speaking, memory", ref("EngineStatus"))},
@@ -217,6 +220,25 @@ def vox_paths() -> dict[str, dict]:
                                                  params=reply_id)},
         "/api/live": {"get": op("SSE for the Vox page: audio of pushed replies, stops (never ends); ?session=ID "
                                 "gives that session's events and everyone's", ok_content=SSE)},
+        "/api/stt_load": {"post": op("Load the speech recogniser now", obj(("ok",), ok=BOOL), errors=(503,))},
+        "/api/listen": {"post": {**op("Start listening: the page then posts its microphone audio", ListenStream,
+                                      errors=(400, 409, 429, 503)),
+                                 "requestBody": {"required": False, "content": json_content(obj(
+                                     mode={"type": "string", "enum": ["push", "hands_free"]},
+                                     language={"type": "string", "description": "A language code such as en"}))}}},
+        "/api/listen/{stream_id}/audio": {"post": {
+            **op("The next slice of microphone audio; answers what was heard so far", ListenEvents,
+                 errors=(400, 404, 409, 413), params=[*stream_id, {
+                     "name": "level", "in": "query", "schema": NUM,
+                     "description": "How loud the page is playing Vox's voice, in dBFS (for barge-in)"}]),
+            "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {
+                "type": "string", "format": "binary", "description": "16-bit little-endian mono PCM at 16 kHz"}}}}}},
+        "/api/listen/{stream_id}/end": {"post": op(
+            "Push-to-talk released: the final words of the turn, then the stream ends",
+            {**ListenEvents, "properties": {**ListenEvents["properties"], "final": OBJ}}, errors=(404, 409),
+            params=stream_id)},
+        "/api/listen/{stream_id}": {"delete": op("Stop listening", obj(("ok",), ok=BOOL), errors=(404, 409),
+                                                 params=stream_id)},
         "/api/serve/stats": {"get": op("Engine replicas: each one's state, device, queue, requests served, audio "
                                        "seconds, real-time factor, last error; and totals", OBJ)},
         "/api/admin/stop_all": {"post": op("Stop every session's replies, LLM streams and recordings",
@@ -235,6 +257,14 @@ def openai_paths() -> dict[str, dict]:
             errors=SPEAK_ERRORS, openai=True, ok_content={**AUDIO, **SSE},
             description="stream_format sse gives speech.audio.delta events (base64 audio in response_format) "
                         "and one speech.audio.done. pcm is 16-bit little-endian mono at the rate in X-Sample-Rate.")},
+        "/v1/audio/transcriptions": {"post": {
+            **op("OpenAI-compatible speech recognition (any model name; Vox's recogniser answers)",
+                 obj(("text",), text=STR), errors=(400, 413, 503), openai=True,
+                 ok_content={**json_content(obj(("text",), text=STR)), "text/plain": {"schema": STR}}),
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": obj(
+                ("file", "model"), file={"type": "string", "format": "binary"}, model=STR, language=STR, prompt=STR,
+                response_format={"type": "string", "enum": ["json", "text", "verbose_json"]},
+                temperature=NUM)}}}}},
         "/v1/models": {"get": op("Model names (OpenAI's list shape)", models, openai=True)},
         "/v1/audio/models": {"get": op("Model names, as Open WebUI reads them",
                                        obj(("models",), models={"type": "array", "items": ref("Model")}),

@@ -138,6 +138,8 @@ def status():
         engine_loads=rt.engines.loads,
         threads=threading.active_count(),
         pages=rt.hub.listeners,
+        stt=rt.stt.status(),
+        listening=[stream.info() for stream in rt.listening.streams()],
     )
 
 
