@@ -28,6 +28,7 @@ from vox.memory import TrimWhenQuiet
 from vox.pipeline import Chunk, Generation
 from vox.replies import PushedReply, ReplyRegistry
 from vox.text.verbalise import Verbaliser
+from vox.text.verbalise import warm as warm_verbaliser
 from vox.validate import SpeakRequest
 from vox.voices import VoiceLibrary
 
@@ -48,6 +49,7 @@ class Runtime:
         self.chats = ChatHistory()
         self.jobs.on_stop.append(self._tell_pages)
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
+        threading.Thread(target=warm_verbaliser, args=(config.engine.lang,), daemon=True, name="vox-text-warm").start()
 
     def _tell_pages(self, event: StopEvent) -> None:
         """Pages silence audio they already hold for a stop (replacements and single-job stops excepted)."""

@@ -202,6 +202,12 @@ class SpeechPlanner:
         segments = self._verbaliser.segments(s[i:j])
         if len(segments) == 1 and segments[0][0] == s[i:j]:  # nothing to rewrite: the usual piece
             return [self._piece(s, where, at, i, j, sentence)]
+        said = "".join([seg[0] for seg in segments])
+        if len(said) <= limit:  # still one piece: its span is its segments' span
+            if not speakable(said):
+                return []
+            a, b = segments[0][1], segments[-1][2]
+            return [self._piece(s, where, at, i + a, i + max(b, a + 1), sentence, said)]
         local = OffsetMap()
         said = local.add(segments)
         cuts, pos = [], 0

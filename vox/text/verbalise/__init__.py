@@ -25,7 +25,9 @@ names into xx.py, register it in language.py, and give it table tests like tests
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 from vox.text.verbalise import code, dates, numbers, words
 from vox.text.verbalise.engine import Rules, Segment
@@ -49,11 +51,45 @@ def _rules(language: Language) -> Rules:
         raise RuntimeError(f"rules without a place in ORDER, or ORDER naming none: {set(by_name) ^ set(ORDER)}")
     t = language.t
     names = frozenset(t.MONTHS) | {k.capitalize() for k in [*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS]}
-    return Rules([by_name[name] for name in ORDER], language, names)
+    abbreviations = frozenset([*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS])
+    return Rules([by_name[name] for name in ORDER], language, names, abbreviations)
+
+
+_AGAIN = 3
+"""How many times a piece is said again at most; one settles every case the property tests find."""
+
+
+def compose(text: str, first: list[Segment], second: list[Segment]) -> list[Segment]:
+    """``second`` (segments over what ``first`` says) as segments over text: a boundary inside text kept as
+    written maps exactly, one inside a rewrite widens to the whole rewrite, and segments that then share
+    source text are merged, so the result stays in order and never says a source character twice."""
+    starts = list(accumulate((len(seg[0]) for seg in first), initial=0))
+    kept = [said == text[s:e] for said, s, e in first]
+
+    def where(x: int, closing: bool) -> int:
+        k = bisect_right(starts, x - 1 if closing else x) - 1
+        k = min(max(k, 0), len(first) - 1)
+        _, s, e = first[k]
+        if kept[k]:
+            return s + min(max(x - starts[k], 0), e - s)
+        return e if closing else s
+
+    out: list[Segment] = []
+    for said, a, b in second:
+        s, e = (where(a, False), where(b, True)) if b > a else (where(a, False),) * 2
+        if out and s < out[-1][2]:
+            prev, ps, pe = out.pop()
+            out.append((prev + said, ps, max(pe, e)))
+        else:
+            out.append((said, s, max(s, e)))
+    return out
 
 
 def tidy(segments: list[Segment]) -> list[Segment]:
     """Segments whose joined text has single spaces and no space at either end (rewrites can leave two)."""
+    said = "".join([seg[0] for seg in segments])
+    if "  " not in said and said[:1] != " " and said[-1:] != " " and all([seg[0] for seg in segments]):
+        return segments  # the usual case
     out: list[Segment] = []
     space = True  # the text so far ends with a space (or is empty)
     for text, s, e in segments:
@@ -91,14 +127,35 @@ class Verbaliser:
 
     def segments(self, text: str) -> list[Segment]:
         """What a piece (single spaces, no space at its ends) is said as: segments (spoken, start, end) over
-        text, in order, covering it; joined they have single spaces too."""
+        text, in order, covering it; joined they have single spaces too.
+
+        Said once means said: where a rewrite is glued to text kept as written ("0:0x0" -> "zero to zero x0"),
+        the result is said again (at most a few times) until saying it changes nothing, with each segment
+        mapped back to the text it came from."""
         if self._rules is None or not text:
             return [(text, 0, len(text))]
-        return tidy(self._rules.segments(text, self.day_first))
+        segments, unsettled = self._rules.segments(text, self.day_first)
+        segments = tidy(segments)
+        for _ in range(_AGAIN):
+            if not unsettled:
+                break
+            said = "".join(seg[0] for seg in segments)
+            again, unsettled = self._rules.segments(said, self.day_first)
+            if len(again) == 1 and again[0][0] == said:
+                break
+            segments = compose(text, segments, tidy(again))
+        return segments
 
     def say(self, text: str) -> str:
         """The piece as it is said."""
         return "".join(segment[0] for segment in self.segments(text))
+
+
+def warm(lang: str = "en") -> None:
+    """Compile a language's rules now (tenths of a second on a slow machine) rather than on a first reply."""
+    language = for_language(lang)
+    if language is not None:
+        _rules(language).warm()
 
 
 def verbalise(text: str, lang: str = "en", *, day_first: bool = False) -> str:
@@ -106,4 +163,4 @@ def verbalise(text: str, lang: str = "en", *, day_first: bool = False) -> str:
     return Verbaliser(lang, day_first=day_first).say(" ".join(text.split()))
 
 
-__all__ = ["ORDER", "Verbaliser", "verbalise"]
+__all__ = ["ORDER", "Verbaliser", "verbalise", "warm"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, spaced
+from vox.text.verbalise.engine import Context, Rule, choice, spaced
 from vox.text.verbalise.language import Language
 from vox.text.verbalise.numbers import is_year
 
@@ -66,7 +66,7 @@ def rules(lang: Language) -> list[Rule]:
     t = lang.t
     w = lang.w
     month = t.MONTH_PATTERN
-    zones = "|".join(sorted(t.TIME_ZONES, key=len, reverse=True))
+    zones = choice(t.TIME_ZONES)
 
     def iso(m: re.Match[str], ctx: Context) -> str:
         y, mo, d = m.groups()

@@ -7,6 +7,11 @@ it in ``language.py``; the number words come from num2words in that language.
 
 from __future__ import annotations
 
+from vox.text.verbalise import en_numbers
+
+NUMBER_WORDS = en_numbers
+"""Number words: cardinal, ordinal and year (languages without one use num2words)."""
+
 CODE = "en"
 WORDS = {
     "point": "point", "minus": "minus", "to": "to", "by": "by", "times": "times", "per": "per", "and": "and",
@@ -30,7 +35,7 @@ SCALES = {
 
 # symbol or code -> (one, many, cent one, cent many); a cent of None: read the decimals as a decimal number
 CURRENCIES: dict[str, tuple[str, str, str | None, str | None]] = {
-    "$": ("dollar", "dollars", "cent", "cents"), "US$": ("US dollar", "US dollars", "cent", "cents"),
+    "$": ("dollar", "dollars", "cent", "cents"), "US$": ("U S dollar", "U S dollars", "cent", "cents"),
     "A$": ("Australian dollar", "Australian dollars", "cent", "cents"),
     "C$": ("Canadian dollar", "Canadian dollars", "cent", "cents"),
     "NZ$": ("New Zealand dollar", "New Zealand dollars", "cent", "cents"),
@@ -40,7 +45,7 @@ CURRENCIES: dict[str, tuple[str, str, str | None, str | None]] = {
     "₽": ("ruble", "rubles", "kopek", "kopeks"), "₿": ("bitcoin", "bitcoin", None, None),
     "₺": ("lira", "lira", "kurus", "kurus"), "₪": ("shekel", "shekels", "agora", "agorot"),
     "₱": ("peso", "pesos", "centavo", "centavos"), "₦": ("naira", "naira", "kobo", "kobo"),
-    "USD": ("US dollar", "US dollars", "cent", "cents"), "EUR": ("euro", "euros", "cent", "cents"),
+    "USD": ("U S dollar", "U S dollars", "cent", "cents"), "EUR": ("euro", "euros", "cent", "cents"),
     "GBP": ("pound", "pounds", "penny", "pence"), "JPY": ("yen", "yen", None, None),
     "CNY": ("yuan", "yuan", None, None), "RMB": ("yuan", "yuan", None, None),
     "INR": ("rupee", "rupees", "paisa", "paise"), "CAD": ("Canadian dollar", "Canadian dollars", "cent", "cents"),
