@@ -8,6 +8,7 @@ iterates. Every stop is one Controller call with a reason.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -33,8 +34,14 @@ from vox.validate import SpeakRequest
 from vox.voices import VoiceLibrary
 
 log = logging.getLogger("vox")
+Planned = speech_text.Chunk
 
 QUIESCE_TIMEOUT = 5.0
+LAZY_CHARS = 4000
+"""A whole reply longer than this (about 700 words) is planned as it is spoken, and its chunk count (the SSE
+"total") is then null, as for a reply still streaming in: planning 10,000 words up front (markdown, sentences,
+verbalisation, chunks) held the first chunk back by tens of milliseconds; 4,000 characters take about 2 ms."""
+NOTHING_TO_SAY = "There is nothing to say once markdown, code, emoji and punctuation are left out."
 """Seconds an engine switch or unload waits for the replies it stopped to leave the engine."""
 
 
@@ -102,12 +109,19 @@ class Runtime:
             return [speech_text.Chunk(g, (speech_text.Piece(g, 0, len(text), i),)) for i, g in enumerate(groups)]
         return self.planner(lang).plan(text)
 
-    def speakable_plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
+    def speakable_plan(self, text: str, lang: str | None = None) -> list[Planned] | Iterator[Planned]:
         """``plan``, or NothingToSay when nothing in the text is speakable (only punctuation, markdown marks,
-        emoji or invisible characters)."""
+        emoji or invisible characters). A reply longer than LAZY_CHARS comes as an iterator planned as it is
+        taken, its first chunk ready (and NothingToSay decided) before this returns."""
+        if len(text) > LAZY_CHARS and self.config.chunking.quick_start:
+            lazy = self.planner(lang).chunks(text)
+            first = next(lazy, None)
+            if first is None:
+                raise NothingToSay(NOTHING_TO_SAY)
+            return itertools.chain([first], lazy)
         chunks = self.plan(text, lang)
         if not chunks:
-            raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
+            raise NothingToSay(NOTHING_TO_SAY)
         return chunks
 
     def text_feed(self, lang: str | None = None) -> TextFeed:

@@ -178,6 +178,9 @@ MONTH_PATTERN = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?
                  r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b")  # fmt: skip
 """A month as written, capitalised (a lower-case "may" or "march" is a verb)."""
 WEEKDAY_PATTERN = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)\b"
+WEEKDAY_AT_END = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri)"
+"""Before a comma that ends the piece ("The office reopens on Tue," opens a reply, "Sep 3." follows): a
+weekday all the same ("Sun" and "Sat" there are more often words)."""
 TIME_PREPOSITIONS = frozenset("at by until till from since before after around about".split())
 """Before "1:45:30" these make it a time of day; elsewhere it is a duration."""
 SPECIALS = {"24/7": "twenty-four seven", "and/or": "and or", "w/o": "without", "w/": "with", "n/a": "N A",

@@ -267,7 +267,7 @@ def triggers(names: frozenset[str], abbreviations: frozenset[str]) -> str:
     months = "".join(f"|(?<={re.escape(first)})(?:{'|'.join(rest)})" for first, rest in sorted(by_first.items()))
     if months:
         letters = "".join(sorted(by_first))
-        months = f"|(?<=\\b[{letters}])(?:{months[1:]})(?=\\.?,?\\s+[\\dA-Z])"
+        months = f"|(?<=\\b[{letters}])(?:{months[1:]})(?=\\.?,?\\s+[\\dA-Z]|,$)"
     by_length: dict[int, list[str]] = {}
     for word in sorted(abbreviations):
         by_length.setdefault(len(word), []).append(re.escape(word))
