@@ -74,7 +74,20 @@ def streamed_texts(text: str) -> list[str]:
     return out + [c.text for c in planner.end()]
 
 
+_SAME = {"gigabytes": "gb", "gigabyte": "gb", "megabytes": "mb", "megabyte": "mb", "kilobytes": "kb",
+         "millimeters": "mm", "millimeter": "mm", "centimeters": "cm", "centimeter": "cm", "kilometers": "km",
+         "kilometer": "km", "kilograms": "kg", "kilogram": "kg", "milliliters": "ml", "milliliter": "ml",
+         "hertz": "hz", "gigahertz": "ghz", "milliseconds": "ms", "millisecond": "ms", "versus": "vs",
+         "okay": "ok", "cetera": "etc"}  # fmt: skip
+"""Words Whisper writes one way and a person another ("16 GB" for "sixteen gigabytes"): one form for both."""
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+
+
 def normaliser():
+    """Text -> words to score: Whisper's English normaliser, then symbols split off, spelled letters joined,
+    and what is written differently for the same words made one (_SAME, "15th" and "15", a range's "5 to 10"
+    and "5-10"). The same for the reference and both transcripts, so it moves neither side's score against
+    the other."""
     from whisper_normalizer.english import EnglishTextNormalizer
 
     english = EnglishTextNormalizer()
@@ -85,12 +98,15 @@ def normaliser():
         out: list[str] = []
         letters = False  # the last word is spelled letters: "u s" is "us"
         for w in said.split():
-            if w in _SYMBOL_WORDS:
+            if w in _SYMBOL_WORDS or (w == "et" and "cetera" in said):
                 continue
+            w = _ORDINAL.sub(r"\1", _SAME.get(w, w))
             single = len(w) == 1 and w.isalpha()
             if single and letters:
                 out[-1] += w
                 continue
+            if w.isdecimal() and len(out) >= 2 and out[-1] == "to" and out[-2].isdecimal():
+                out.pop()  # "5 to 10" is "5-10"
             out.append(w)
             letters = single
         return out

@@ -225,13 +225,13 @@ class SpeechPlanner:
             cut = cut_point(said, pos, limit) if len(said) - pos > limit else len(said)
             cuts.append((pos, pos + len(said[pos:cut].rstrip())))
             pos = cut + (cut < len(said) and said[cut] == " ")
-        pieces = []
+        pieces: list[Piece] = []
         for u, v in cuts:
             if not speakable(said[u:v]):
                 continue
             a, b = local.span(u, v)
             pieces.append(self._piece(s, where, at, i + a, i + max(b, a + 1), sentence, said[u:v]))
-        return pieces
+        return _with_sources(pieces)
 
     def _piece(self, s: str, where: list[int] | None, at: int, i: int, j: int, sentence: int,
                text: str | None = None) -> Piece:  # fmt: skip
@@ -239,6 +239,18 @@ class SpeechPlanner:
         (default: as written)."""
         a, b = (at + i, at + j) if where is None else (at + where[i], at + where[j - 1] + 1)
         return Piece(s[i:j] if text is None else text, self._map.start_of(a), self._map.end_of(b), sentence)
+
+
+def _with_sources(pieces: list[Piece]) -> list[Piece]:
+    """Pieces of one cut sentence, each with some source: a piece made only of text a stage added (the full
+    stop after a heading, "# 9am-5pm" cut after "five p", leaving "m.") joins its neighbour."""
+    out: list[Piece] = []
+    for p in pieces:
+        if out and (p.start >= p.end or out[-1].start >= out[-1].end):
+            last = out.pop()
+            p = Piece(f"{last.text} {p.text}", min(last.start, p.start), max(last.end, p.end), p.sentence)
+        out.append(p)
+    return out
 
 
 def _chunk(pieces: list[Piece]) -> Chunk:

@@ -16,8 +16,14 @@ first that matches at a place wins; ``ORDER`` below):
                   snake_case and camelCase identifiers
     dates.py      dates, decades, times of day, durations
     numbers.py    money, percentages, units, dimensions, ratios, ranges, fractions, ordinals, numbers
-    engine.py     the rule engine: where rules are tried, segments with source ranges
-    language.py   a language: its tables (en.py) and number words (num2words)
+    engine.py     the rule engine: where rules are tried, segments with source ranges; firsts.py says
+                  which characters each rule can start with
+    language.py   a language: its tables (en.py) and number words (en_numbers.py for English, num2words
+                  for the others)
+
+Said once means said: a piece whose rewrite left something a rule would take ("0:0x0" -> "zero to zero
+x0") is said again until nothing changes (``Verbaliser.segments``), so no digit is ever left and saying
+the result again changes nothing (tests/test_verbalise.py checks both on hostile input).
 
 Languages without tables (every one but English today) are left as written. To add one: copy en.py's
 names into xx.py, register it in language.py, and give it table tests like tests/test_verbalise.py.
@@ -37,9 +43,10 @@ ORDER = (
     "tag", "special", "email", "weekday", "month day", "month year", "abbreviation", "dotted initialism",
     "initial", "iso date", "numeric date", "day month", "decade", "hour range", "clock", "hour", "glued duration",
     "phone", "version", "dotted number", "hash number", "cents", "currency before", "code before",
-    "currency after", "percent", "dimensions", "unit", "ratio", "range", "fraction", "slashed numbers", "ordinal",
-    "negative", "scaled", "glued", "number", "dotted name", "path", "flag", "snake case", "camel case", "roman",
-    "capitals", "symbol", "ampersand", "about", "point", "digits",
+    "currency after", "percent", "dimensions", "unit", "ratio", "range", "fraction", "vulgar fraction",
+    "slashed numbers", "ordinal", "negative", "scaled", "glued", "number", "dotted name", "path", "flag",
+    "snake case", "camel case", "roman", "capitals", "symbol", "ampersand", "about", "power", "per", "point",
+    "digits",
 )  # fmt: skip
 """Which rule wins where several match at one place: the more specific first."""
 

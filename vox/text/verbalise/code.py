@@ -113,7 +113,7 @@ def rules(lang: Language) -> list[Rule]:
         Rule("dotted name", rf"(?<![\w@/.-])[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+(?:\(\))?(?:/{_PART})*/?", names),
         Rule("path", rf"(?<![\w.~/-])(?:~|\.\.?)?/{_PART}(?:/{_PART})*/?"
              rf"|(?<![\w.~/-]){_PART}(?:/{_PART}){{2,}}/?|(?<![\w.~/-])[\w-]+/[\w-]*\.[A-Za-z]\w*", a_path),
-        Rule("flag", r"(?<![\w-])(--?)([A-Za-z][\w-]*)", flag),
+        Rule("flag", r"(?<![\w.-])(--?)([A-Za-z][\w-]*)", flag),
         Rule("snake case", r"(?<![\w.])[A-Za-z]\w*_\w*[A-Za-z0-9](?!\w|\.\w)", ident),
         Rule("camel case", r"(?<![\w.])[a-z]+(?:[A-Z][a-z0-9]*|[A-Z]+(?![a-z]))+(?!\w|\.\w)", ident),
     ]

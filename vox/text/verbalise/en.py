@@ -20,12 +20,22 @@ WORDS = {
     "backslash": "backslash", "am": "a m", "pm": "p m", "oclock": "o'clock", "hundred": "hundred", "oh": "oh",
     "degrees": "degrees", "over": "over", "plus": "plus", "hour": "hour", "hours": "hours", "minute": "minute",
     "minutes": "minutes", "second": "second", "seconds": "seconds", "day": "day", "days": "days", "week": "week",
-    "weeks": "weeks",
+    "weeks": "weeks", "a": "a", "power": "to the power of",
 }  # fmt: skip
 DROP_AND = True  # "one hundred three", not "one hundred and three"
 
 FRACTIONS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 """Denominators with a name of their own; others are the ordinal ("third", "thirds")."""
+VULGAR_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5),
+                    "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8),
+                    "⅞": (7, 8)}  # fmt: skip
+"""One character fractions: "½" is "one half", "3½" "three and a half"."""
+POWERS = {"²": "squared", "³": "cubed"}
+"""A superscript after a letter or number ("x²"); other powers ("2^10") are "to the power of"."""
+PER_WORDS = frozenset(
+    "second sec minute min hour hr day week wk month mo year yr night person user seat request item unit".split()
+)
+"""After a slash these make it "per" ("$5/month", "requests/second")."""
 
 SCALES = {
     "k": "thousand", "K": "thousand", "thousand": "thousand", "m": "million", "M": "million", "mn": "million",
@@ -103,10 +113,14 @@ BEFORE_NUMBER = frozenset(
 )
 """Said only before a number ("p. 55" is "page fifty-five"; "p." elsewhere is an initial)."""
 
-# All-capital words said as words rather than spelled; everything else in capitals is spelled ("F B I")
+# All-capital words said as words rather than spelled; everything else in capitals is spelled ("F B I").
+# Decided by measurement (Piper's Joe, then Whisper base, "The X is ready now." said as the word and as
+# letters, 42 initialisms): NASA, NATO, RAM and ASCII are heard right only as words; GIF, PIN, LAN, CRUD,
+# CUDA and TOML said as words were heard as "gift", "pen", "land", "cred", "queue" and "tumble", and right
+# when spelled, so they are spelled. JSON stays a word ("jay-son", which Whisper writes "Jason").
 ACRONYM_WORDS = frozenset(
-    """NASA NATO UNESCO UNICEF RAM ROM GIF JPEG JSON YAML TOML LAN WAN CAPTCHA LASER RADAR SCUBA FIFA OPEC PIN
-    SIM GUI WYSIWYG AIDS COVID LIDAR FEMA IKEA SWAT POSIX CUDA ASCII DOS MIDI OK NAT WASM REST CRUD AJAX
+    """NASA NATO UNESCO UNICEF RAM ROM JPEG JSON YAML WAN CAPTCHA LASER RADAR SCUBA FIFA OPEC
+    SIM GUI WYSIWYG AIDS COVID LIDAR FEMA IKEA SWAT POSIX ASCII DOS MIDI OK NAT WASM REST AJAX
     SAML OAUTH LINQ ISO ANSI IEEE NASDAQ ZIP SOAP VISA WIFI NOAA OSHA ASAP FAQ""".split()
 )
 SAID_AS = {"OK": "okay", "IEEE": "I triple E", "WIFI": "wifi", "FAQ": "F A Q", "ASAP": "A S A P",

@@ -1,11 +1,18 @@
 """The rule engine: a table of (pattern -> spoken form) rules run over one piece of a sentence.
 
-Rules are tried only where a token (a run of non-spaces) needs one: a digit, a symbol, a dot or a capital
-inside it, a month name. At such a token the rules' patterns, joined into one alternation in table order,
-are matched at the token's start and after each punctuation mark inside it; the first rule that matches
-wins, and a match may run on over the next tokens ("5 p.m.", "Jan. 5, 2025"). Text no rule matches is
-kept as written. Each rewrite is one segment ``(spoken, start, end)`` over the piece, so the planner can
-map what is said back to where it was written.
+Rules are tried only where a token (a run of non-spaces) needs one: a digit, a symbol, a dot inside a word
+or after a word the language abbreviates, two capitals or one inside a word, a month or weekday name before
+a number. One regex finds those tokens; it starts with a single character class, so the regex engine skips
+plain words without trying anything. At such a token the rules are matched at its start and wherever letters
+or digits begin inside it; the first rule in table order that matches wins, and a match may run on over the
+next tokens ("5 p.m.", "Jan. 5, 2025"). Only the rules that can start with the character there are tried
+(firsts.py reads that from each pattern), joined into one alternation without their groups. Text no rule
+matches is kept as written. Each rewrite is one segment ``(spoken, start, end)`` over the piece, so the
+planner can map what is said back to where it was written.
+
+Said once means said: the engine also reports whether a rewrite is glued to text it kept ("0:0x0" leaves
+"x0") or says something a rule would take again, and the verbaliser then says the result again until it
+settles (see ``Verbaliser.segments``).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ _NEXT = re.compile(r"\s*(\S+)")
 _ENDS = frozenset(".!?…")
 _FILLERS = frozenset("to is at of the was as be = : is".split())
 _CLOSERS = "\"'”’»)]}"
-_SYMBOLS = r"\d$€£¥₹₩₽₿₺₪₱₦#&@_/\\~+=×÷±≈<>≤≥→%°¢\["
+_SYMBOLS = r"\d$€£¥₹₩₽₿₺₪₱₦#&@_/\\~+=×÷±≈<>≤≥→%°¢\[^²³½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"
 _TRIGGERS = (
     rf"[{_SYMBOLS}.\-A-Z]"  # one character class first, so the regex engine skips plain text quickly
     rf"(?:(?<=[{_SYMBOLS}])"  # a digit or symbol
@@ -252,7 +259,7 @@ def _next_start(text: str, c: int, e: int) -> int:
     c += 1
     while c < e:
         a, b = text[c - 1], text[c]
-        if a.isalnum() != b.isalnum() or (b.isdecimal() and not a.isdecimal()):
+        if a.isalnum() != b.isalnum() or (b.isdigit() and not a.isdigit()):
             break
         c += 1
     return c

@@ -143,6 +143,22 @@ def rules(lang: Language) -> list[Rule]:
     def scaled(m: re.Match[str], ctx: Context) -> str:
         return f"{_quantity(lang, m.group(1))} {t.SCALES[m.group(2)]}"
 
+    def vulgar(m: re.Match[str], ctx: Context) -> str:
+        whole, (num, den) = m.group(1), t.VULGAR_FRACTIONS[m.group(2)]
+        if not whole:
+            return lang.fraction(num, den)
+        part = lang.fraction(num, den)
+        if num == 1:
+            part = f"{w['a']} {part.split(' ', 1)[1]}"  # "three and a half"
+        return f"{lang.integer(whole)} {w['and']} {part}"
+
+    def power(m: re.Match[str], ctx: Context) -> str:
+        said = t.POWERS.get(m.group())
+        return said or f"{w['power']} {lang.integer(m.group(1))}"
+
+    def per(m: re.Match[str], ctx: Context) -> str:
+        return w["per"]
+
     def point(m: re.Match[str], ctx: Context) -> str:
         return f"{w['point']} {lang.digits(m.group(1))}"
 
@@ -164,6 +180,9 @@ def rules(lang: Language) -> list[Rule]:
         Rule("ratio", r"(?<![\w.:,])(\d+):(\d)(?![\d:])", ratio),
         Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?({NUM})(?![\w\-–/]|\.\d)", number_range),
         Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
+        Rule("vulgar fraction", rf"(?<![\w.,])(\d+)?\s?([{''.join(t.VULGAR_FRACTIONS)}])", vulgar),
+        Rule("power", rf"(?<=\w)[{''.join(t.POWERS)}]|(?<=\w)\^(\d+)\b", power),
+        Rule("per", rf"(?<=\w)/(?=(?:{choice(t.PER_WORDS)})\b)", per),
         Rule("slashed numbers", r"(?<![\w./,])\d+(?:/\d+)+(?![\w/]|\.\d)", slashed),
         Rule("ordinal", r"(?<![\w.,])(\d+)(?:st|nd|rd|th)\b", ordinal),
         Rule("negative", rf"(?<![\w.,])[-−]({NUM})(?![\w])", negative),
