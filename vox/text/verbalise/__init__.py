@@ -67,11 +67,22 @@ _AGAIN = 3
 
 
 def compose(text: str, first: list[Segment], second: list[Segment]) -> list[Segment]:
-    """``second`` (segments over what ``first`` says) as segments over text: a boundary inside text kept as
-    written maps exactly, one inside a rewrite widens to the whole rewrite, and segments that then share
-    source text are merged, so the result stays in order and never says a source character twice."""
+    """``second`` (segments over what ``first`` says) as segments over text. Text the second pass kept is
+    kept as the first pass segmented it (a kept run over several first rewrites stays several segments, so
+    offsets keep their grain); a second rewrite spans the first segments it touches, a boundary inside text
+    the first pass kept mapping exactly. Segments that then share source text are merged, so the result
+    stays in order and never says a source character twice."""
     starts = list(accumulate((len(seg[0]) for seg in first), initial=0))
     kept = [said == text[s:e] for said, s, e in first]
+    said_first = "".join(seg[0] for seg in first)
+    out: list[Segment] = []
+
+    def add(said: str, s: int, e: int) -> None:
+        if out and s < out[-1][2]:
+            prev, ps, pe = out.pop()
+            out.append((prev + said, ps, max(pe, e)))
+        else:
+            out.append((said, s, max(s, e)))
 
     def where(x: int, closing: bool) -> int:
         k = bisect_right(starts, x - 1 if closing else x) - 1
@@ -81,14 +92,22 @@ def compose(text: str, first: list[Segment], second: list[Segment]) -> list[Segm
             return s + min(max(x - starts[k], 0), e - s)
         return e if closing else s
 
-    out: list[Segment] = []
     for said, a, b in second:
-        s, e = (where(a, False), where(b, True)) if b > a else (where(a, False),) * 2
-        if out and s < out[-1][2]:
-            prev, ps, pe = out.pop()
-            out.append((prev + said, ps, max(pe, e)))
-        else:
-            out.append((said, s, max(s, e)))
+        if b <= a:
+            add(said, where(a, False), where(a, False))
+        elif said != said_first[a:b]:  # rewritten again
+            add(said, where(a, False), where(b, True))
+        else:  # kept: the first pass's segments, cut where this one starts and ends
+            k = bisect_right(starts, a) - 1
+            while k < len(first) and starts[k] < b:
+                x, y = max(a, starts[k]), min(b, starts[k + 1])
+                if y > x:
+                    _, s, e = first[k]
+                    if kept[k]:
+                        add(said_first[x:y], s + x - starts[k], s + y - starts[k])
+                    else:
+                        add(said_first[x:y], s, e)
+                k += 1
     return out
 
 

@@ -200,7 +200,7 @@ class Rules:
                 if spoken and end < len(text) and text[end].isalnum() and spoken[-1].isalnum():
                     spoken += " "
                 if not unsettled:  # what it says, or what it left glued to it, is something a rule may want
-                    unsettled = self._needs.search(spoken) is not None or (
+                    unsettled = (self._needs.search(spoken) is not None and spoken != text[c:end]) or (
                         end < len(text) and text[end] != " " and _CLOSERS_TO_END.match(text, end) is None
                         and _CLOSERS_TO_SPACE.match(text, end) is None)  # fmt: skip
                 out.append((spoken, c, end))
@@ -259,7 +259,7 @@ def _next_start(text: str, c: int, e: int) -> int:
     c += 1
     while c < e:
         a, b = text[c - 1], text[c]
-        if a.isalnum() != b.isalnum() or (b.isdigit() and not a.isdigit()):
+        if a.isalnum() != b.isalnum() or (b.isdigit() and not a.isdigit()) or (b.isdecimal() and not a.isdecimal()):
             break
         c += 1
     return c
