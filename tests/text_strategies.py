@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 
 from hypothesis import HealthCheck, settings
@@ -10,7 +11,9 @@ from hypothesis import strategies as st
 
 from vox.text import CODE_BLOCK_NOTE, ChunkStream, SpeechStream
 
-PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=int(os.environ.get("VOX_PROPERTY_EXAMPLES", "200")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+"""VOX_PROPERTY_EXAMPLES=5000 runs every property test harder (once in a while, or after changing a rule)."""
 _WORD = re.compile(r"[^\W_]+")
 _DELETED = re.compile("[\u00ad\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 

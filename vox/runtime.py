@@ -32,6 +32,7 @@ from vox.pipeline import Chunk, ChunkSource, FixedPlan, Generation
 from vox.replies import PushedReply, ReplyRegistry
 from vox.stt import SttManager, Transcript
 from vox.text.verbalise import Verbaliser
+from vox.text.verbalise import warm as warm_verbaliser
 from vox.validate import SpeakRequest
 from vox.voices import VoiceLibrary
 
@@ -39,6 +40,7 @@ log = logging.getLogger("vox")
 
 QUIESCE_TIMEOUT = 5.0
 """Seconds an engine switch or unload waits for the replies it stopped to leave the engine."""
+NOTHING_TO_SAY = "There is nothing to say once markdown, code, emoji and punctuation are left out."
 
 
 class Runtime:
@@ -56,6 +58,7 @@ class Runtime:
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
         self.books = Books(self)
         """Book projects and their background renders (vox/books/)."""
+        threading.Thread(target=warm_verbaliser, args=(config.engine.lang,), daemon=True, name="vox-text-warm").start()
 
     def _tell_pages(self, event: StopEvent) -> None:
         """Pages silence audio they already hold for a stop (replacements and single-job stops excepted): a stop
@@ -132,14 +135,13 @@ class Runtime:
         characters)."""
         if self.adaptive:
             feed = self.text_feed(lang)
-            feed.push(text)
-            feed.end()
+            feed.push_whole(text)
             if feed.silent:
-                raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
+                raise NothingToSay(NOTHING_TO_SAY)
             return feed, None
         chunks = self.plan(text, lang)
         if not chunks:
-            raise NothingToSay("There is nothing to say once markdown, code, emoji and punctuation are left out.")
+            raise NothingToSay(NOTHING_TO_SAY)
         return FixedPlan(chunks), len(chunks)
 
     def speak(

@@ -18,7 +18,7 @@ chunk texts are exactly speech_chunks(normalize_for_speech(reply), ...) for the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from vox.text.abbreviations import for_language
@@ -131,6 +131,16 @@ class SpeechPlanner:
         out = self.feed(text)
         return out + self.end()
 
+    def chunks(self, text: str, step: int = 2048) -> Iterator[Chunk]:
+        """``plan(text)``, lazily: the reply is fed ``step`` characters at a time as the caller takes chunks,
+        so a long reply's first chunk does not wait for the rest to be planned (the same chunks as plan())."""
+        need_str(text)
+        step = need_count(step, "step")
+        self._start()
+        for at in range(0, len(text), step):
+            yield from self.feed(text[at : at + step])
+        yield from self.end()
+
     # -- the caller's grouping ------------------------------------------------------------------------------
 
     @property
@@ -205,6 +215,12 @@ class SpeechPlanner:
         segments = self._verbaliser.segments(s[i:j])
         if len(segments) == 1 and segments[0][0] == s[i:j]:  # nothing to rewrite: the usual piece
             return [self._piece(s, where, at, i, j, sentence, continues=continues)]
+        said = "".join([seg[0] for seg in segments])
+        if len(said) <= limit:  # still one piece: its span is its segments' span
+            if not speakable(said):
+                return []
+            a, b = segments[0][1], segments[-1][2]
+            return [self._piece(s, where, at, i + a, i + max(b, a + 1), sentence, said, continues=continues)]
         local = OffsetMap()
         said = local.add(segments)
         cuts, pos = [], 0
@@ -212,12 +228,13 @@ class SpeechPlanner:
             cut = cut_point(said, pos, limit) if len(said) - pos > limit else len(said)
             cuts.append((pos, pos + len(said[pos:cut].rstrip())))
             pos = cut + (cut < len(said) and said[cut] == " ")
-        pieces = []
+        pieces: list[Piece] = []
         for u, v in cuts:
             if not speakable(said[u:v]):
                 continue
             a, b = local.span(u, v)
             pieces.append(self._piece(s, where, at, i + a, i + max(b, a + 1), sentence, said[u:v], continues=True))
+        pieces = _with_sources(pieces)
         if pieces and not continues:
             pieces[-1] = replace(pieces[-1], continues=False)
         return pieces
@@ -229,6 +246,18 @@ class SpeechPlanner:
         a, b = (at + i, at + j) if where is None else (at + where[i], at + where[j - 1] + 1)
         return Piece(s[i:j] if text is None else text, self._map.start_of(a), self._map.end_of(b), sentence,
                      continues)  # fmt: skip
+
+
+def _with_sources(pieces: list[Piece]) -> list[Piece]:
+    """Pieces of one cut sentence, each with some source: a piece made only of text a stage added (the full
+    stop after a heading, "# 9am-5pm" cut after "five p", leaving "m.") joins its neighbour."""
+    out: list[Piece] = []
+    for p in pieces:
+        if out and (p.start >= p.end or out[-1].start >= out[-1].end):
+            last = out.pop()
+            p = replace(p, text=f"{last.text} {p.text}", start=min(last.start, p.start), end=max(last.end, p.end))
+        out.append(p)
+    return out
 
 
 def _chunk(pieces: list[Piece]) -> Chunk:

@@ -16,8 +16,14 @@ first that matches at a place wins; ``ORDER`` below):
                   snake_case and camelCase identifiers
     dates.py      dates, decades, times of day, durations
     numbers.py    money, percentages, units, dimensions, ratios, ranges, fractions, ordinals, numbers
-    engine.py     the rule engine: where rules are tried, segments with source ranges
-    language.py   a language: its tables (en.py) and number words (num2words)
+    engine.py     the rule engine: where rules are tried, segments with source ranges; firsts.py says
+                  which characters each rule can start with
+    language.py   a language: its tables (en.py) and number words (en_numbers.py for English, num2words
+                  for the others)
+
+Said once means said: a piece whose rewrite left something a rule would take ("0:0x0" -> "zero to zero
+x0") is said again until nothing changes (``Verbaliser.segments``), so no digit is ever left and saying
+the result again changes nothing (tests/test_verbalise.py checks both on hostile input).
 
 Languages without tables (every one but English today) are left as written. To add one: copy en.py's
 names into xx.py, register it in language.py, and give it table tests like tests/test_verbalise.py.
@@ -25,7 +31,9 @@ names into xx.py, register it in language.py, and give it table tests like tests
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 from vox.text.verbalise import code, dates, numbers, words
 from vox.text.verbalise.engine import Rules, Segment
@@ -35,9 +43,10 @@ ORDER = (
     "tag", "special", "email", "weekday", "month day", "month year", "abbreviation", "dotted initialism",
     "initial", "iso date", "numeric date", "day month", "decade", "hour range", "clock", "hour", "glued duration",
     "phone", "version", "dotted number", "hash number", "cents", "currency before", "code before",
-    "currency after", "percent", "dimensions", "unit", "ratio", "range", "fraction", "slashed numbers", "ordinal",
-    "negative", "scaled", "glued", "number", "dotted name", "path", "flag", "snake case", "camel case", "roman",
-    "capitals", "symbol", "ampersand", "about", "point", "digits",
+    "currency after", "percent", "dimensions", "unit", "ratio", "range", "fraction", "vulgar fraction",
+    "slashed numbers", "ordinal", "negative", "scaled", "glued", "number", "dotted name", "path", "flag",
+    "snake case", "camel case", "roman", "capitals", "symbol", "ampersand", "about", "power", "per", "point",
+    "digits",
 )  # fmt: skip
 """Which rule wins where several match at one place: the more specific first."""
 
@@ -49,11 +58,64 @@ def _rules(language: Language) -> Rules:
         raise RuntimeError(f"rules without a place in ORDER, or ORDER naming none: {set(by_name) ^ set(ORDER)}")
     t = language.t
     names = frozenset(t.MONTHS) | {k.capitalize() for k in [*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS]}
-    return Rules([by_name[name] for name in ORDER], language, names)
+    abbreviations = frozenset([*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS])
+    return Rules([by_name[name] for name in ORDER], language, names, abbreviations)
+
+
+_AGAIN = 3
+"""How many times a piece is said again at most; one settles every case the property tests find."""
+
+
+def compose(text: str, first: list[Segment], second: list[Segment]) -> list[Segment]:
+    """``second`` (segments over what ``first`` says) as segments over text. Text the second pass kept is
+    kept as the first pass segmented it (a kept run over several first rewrites stays several segments, so
+    offsets keep their grain); a second rewrite spans the first segments it touches, a boundary inside text
+    the first pass kept mapping exactly. Segments that then share source text are merged, so the result
+    stays in order and never says a source character twice."""
+    starts = list(accumulate((len(seg[0]) for seg in first), initial=0))
+    kept = [said == text[s:e] for said, s, e in first]
+    said_first = "".join(seg[0] for seg in first)
+    out: list[Segment] = []
+
+    def add(said: str, s: int, e: int) -> None:
+        if out and s < out[-1][2]:
+            prev, ps, pe = out.pop()
+            out.append((prev + said, ps, max(pe, e)))
+        else:
+            out.append((said, s, max(s, e)))
+
+    def where(x: int, closing: bool) -> int:
+        k = bisect_right(starts, x - 1 if closing else x) - 1
+        k = min(max(k, 0), len(first) - 1)
+        _, s, e = first[k]
+        if kept[k]:
+            return s + min(max(x - starts[k], 0), e - s)
+        return e if closing else s
+
+    for said, a, b in second:
+        if b <= a:
+            add(said, where(a, False), where(a, False))
+        elif said != said_first[a:b]:  # rewritten again
+            add(said, where(a, False), where(b, True))
+        else:  # kept: the first pass's segments, cut where this one starts and ends
+            k = bisect_right(starts, a) - 1
+            while k < len(first) and starts[k] < b:
+                x, y = max(a, starts[k]), min(b, starts[k + 1])
+                if y > x:
+                    _, s, e = first[k]
+                    if kept[k]:
+                        add(said_first[x:y], s + x - starts[k], s + y - starts[k])
+                    else:
+                        add(said_first[x:y], s, e)
+                k += 1
+    return out
 
 
 def tidy(segments: list[Segment]) -> list[Segment]:
     """Segments whose joined text has single spaces and no space at either end (rewrites can leave two)."""
+    said = "".join([seg[0] for seg in segments])
+    if "  " not in said and said[:1] != " " and said[-1:] != " " and all([seg[0] for seg in segments]):
+        return segments  # the usual case
     out: list[Segment] = []
     space = True  # the text so far ends with a space (or is empty)
     for text, s, e in segments:
@@ -91,14 +153,35 @@ class Verbaliser:
 
     def segments(self, text: str) -> list[Segment]:
         """What a piece (single spaces, no space at its ends) is said as: segments (spoken, start, end) over
-        text, in order, covering it; joined they have single spaces too."""
+        text, in order, covering it; joined they have single spaces too.
+
+        Said once means said: where a rewrite is glued to text kept as written ("0:0x0" -> "zero to zero x0"),
+        the result is said again (at most a few times) until saying it changes nothing, with each segment
+        mapped back to the text it came from."""
         if self._rules is None or not text:
             return [(text, 0, len(text))]
-        return tidy(self._rules.segments(text, self.day_first))
+        segments, unsettled = self._rules.segments(text, self.day_first)
+        segments = tidy(segments)
+        for _ in range(_AGAIN):
+            if not unsettled:
+                break
+            said = "".join(seg[0] for seg in segments)
+            again, unsettled = self._rules.segments(said, self.day_first)
+            if len(again) == 1 and again[0][0] == said:
+                break
+            segments = compose(text, segments, tidy(again))
+        return segments
 
     def say(self, text: str) -> str:
         """The piece as it is said."""
         return "".join(segment[0] for segment in self.segments(text))
+
+
+def warm(lang: str = "en") -> None:
+    """Compile a language's rules now (tenths of a second on a slow machine) rather than on a first reply."""
+    language = for_language(lang)
+    if language is not None:
+        _rules(language).warm()
 
 
 def verbalise(text: str, lang: str = "en", *, day_first: bool = False) -> str:
@@ -106,4 +189,4 @@ def verbalise(text: str, lang: str = "en", *, day_first: bool = False) -> str:
     return Verbaliser(lang, day_first=day_first).say(" ".join(text.split()))
 
 
-__all__ = ["ORDER", "Verbaliser", "verbalise"]
+__all__ = ["ORDER", "Verbaliser", "verbalise", "warm"]

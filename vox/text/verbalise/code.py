@@ -15,7 +15,7 @@ from vox.text.verbalise.language import Language
 from vox.text.verbalise.numbers import identifier
 
 _PART = r"[\w~%+-]+(?:\.[\w~%+-]+)*"  # a path part: dots only inside
-_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^\W\d_]+")  # the last: letters in other scripts
 
 
 def words_of(lang: Language, name: str) -> str:
@@ -29,7 +29,7 @@ def words_of(lang: Language, name: str) -> str:
         if screaming or (part.isupper() and len(part) > 4):
             part = part.lower()
         for piece in _CAMEL.findall(part):
-            if piece.isdigit():
+            if piece.isdecimal():
                 out.append(identifier(lang, piece))
             elif piece.isupper() and len(piece) > 1 and piece not in lang.t.ACRONYM_WORDS:
                 out.append(" ".join(piece))
@@ -113,7 +113,7 @@ def rules(lang: Language) -> list[Rule]:
         Rule("dotted name", rf"(?<![\w@/.-])[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+(?:\(\))?(?:/{_PART})*/?", names),
         Rule("path", rf"(?<![\w.~/-])(?:~|\.\.?)?/{_PART}(?:/{_PART})*/?"
              rf"|(?<![\w.~/-]){_PART}(?:/{_PART}){{2,}}/?|(?<![\w.~/-])[\w-]+/[\w-]*\.[A-Za-z]\w*", a_path),
-        Rule("flag", r"(?<![\w-])(--?)([A-Za-z][\w-]*)", flag),
+        Rule("flag", r"(?<![\w.-])(--?)([A-Za-z][\w-]*)", flag),
         Rule("snake case", r"(?<![\w.])[A-Za-z]\w*_\w*[A-Za-z0-9](?!\w|\.\w)", ident),
         Rule("camel case", r"(?<![\w.])[a-z]+(?:[A-Z][a-z0-9]*|[A-Z]+(?![a-z]))+(?!\w|\.\w)", ident),
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, spaced
+from vox.text.verbalise.engine import Context, Rule, choice, spaced
 from vox.text.verbalise.language import Language
 from vox.text.verbalise.numbers import is_year
 
@@ -66,7 +66,7 @@ def rules(lang: Language) -> list[Rule]:
     t = lang.t
     w = lang.w
     month = t.MONTH_PATTERN
-    zones = "|".join(sorted(t.TIME_ZONES, key=len, reverse=True))
+    zones = choice(t.TIME_ZONES)
 
     def iso(m: re.Match[str], ctx: Context) -> str:
         y, mo, d = m.groups()
@@ -94,7 +94,7 @@ def rules(lang: Language) -> list[Rule]:
         return f"{t.MONTHS[month_number(lang, m.group(1)) - 1]} {lang.year(int(m.group(2)))}"
 
     def weekday(m: re.Match[str], ctx: Context) -> str:
-        return t.WEEKDAYS[m.group(1).lower()]
+        return t.WEEKDAYS[(m.group(1) or m.group(2)).lower()]
 
     def decade(m: re.Match[str], ctx: Context) -> str:
         century, tens, short = m.group(1), m.group(2), m.group(3) or m.group(4)
@@ -129,7 +129,7 @@ def rules(lang: Language) -> list[Rule]:
     return [
         Rule("iso date", r"(?<![\w./-])(\d{4})-(\d{2})-(\d{2})(?![\w/-]|\.\d)", iso),
         Rule("numeric date", r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})([/.])(\d{4}|\d{2})(?![\w/-]|\.\d)", numeric),
-        Rule("weekday", rf"\b({t.WEEKDAY_PATTERN})\.?(?=,?\s+(?:{month}|\d))", weekday),
+        Rule("weekday", rf"\b({t.WEEKDAY_PATTERN})\.?(?=,?\s+(?:{month}|\d))|\b({t.WEEKDAY_AT_END})(?=,$)", weekday),
         Rule("month day", rf"\b({month})\.?\s+(\d{{1,2}}){_ORD}(?![\d:.,]\d|\w)(?:,?\s+(\d{{4}})(?![\w.]\d|\w))?",
              month_first),
         Rule("day month", rf"(?<![\w.,])(\d{{1,2}}){_ORD}\s+(?:of\s+)?({month})\.?(?:,?\s+(\d{{4}})(?!\w|[.,]\d))?",

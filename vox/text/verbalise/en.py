@@ -7,6 +7,11 @@ it in ``language.py``; the number words come from num2words in that language.
 
 from __future__ import annotations
 
+import vox.text.verbalise.en_numbers as en_numbers
+
+NUMBER_WORDS = en_numbers
+"""Number words: cardinal, ordinal and year (languages without one use num2words)."""
+
 CODE = "en"
 WORDS = {
     "point": "point", "minus": "minus", "to": "to", "by": "by", "times": "times", "per": "per", "and": "and",
@@ -15,12 +20,22 @@ WORDS = {
     "backslash": "backslash", "am": "a m", "pm": "p m", "oclock": "o'clock", "hundred": "hundred", "oh": "oh",
     "degrees": "degrees", "over": "over", "plus": "plus", "hour": "hour", "hours": "hours", "minute": "minute",
     "minutes": "minutes", "second": "second", "seconds": "seconds", "day": "day", "days": "days", "week": "week",
-    "weeks": "weeks",
+    "weeks": "weeks", "a": "a", "power": "to the power of",
 }  # fmt: skip
 DROP_AND = True  # "one hundred three", not "one hundred and three"
 
 FRACTIONS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 """Denominators with a name of their own; others are the ordinal ("third", "thirds")."""
+VULGAR_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5), "⅖": (2, 5),
+                    "⅗": (3, 5), "⅘": (4, 5), "⅙": (1, 6), "⅚": (5, 6), "⅛": (1, 8), "⅜": (3, 8), "⅝": (5, 8),
+                    "⅞": (7, 8)}  # fmt: skip
+"""One character fractions: "½" is "one half", "3½" "three and a half"."""
+POWERS = {"²": "squared", "³": "cubed"}
+"""A superscript after a letter or number ("x²"); other powers ("2^10") are "to the power of"."""
+PER_WORDS = frozenset(
+    "second sec minute min hour hr day week wk month mo year yr night person user seat request item unit".split()
+)
+"""After a slash these make it "per" ("$5/month", "requests/second")."""
 
 SCALES = {
     "k": "thousand", "K": "thousand", "thousand": "thousand", "m": "million", "M": "million", "mn": "million",
@@ -30,7 +45,7 @@ SCALES = {
 
 # symbol or code -> (one, many, cent one, cent many); a cent of None: read the decimals as a decimal number
 CURRENCIES: dict[str, tuple[str, str, str | None, str | None]] = {
-    "$": ("dollar", "dollars", "cent", "cents"), "US$": ("US dollar", "US dollars", "cent", "cents"),
+    "$": ("dollar", "dollars", "cent", "cents"), "US$": ("U S dollar", "U S dollars", "cent", "cents"),
     "A$": ("Australian dollar", "Australian dollars", "cent", "cents"),
     "C$": ("Canadian dollar", "Canadian dollars", "cent", "cents"),
     "NZ$": ("New Zealand dollar", "New Zealand dollars", "cent", "cents"),
@@ -40,7 +55,7 @@ CURRENCIES: dict[str, tuple[str, str, str | None, str | None]] = {
     "₽": ("ruble", "rubles", "kopek", "kopeks"), "₿": ("bitcoin", "bitcoin", None, None),
     "₺": ("lira", "lira", "kurus", "kurus"), "₪": ("shekel", "shekels", "agora", "agorot"),
     "₱": ("peso", "pesos", "centavo", "centavos"), "₦": ("naira", "naira", "kobo", "kobo"),
-    "USD": ("US dollar", "US dollars", "cent", "cents"), "EUR": ("euro", "euros", "cent", "cents"),
+    "USD": ("U S dollar", "U S dollars", "cent", "cents"), "EUR": ("euro", "euros", "cent", "cents"),
     "GBP": ("pound", "pounds", "penny", "pence"), "JPY": ("yen", "yen", None, None),
     "CNY": ("yuan", "yuan", None, None), "RMB": ("yuan", "yuan", None, None),
     "INR": ("rupee", "rupees", "paisa", "paise"), "CAD": ("Canadian dollar", "Canadian dollars", "cent", "cents"),
@@ -98,10 +113,14 @@ BEFORE_NUMBER = frozenset(
 )
 """Said only before a number ("p. 55" is "page fifty-five"; "p." elsewhere is an initial)."""
 
-# All-capital words said as words rather than spelled; everything else in capitals is spelled ("F B I")
+# All-capital words said as words rather than spelled; everything else in capitals is spelled ("F B I").
+# Decided by measurement (Piper's Joe, then Whisper base, "The X is ready now." said as the word and as
+# letters, 42 initialisms): NASA, NATO, RAM and ASCII are heard right only as words; GIF, PIN, LAN, CRUD,
+# CUDA and TOML said as words were heard as "gift", "pen", "land", "cred", "queue" and "tumble", and right
+# when spelled, so they are spelled. JSON stays a word ("jay-son", which Whisper writes "Jason").
 ACRONYM_WORDS = frozenset(
-    """NASA NATO UNESCO UNICEF RAM ROM GIF JPEG JSON YAML TOML LAN WAN CAPTCHA LASER RADAR SCUBA FIFA OPEC PIN
-    SIM GUI WYSIWYG AIDS COVID LIDAR FEMA IKEA SWAT POSIX CUDA ASCII DOS MIDI OK NAT WASM REST CRUD AJAX
+    """NASA NATO UNESCO UNICEF RAM ROM JPEG JSON YAML WAN CAPTCHA LASER RADAR SCUBA FIFA OPEC
+    SIM GUI WYSIWYG AIDS COVID LIDAR FEMA IKEA SWAT POSIX ASCII DOS MIDI OK NAT WASM REST AJAX
     SAML OAUTH LINQ ISO ANSI IEEE NASDAQ ZIP SOAP VISA WIFI NOAA OSHA ASAP FAQ""".split()
 )
 SAID_AS = {"OK": "okay", "IEEE": "I triple E", "WIFI": "wifi", "FAQ": "F A Q", "ASAP": "A S A P",
@@ -173,6 +192,9 @@ MONTH_PATTERN = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?
                  r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b")  # fmt: skip
 """A month as written, capitalised (a lower-case "may" or "march" is a verb)."""
 WEEKDAY_PATTERN = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)\b"
+WEEKDAY_AT_END = r"(?:Mon|Tues?|Wed|Thu(?:rs?)?|Fri)"
+"""Before a comma that ends the piece ("The office reopens on Tue," opens a reply, "Sep 3." follows): a
+weekday all the same ("Sun" and "Sat" there are more often words)."""
 TIME_PREPOSITIONS = frozenset("at by until till from since before after around about".split())
 """Before "1:45:30" these make it a time of day; elsewhere it is a duration."""
 SPECIALS = {"24/7": "twenty-four seven", "and/or": "and or", "w/o": "without", "w/": "with", "n/a": "N A",

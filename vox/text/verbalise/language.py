@@ -7,7 +7,6 @@ digit by digit.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from types import ModuleType
 
 from num2words import num2words
@@ -15,33 +14,45 @@ from num2words import num2words
 import vox.text.verbalise.en as en_tables
 
 MAX_DIGITS = 15  # longer integers are read digit by digit: nobody says "one quadrillion ..." and means it
+_LIMIT = 10**MAX_DIGITS
 
 
 class Language:
-    """The tables of one language (module attributes, see en.py) and its number words."""
+    """The tables of one language (module attributes, see en.py) and its number words: the tables' own
+    ``NUMBER_WORDS`` (a module with cardinal, ordinal and year, as en_numbers.py) where they have one, else
+    num2words."""
 
     def __init__(self, tables: ModuleType) -> None:
         self.t = tables
         self.code: str = tables.CODE
         self.w: dict[str, str] = tables.WORDS
+        self._own = getattr(tables, "NUMBER_WORDS", None)
+        self._words: dict[tuple[int, str], str] = {}
         self._digit_words = [self.cardinal(d) for d in range(10)]
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one instance per language, kept for the process
     def _n2w(self, n: int, to: str) -> str:
-        words = num2words(n, lang=self.code, to=to).replace(",", "")
-        if self.t.DROP_AND:
-            words = words.replace(" and ", " ")
-        return words.replace("oh-", "oh ")
+        said = self._words.get((n, to))
+        if said is None:
+            if self._own is not None:
+                said = getattr(self._own, to)(n)
+            else:
+                said = num2words(n, lang=self.code, to=to).replace(",", "")
+                if self.t.DROP_AND:
+                    said = said.replace(" and ", " ")
+                said = said.replace("oh-", "oh ")
+            if len(self._words) < 4096:  # kept for the process: replies repeat their numbers
+                self._words[(n, to)] = said
+        return said
 
     def cardinal(self, n: int) -> str:
         if n < 0:
             return f"{self.w['minus']} {self.cardinal(-n)}"
-        if len(str(n)) > MAX_DIGITS:
+        if n >= _LIMIT:
             return self.digits(str(n))
         return self._n2w(n, "cardinal")
 
     def ordinal(self, n: int) -> str:
-        if len(str(n)) > MAX_DIGITS:
+        if n >= _LIMIT:
             return self.digits(str(n))
         return self._n2w(n, "ordinal")
 

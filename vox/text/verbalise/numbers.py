@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, spaced
+from vox.text.verbalise.engine import Context, Rule, choice, spaced
 from vox.text.verbalise.language import Language
 
-NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _NOT_AFTER = r"(?<![\w.,/:#-])"
 _RANGE = r"(?:\s?(?:-|–|to)\s?)"
 
 
-def _alternation(keys: object) -> str:
-    return "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))  # type: ignore[arg-type]
-
-
 def is_year(s: str) -> bool:
-    return len(s) == 4 and s.isdigit() and 1100 <= int(s) <= 2099
+    return len(s) == 4 and s.isdecimal() and 1100 <= int(s) <= 2099
 
 
 def identifier(lang: Language, s: str) -> str:
@@ -38,9 +34,9 @@ def identifier(lang: Language, s: str) -> str:
 def plain(lang: Language, s: str, ctx: Context, at: int) -> str:
     """A number as written (no sign, unit or currency), read by what is before it (see the module doc)."""
     t = lang.t
-    if s.isdigit() and ctx.after_word(at, t.DIGITS_AFTER):
+    if s.isdecimal() and ctx.after_word(at, t.DIGITS_AFTER):
         return lang.digits(s)
-    if s.isdigit() and ctx.after_word(at, t.PAIRS_AFTER):
+    if s.isdecimal() and ctx.after_word(at, t.PAIRS_AFTER):
         return identifier(lang, s)
     if "." in s and "," not in s and ctx.after_word(at, t.VERSION_AFTER):
         return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
@@ -79,10 +75,10 @@ def money(lang: Language, cur: str, amount: str, scale: str | None) -> str:
 def rules(lang: Language) -> list[Rule]:
     t = lang.t
     w = lang.w
-    symbols = _alternation(k for k in t.CURRENCIES if not k.isalpha())
-    codes = _alternation(k for k in t.CURRENCIES if k.isalpha())
-    scales = _alternation(t.SCALES)
-    units = _alternation(t.UNITS)
+    symbols = choice(k for k in t.CURRENCIES if not k.isalpha())
+    codes = choice(k for k in t.CURRENCIES if k.isalpha())
+    scales = choice(t.SCALES)
+    units = choice(t.UNITS)
 
     def minus(sign: str | None) -> str:
         return w["minus"] if sign else ""
@@ -107,7 +103,7 @@ def rules(lang: Language) -> list[Rule]:
 
     def dimensions(m: re.Match[str], ctx: Context) -> str:
         sides = [g for g in m.groups() if g]
-        return f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdigit() else _quantity(lang, g)
+        return f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdecimal() else _quantity(lang, g)
                                    for g in sides)  # fmt: skip
 
     def unit(m: re.Match[str], ctx: Context) -> str:
@@ -147,6 +143,22 @@ def rules(lang: Language) -> list[Rule]:
     def scaled(m: re.Match[str], ctx: Context) -> str:
         return f"{_quantity(lang, m.group(1))} {t.SCALES[m.group(2)]}"
 
+    def vulgar(m: re.Match[str], ctx: Context) -> str:
+        whole, (num, den) = m.group(1), t.VULGAR_FRACTIONS[m.group(2)]
+        if not whole:
+            return lang.fraction(num, den)
+        part = lang.fraction(num, den)
+        if num == 1:
+            part = f"{w['a']} {part.split(' ', 1)[1]}"  # "three and a half"
+        return f"{lang.integer(whole)} {w['and']} {part}"
+
+    def power(m: re.Match[str], ctx: Context) -> str:
+        said = t.POWERS.get(m.group())
+        return said or f"{w['power']} {lang.integer(m.group(1))}"
+
+    def per(m: re.Match[str], ctx: Context) -> str:
+        return w["per"]
+
     def point(m: re.Match[str], ctx: Context) -> str:
         return f"{w['point']} {lang.digits(m.group(1))}"
 
@@ -168,6 +180,9 @@ def rules(lang: Language) -> list[Rule]:
         Rule("ratio", r"(?<![\w.:,])(\d+):(\d)(?![\d:])", ratio),
         Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?({NUM})(?![\w\-–/]|\.\d)", number_range),
         Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
+        Rule("vulgar fraction", rf"(?<![\w.,])(\d+)?\s?([{''.join(t.VULGAR_FRACTIONS)}])", vulgar),
+        Rule("power", rf"(?<=\w)[{''.join(t.POWERS)}]|(?<=\w)\^(\d+)\b", power),
+        Rule("per", rf"(?<=\w)/(?=(?:{choice(t.PER_WORDS)})\b)", per),
         Rule("slashed numbers", r"(?<![\w./,])\d+(?:/\d+)+(?![\w/]|\.\d)", slashed),
         Rule("ordinal", r"(?<![\w.,])(\d+)(?:st|nd|rd|th)\b", ordinal),
         Rule("negative", rf"(?<![\w.,])[-−]({NUM})(?![\w])", negative),

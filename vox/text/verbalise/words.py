@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from vox.text.tags import TAG_PATTERN
-from vox.text.verbalise.engine import Context, Rule, spaced
+from vox.text.verbalise.code import words_of
+from vox.text.verbalise.engine import Context, Rule, choice, spaced
 from vox.text.verbalise.language import Language
 from vox.text.verbalise.numbers import identifier
 
@@ -46,9 +47,8 @@ def initialism(lang: Language, word: str, shouting: bool = False) -> str:
 
 def rules(lang: Language) -> list[Rule]:
     t = lang.t
-    abbreviations = "|".join(re.escape(k) for k in sorted(
-        {*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS}, key=len, reverse=True))  # fmt: skip
-    specials = "|".join(re.escape(k) for k in sorted(t.SPECIALS, key=len, reverse=True))
+    abbreviations = choice({*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS}, fold=True)
+    specials = choice(t.SPECIALS)
     symbols = "".join(re.escape(k) for k in t.SYMBOLS if k not in "%#@")
 
     def tag(m: re.Match[str], ctx: Context) -> str:
@@ -57,19 +57,23 @@ def rules(lang: Language) -> list[Rule]:
     def special(m: re.Match[str], ctx: Context) -> str:
         return t.SPECIALS[m.group()]
 
+    contextual = frozenset([*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS, *t.BEFORE_NUMBER, "st", "dr"])
+
     def abbreviation(m: re.Match[str], ctx: Context) -> str:
         written = m.group()[:-1]
         key = written.lower()
+        if key not in contextual:  # the usual one: said the same wherever it is
+            return t.ABBREVIATIONS.get(key, written)
         end = ctx.at_end(m.end())
         after = ctx.next_word(m.end())
         if key in t.MONTH_ABBREVIATIONS and written[0].isupper():
             return t.MONTHS[t.MONTH_ABBREVIATIONS[key] - 1]
         if key in t.WEEKDAYS and written[0].isupper():
             return t.WEEKDAYS[key]
-        if key in t.BEFORE_NUMBER and not after[:1].isdigit():
+        if key in t.BEFORE_NUMBER and not after[:1].isdecimal():
             return written  # a word that happens to end a sentence, or an initial: said as written
         said = t.ABBREVIATIONS.get(key, written)
-        capital_before = ctx.prev_word(m.start())[:1].isupper() or ctx.prev_word(m.start())[:1].isdigit()
+        capital_before = ctx.prev_word(m.start())[:1].isupper() or ctx.prev_word(m.start())[:1].isdecimal()
         capital_after = after[:1].isupper()
         if key == "st" and ((capital_before and not capital_after) or (not capital_after and not end)):
             return t.STREET
@@ -105,14 +109,14 @@ def rules(lang: Language) -> list[Rule]:
     def glued(m: re.Match[str], ctx: Context) -> str:
         out = []
         for run in re.findall(r"\d+|[A-Za-z]+", m.group()):
-            if run.isdigit():
+            if run.isdecimal():
                 out.append(identifier(lang, run))
             elif run.upper() in t.ACRONYM_WORDS and len(run) > 1:
                 out.append(run.lower())
             elif len(run) <= 3 or run.isupper():
                 out.append(" ".join(run.upper()))
             else:
-                out.append(run)
+                out.append(words_of(lang, run))
         return spaced(out)
 
     def symbol(m: re.Match[str], ctx: Context) -> str:
@@ -127,7 +131,7 @@ def rules(lang: Language) -> list[Rule]:
     return [
         Rule("tag", f"(?i:{TAG_PATTERN.pattern})", tag),
         Rule("special", rf"(?<![\w/])(?:{specials})(?![\w/])", special),
-        Rule("abbreviation", rf"(?<![\w.])(?i:{abbreviations})\.", abbreviation),
+        Rule("abbreviation", rf"(?<![\w.]){abbreviations}\.", abbreviation),
         Rule("dotted initialism", r"(?<![\w.])(?:[A-Za-z]\.){2,}(?:[A-Za-z](?![\w.]))?", acronym),
         Rule("initial", r"(?<![\w.])([A-Z])\.(?=\s+[A-Z])", initial),
         Rule("roman", r"(?<![\w.'’-])([IVXL]+)(?![\w'’-]|\.\w)", roman),
