@@ -180,6 +180,9 @@ def test_barge_in_stops_voice_and_llm_and_keeps_what_was_heard(talk, fake, vox_s
     heard = history[1]
     assert heard.get("interrupted") is True
     assert heard["content"] and LONG.startswith(heard["content"]) and len(heard["content"]) < len(LONG) / 2, heard
+    deadline = time.monotonic() + 30  # the page logged the send; its request may still be on its way
+    while len(fake.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     messages = fake.requests[-1]["messages"]
     assert messages[-1] == {"role": "user", "content": said}
     assert messages[-2] == {"role": "assistant", "content": f"{heard['content']}\n\n{INTERRUPTED_NOTE}"}

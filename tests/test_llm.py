@@ -155,13 +155,13 @@ def test_stop_all_closes_the_llm_connection_and_silences(vox, fake):
     assert not vox.get("/api/tts_is_speaking").json()["speaking"]
 
 
-def test_stop_silences_voice_but_the_text_goes_on(vox, fake):
-    fake.reply = " ".join(["Here is one more sentence of the answer."] * 12)
+def chat_until_first_audio(vox, message: str) -> tuple[list[dict], threading.Thread]:
+    """A chat turn read in the background, once its first audio arrived: (its messages so far, the reader)."""
     got: list[dict] = []
     first_audio = threading.Event()
 
     def run():
-        with requests.post(vox.url + "/api/chat", json={"message": "go"}, stream=True, timeout=120) as r:
+        with requests.post(vox.url + "/api/chat", json={"message": message}, stream=True, timeout=120) as r:
             for m in sse_messages(r):
                 got.append(m)
                 if "audio" in m:
@@ -170,6 +170,12 @@ def test_stop_silences_voice_but_the_text_goes_on(vox, fake):
     t = threading.Thread(target=run, daemon=True)
     t.start()
     assert first_audio.wait(30)
+    return got, t
+
+
+def test_stop_silences_voice_but_the_text_goes_on(vox, fake):
+    fake.reply = " ".join(["Here is one more sentence of the answer."] * 12)
+    got, t = chat_until_first_audio(vox, "go")
     vox.post("/api/vox_stop")
     audio_at_stop = sum("audio" in m for m in got)
     t.join(60)
@@ -220,20 +226,7 @@ def test_hints_fit_the_server_they_are_about():
 def stopped_turn(vox, fake) -> tuple[list[dict], dict]:
     """A chat turn stopped with stop-all once its first audio arrived: (its messages, its done event)."""
     fake.reply = " ".join(["This reply goes on and on for a long time."] * 40)
-    got: list[dict] = []
-    first_audio = threading.Event()
-
-    def run():
-        with requests.post(vox.url + "/api/chat", json={"message": "Tell me everything"}, stream=True,
-                           timeout=120) as r:  # fmt: skip
-            for m in sse_messages(r):
-                got.append(m)
-                if "audio" in m:
-                    first_audio.set()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    assert first_audio.wait(30)
+    got, t = chat_until_first_audio(vox, "Tell me everything")
     assert vox.post("/api/stop_all_vox").status_code == 200
     t.join(10)
     assert got[-1]["done"] and got[-1]["stopped"]
