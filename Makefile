@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: run turbo serve test bench bench-quick screenshots clean
+.PHONY: run turbo serve test test-fast bench bench-quick screenshots clean
 
 $(VENV)/.run-deps: requirements.txt
 	bash scripts/system-packages.sh run
@@ -40,6 +40,9 @@ test: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .
 	VOX_STRICT=1 $(PY) -m pytest -q -ra $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory bench-quick
+
+test-fast: $(VENV)/.test-deps  ## a developer's quick check: no browser, Chatterbox, speakers, window or Ray
+	$(PY) -m pytest -q -m "not browser and not chatterbox and not speakers and not window and not serve" $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-deps
 	$(PY) -m bench

@@ -160,9 +160,11 @@ def run(quick: bool = False) -> list[dict]:
     timed("T12", "SpeechPlanner.plan (chunks with offsets), same reply", ms, 50)
     ms = best_ms(lambda: _planned_by_char(reply), 1 if quick else 3)
     timed("T13", "SpeechPlanner, same reply fed 1 char at a time", ms, 1000)
-    whole = SpeechPlanner().plan(reply)
-    same = [c.text for c in whole] == speech_chunks(normalize_for_speech(reply)) and _planned_by_char(reply) == whole
-    row("T14", "SpeechPlanner == speech_chunks(normalize_for_speech), streamed == whole", str(same), "True", same)
+    plain = SpeechPlanner(verbaliser=None).plan(reply)  # without verbalising it must cut as the old path did
+    same = [c.text for c in plain] == speech_chunks(normalize_for_speech(reply))
+    same = same and _planned_by_char(reply) == SpeechPlanner().plan(reply)
+    row("T14", "SpeechPlanner (not verbalising) == speech_chunks(normalize_for_speech), streamed == whole",
+        str(same), "True", same)
 
     vox = golden_score(lambda t: split_sentences(t, 1))
     row("T8", "Golden Rules (48 cases): Vox", f"{vox}/48", ">= 47", vox >= 47)

@@ -24,6 +24,7 @@ import requests
 from tests.conftest import VoxServer, sse_messages, start_server
 
 pytest.importorskip("ray.serve", reason="make serve installs Ray Serve (requirements-serve.txt)")
+pytestmark = pytest.mark.serve
 
 STORY = " ".join([
     "The lighthouse keeper climbed the stairs every evening before the sun went down.",
