@@ -46,6 +46,7 @@ class TextFeed:
         self._changed = threading.Condition(threading.Lock())
         self._ended = False
         self._unplanned = ""  # the rest of a whole reply (push_whole), planned as chunks are taken
+        self._slice = WHOLE_SLICE
         self.text = ""
 
     @property
@@ -67,19 +68,19 @@ class TextFeed:
             self.text += delta
             return self._release(lambda: self._planner.feed(delta))
 
-    def push_whole(self, text: str) -> None:
+    def push_whole(self, text: str, slice_chars: int = WHOLE_SLICE) -> None:
         """A whole reply, planned as it is spoken: a slice of WHOLE_SLICE characters is planned whenever the
         chunks taken run short, so a long reply's first chunk does not wait for the rest (planning 10,000 words
         with verbalisation takes tens of milliseconds; a slice, about one). Ends the feed."""
         with self._changed:
             self.text += text
-            self._unplanned = text
+            self._unplanned, self._slice = text, slice_chars
             self._plan_ahead(1)
 
     def _plan_ahead(self, pieces: int) -> None:
         """Plan slices of the whole reply until ``pieces`` pieces (or a released chunk) wait, or it is all planned."""
         while self._unplanned and not self._ready and len(self._planner.pending) < pieces:
-            piece, self._unplanned = self._unplanned[:WHOLE_SLICE], self._unplanned[WHOLE_SLICE:]
+            piece, self._unplanned = self._unplanned[: self._slice], self._unplanned[self._slice :]
             self._release(partial(self._planner.feed, piece))
         if not self._unplanned:
             self._end()

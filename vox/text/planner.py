@@ -18,7 +18,7 @@ chunk texts are exactly speech_chunks(normalize_for_speech(reply), ...) for the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 from vox.text.abbreviations import for_language
@@ -130,16 +130,6 @@ class SpeechPlanner:
         self._start()
         out = self.feed(text)
         return out + self.end()
-
-    def chunks(self, text: str, step: int = 2048) -> Iterator[Chunk]:
-        """``plan(text)``, lazily: the reply is fed ``step`` characters at a time as the caller takes chunks,
-        so a long reply's first chunk does not wait for the rest to be planned (the same chunks as plan())."""
-        need_str(text)
-        step = need_count(step, "step")
-        self._start()
-        for at in range(0, len(text), step):
-            yield from self.feed(text[at : at + step])
-        yield from self.end()
 
     # -- the caller's grouping ------------------------------------------------------------------------------
 
