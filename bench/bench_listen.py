@@ -174,9 +174,9 @@ def run(quick: bool = False) -> list[dict]:
                 finals.append(final)
                 audio.append(first_audio)
                 texts.append(text)
-            for n in range(3 if quick else 5):
+            for n in range(2 if quick else 5):
                 barges.append(barge_trial(p, server, fake, tmp, n))
-            false_barges, echo_turns, heard, stream = echo_trial(p, server, fake, tmp, 15 if quick else 60)
+            false_barges, echo_turns, heard, stream = echo_trial(p, server, fake, tmp, 10 if quick else 60)
     finally:
         server.stop()
         fake.stop()
