@@ -124,21 +124,22 @@ def main(argv: list[str] | None = None) -> int:
             runtime.shutdown()
     app = create_app(config, runtime)
     speakers.prepare(config)  # PortAudio and the output device, found in the background
-    try:
-        server, thread = serve(app, config.server.host, config.server.port, config.server.client_timeout_s,
-                               config.server.max_connections)
-    except OSError as e:
-        print(f"Vox cannot start: {config.server.host}:{config.server.port}: {e.strerror}", file=sys.stderr)
-        return 2
     wyoming = None
-    if config.wyoming.uri:
+    if config.wyoming.uri:  # listening before /health answers, so whoever waits for that can connect at once
         wyoming = WyomingService(runtime, config.wyoming.uri)
         try:
             wyoming.start()
         except OSError as e:
             print(f"Vox cannot start: Wyoming on {config.wyoming.uri}: {e.strerror or e}", file=sys.stderr)
-            server.shutdown()
             return 2
+    try:
+        server, thread = serve(app, config.server.host, config.server.port, config.server.client_timeout_s,
+                               config.server.max_connections)
+    except OSError as e:
+        print(f"Vox cannot start: {config.server.host}:{config.server.port}: {e.strerror}", file=sys.stderr)
+        if wyoming is not None:
+            wyoming.stop()
+        return 2
     url = f"http://{url_host(config.server.host)}:{server.port}/"
     log.info("Vox is listening on %s", url)
     hotkeys.start(config, runtime)
