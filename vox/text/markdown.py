@@ -1,10 +1,14 @@
 """Markdown to speech text: normalize_for_speech, and MarkdownStream for markdown that arrives in pieces.
 
 Line by line; inside a line, whitespace-separated token by token (inline.py rewrites each token on its
-own), so the text can be streamed: a token is final once the space after it has arrived, a line's kind
-once its first characters have. Every heading, list item, table row or paragraph line becomes a block of
-its own that ends a sentence. MarkdownSegments is the same normaliser giving segments (spans.py) instead
-of a string, so the planner knows where in the original reply each piece of speech text comes from.
+own), so the text can be streamed: a token is final once the space after it has arrived (or, in Chinese
+and Japanese, once more text follows a sentence end inside it), a line's kind once its first characters
+have. Every heading, list item, table row or paragraph line becomes a block of its own that ends a sentence.
+MarkdownSegments is the same normaliser giving segments (spans.py) instead of a string, so the planner knows
+where in the original reply each piece of speech text comes from.
+
+Why this module is long: it is one streaming state machine (line kinds, tokens, tables, code fences, the
+held punctuation) whose parts all read and advance the same state; split apart they would pass it around.
 """
 
 from __future__ import annotations
