@@ -376,3 +376,15 @@ def test_caller_grouping_says_the_same_pieces(text: str, settings: dict, limits:
         chunks.append(chunk)
         k += 1
     assert planner.done and pieces(chunks) == static
+
+
+def test_streamed_chinese_is_released_sentence_by_sentence() -> None:
+    """No spaces in Chinese or Japanese: a sentence end inside a word is a word boundary, so a streamed reply is
+    spoken as it arrives (a sentence once the next is complete), not held to its end."""
+    text = "你好。今天天气很好。我们去公园吧！明天见。"
+    planner = SpeechPlanner(1, lang="zh")
+    released = [(i, c.text) for i, ch in enumerate(text) for c in planner.feed(ch)]
+    rest = [c.text for c in planner.end()]
+    assert released[:2] == [(text.index("我"), "你好。"), (text.index("明"), "今天天气很好。")], released
+    assert [t for _, t in released] + rest == [c.text for c in SpeechPlanner(1, lang="zh").plan(text)]
+    assert normalize_for_speech(text) == text  # and nothing is added between the sentences

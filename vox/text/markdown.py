@@ -1,10 +1,14 @@
 """Markdown to speech text: normalize_for_speech, and MarkdownStream for markdown that arrives in pieces.
 
 Line by line; inside a line, whitespace-separated token by token (inline.py rewrites each token on its
-own), so the text can be streamed: a token is final once the space after it has arrived, a line's kind
-once its first characters have. Every heading, list item, table row or paragraph line becomes a block of
-its own that ends a sentence. MarkdownSegments is the same normaliser giving segments (spans.py) instead
-of a string, so the planner knows where in the original reply each piece of speech text comes from.
+own), so the text can be streamed: a token is final once the space after it has arrived (or, in Chinese
+and Japanese, once more text follows a sentence end inside it), a line's kind once its first characters
+have. Every heading, list item, table row or paragraph line becomes a block of its own that ends a sentence.
+MarkdownSegments is the same normaliser giving segments (spans.py) instead of a string, so the planner knows
+where in the original reply each piece of speech text comes from.
+
+Why this module is long: it is one streaming state machine (line kinds, tokens, tables, code fences, the
+held punctuation) whose parts all read and advance the same state; split apart they would pass it around.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ _FENCE_CLOSE = re.compile(r"[ \t>]*(`{3,}|~{3,})\s*")
 _TASK_BOX = re.compile(r"\[[ xX]\](?:[ \t]|$)")
 _TABLE_CELL = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r"\s*:?-*:?\s*")
+_CJK_CUT = re.compile(r"[。！？｡][。！？｡!?]*[\"'”’»)\]}」』】〉》*_`]*(?=[^\s。！？｡!?])")
+"""After a Chinese or Japanese sentence end that more text follows with no space: a word boundary there (said
+with no space), so a streamed reply in those languages is released sentence by sentence, not at its end."""
 _NONSEP_RUN = re.compile(r"[^\s\x00-\x08\x0e-\x1f\x7f-\x9f\u200b]+")
 _ENDS = re.compile(r"[.!?…‽。！？][\"'”’»)\]}」』]*$")
 _GLUED = re.compile(r"[.,;:!?…‽。！？，、]+")  # punctuation that lost its word ("job 🎉!") joins the last
@@ -142,6 +149,7 @@ class MarkdownStream:
         self._held = ""  # a trailing , ; : not yet said
         self._held_at = (0, 0)  # its source
         self._last = ""  # the last token said in the current block
+        self._glue = False  # the next token follows a CJK sentence end inside a word: no space before it
         self._last_end = 0  # where the last text said came from ends: added text is anchored there
 
     def feed(self, delta: str) -> str:
@@ -238,8 +246,11 @@ class MarkdownStream:
                     b = tag.end()
                     emit(tag.group(), out, at + a, at + b, None)
                 else:
-                    raw = m.group()
+                    cut = _CJK_CUT.search(line, a, b)
+                    b = cut.end() if cut else b
+                    raw = line[a:b]
                     emit(spoken_token(raw), out, at + a, at + b, raw)
+                    self._glue = cut is not None
                 m = _NONSEP_RUN.search(line, b)
             self._cur = self._seen = n
             return
@@ -259,6 +270,13 @@ class MarkdownStream:
                     i = self._seen = tag.end()
                     continue
             e = _SEP.search(line, max(j, self._seen))
+            cut = _CJK_CUT.search(line, j, e.start() if e else n)
+            if cut is not None:
+                raw = line[j : cut.end()]
+                self._emit(spoken_token(raw), out, at + j, at + cut.end(), raw)
+                self._glue = True
+                i = self._seen = cut.end()
+                continue
             if e is None:
                 self._cur, self._seen = j, n
                 return
@@ -299,8 +317,9 @@ class MarkdownStream:
         """Say tok, made from raw at start (or, when raw is None, added for original[start:end])."""
         if not tok:
             return
+        glue, self._glue = self._glue, False
         if self._open:
-            glued = tok[0] in _GLUED_START and _GLUED.fullmatch(tok)
+            glued = glue or (tok[0] in _GLUED_START and _GLUED.fullmatch(tok))
             out.append(self._held if glued else self._held + " ")
         elif self._blocks and not self._eager:
             out.append("\n")
@@ -337,12 +356,13 @@ class MarkdownSegments(MarkdownStream):
     def _emit(self, tok: str, out: list, start: int, end: int, raw: str | None) -> None:
         if not tok:
             return
+        glue, self._glue = self._glue, False
         last = self._last_end
         if self._open:
             if self._held:
                 out.append((self._held, *self._held_at))
                 self._held = ""
-            if tok[0] not in _GLUED_START or not _GLUED.fullmatch(tok):
+            if not glue and (tok[0] not in _GLUED_START or not _GLUED.fullmatch(tok)):
                 if raw is tok and tok[-1] not in ",;:":  # the usual word, said as written, after a space
                     out += ((" ", last, last), (tok, start, end))
                     self._last, self._last_end = tok, end
