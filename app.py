@@ -19,6 +19,9 @@ Where each request goes (``vox/app.py`` builds the app; one blueprint per front 
     GET  /openapi.json, /docs                vox/routes/apidoc.py (the description: vox/routes/apispec.py)
     --wyoming tcp://HOST:PORT                vox/wyoming.py (Home Assistant's Wyoming protocol, same Runtime)
     GET  /api/serve/stats, POST /api/admin/stop_all                         vox/routes/serve.py (replicas, admin)
+    POST /api/stt_load, /api/listen, /api/listen/<id>/audio|/end, DELETE /api/listen/<id>  vox/routes/listen.py
+                                             (the page's microphone: turns, hands-free, barge-in)
+    POST /v1/audio/transcriptions            vox/routes/transcribe.py (OpenAI-compatible speech recognition)
 Every route calls one verb of the Runtime (vox/runtime.py); every reply takes one path (vox/pipeline.py -> an
 engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs.py).
 """
