@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from bench.bench_server import LONG, REPLY10, wait_idle
+from bench.bench_server import REPLY10, stop_trial, wait_idle
 from bench.common import p95, row, spread
 from tests.conftest import VoxServer, sse_messages, start_server
 
@@ -78,33 +78,6 @@ def many_clients(url: str, text: str, rounds: int) -> tuple[float, list[float], 
     return audio / wall, ttfa, wall
 
 
-def stop_trial(url: str, delay: float) -> tuple[float, float]:
-    """A long reply stopped ``delay`` s after its first audio: (POST -> stream closed, POST -> engine idle)."""
-    closed, first = threading.Event(), threading.Event()
-
-    def read() -> None:
-        with requests.post(url + "/api/vox_speak_wav_stream", json={"text": LONG}, stream=True, timeout=120,
-                           headers={"X-Vox-Session": "stopper"}) as r:  # fmt: skip
-            for m in sse_messages(r):
-                if "audio" in m:
-                    first.set()
-        closed.set()
-
-    t = threading.Thread(target=read, daemon=True)
-    t.start()
-    if not first.wait(60):
-        raise RuntimeError("no first audio for the stop trial")
-    time.sleep(delay)
-    t0 = time.perf_counter()
-    requests.post(url + "/api/vox_stop", headers={"X-Vox-Session": "stopper"}, timeout=10)
-    closed.wait(10)
-    to_close = time.perf_counter() - t0
-    wait_idle(url)
-    to_idle = time.perf_counter() - t0
-    t.join(5)
-    return to_close, to_idle
-
-
 def replica_server(tmp: Path, replicas: int) -> VoxServer:
     s = start_server(tmp / f"replicas-{replicas}", config=f"[serve]\nreplicas = {replicas}\ncpus_per_replica = 1\n")
     r = s.post("/api/tts_load", {"engine": "piper"}, timeout=600)
@@ -147,7 +120,7 @@ def run(quick: bool = False) -> list[dict]:
         idles: dict[str, list[float]] = {"single": [], "two": []}
         for i in range(stop_trials):
             for name in closes:
-                c, d = stop_trial(servers[name].url, 0.05 + 0.1 * (i % 3))
+                c, d = stop_trial(servers[name].url, 0.05 + 0.1 * (i % 3), session="stopper")
                 closes[name].append(c)
                 idles[name].append(d)
                 time.sleep(0.2)

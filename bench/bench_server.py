@@ -71,13 +71,16 @@ def wait_idle(url: str) -> None:
         time.sleep(0.005)
 
 
-def stop_trial(url: str, delay: float) -> tuple[float, float]:
-    """Stop a long reply ``delay`` s after its first audio: (POST -> stream closed, POST -> engine idle)."""
+def stop_trial(url: str, delay: float, session: str | None = None) -> tuple[float, float]:
+    """Stop a long reply ``delay`` s after its first audio: (POST -> stream closed, POST -> engine idle).
+    ``session``: the X-Vox-Session the reply and its stop belong to (default: none)."""
+    headers = {"X-Vox-Session": session} if session else {}
     closed = threading.Event()
     first = threading.Event()
 
     def read():
-        with requests.post(url + "/api/vox_speak_wav_stream", json={"text": LONG}, stream=True, timeout=120) as r:
+        with requests.post(url + "/api/vox_speak_wav_stream", json={"text": LONG}, stream=True, timeout=120,
+                           headers=headers) as r:  # fmt: skip
             for m in sse_messages(r):
                 if "audio" in m:
                     first.set()
@@ -85,10 +88,11 @@ def stop_trial(url: str, delay: float) -> tuple[float, float]:
 
     t = threading.Thread(target=read, daemon=True)
     t.start()
-    first.wait(30)
+    if not first.wait(60):
+        raise RuntimeError("no first audio for the stop trial")
     time.sleep(delay)
     t0 = time.perf_counter()
-    requests.post(url + "/api/vox_stop", timeout=10)
+    requests.post(url + "/api/vox_stop", headers=headers, timeout=10)
     closed.wait(10)
     to_close = time.perf_counter() - t0
     wait_idle(url)
