@@ -25,10 +25,10 @@ from pathlib import Path
 import requests
 
 from bench.common import row, spread
-from tests.chromium import RECORDER_JS, Recording
+from tests.chromium import Recording
 from tests.conftest import start_server
 from tests.fake_llm import FakeLlm
-from tests.fake_mic import launch_with_mic, mic_file
+from tests.fake_mic import chat_page, launch_with_mic, mic_file
 from tests.speech_clips import CLIPS, clip16k, voice_span, wer
 from tests.whisper_weights import whisper_model_dir
 
@@ -52,13 +52,7 @@ def open_page(p, server, tmp: Path, name: str, parts):
     wav = tmp / f"{name}.wav"
     spans = mic_file(wav, parts)
     browser = launch_with_mic(p, wav)
-    context = browser.new_context()
-    context.add_init_script(RECORDER_JS)
-    page = context.new_page()
-    page.goto(server.url + "/")
-    page.evaluate("() => vox.ready")
-    page.click("#mode-chat")
-    return browser, page, spans
+    return browser, chat_page(browser, server.url), spans
 
 
 def wait(page, expr: str, timeout: float = 60):

@@ -124,10 +124,10 @@ def launch(playwright, env: dict | None = None, audible: bool = False):
     )
 
 
-def new_page(browser, url: str):
-    """A fresh context and page on ``url`` with the recorder installed before any page script runs."""
+def new_page(browser, url: str, init_script: str = RECORDER_JS):
+    """A fresh context and page on ``url`` with ``init_script`` (the recorder) run before any page script."""
     context = browser.new_context()
-    context.add_init_script(RECORDER_JS)
+    context.add_init_script(init_script)
     page = context.new_page()
     page.goto(url)
     return page

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.chromium import CHROMIUM, LAUNCH_ARGS
+from tests.chromium import CHROMIUM, LAUNCH_ARGS, RECORDER_JS, new_page
 from tests.speech_clips import timeline, write_wav
 
 MIC_RATE = 16000
@@ -27,3 +27,11 @@ def launch_with_mic(playwright, wav: Path, loop: bool = False):
     args = [*LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={wav}{'' if loop else '%noloop'}"]  # fmt: skip
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
+def chat_page(browser, url: str, init_script: str = RECORDER_JS):
+    """Vox's page at ``url``, ready, on the Chat tab (where the microphone is), ``init_script`` run first."""
+    page = new_page(browser, url + "/", init_script)
+    page.evaluate("() => vox.ready")
+    page.click("#mode-chat")
+    return page

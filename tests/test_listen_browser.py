@@ -15,10 +15,10 @@ import time
 import pytest
 import requests
 
-from tests.chromium import RECORDER_JS, Recording
+from tests.chromium import Recording
 from tests.conftest import start_server
 from tests.fake_llm import FakeLlm
-from tests.fake_mic import launch_with_mic, mic_file
+from tests.fake_mic import chat_page, launch_with_mic, mic_file
 from tests.speech_clips import CLIPS, wer
 from tests.whisper_weights import whisper_model_dir
 from vox.chat import INTERRUPTED_NOTE
@@ -66,13 +66,7 @@ def talk(playwright_instance, vox_server, fake, tmp_path):
         spans = mic_file(wav, parts)
         browser = launch_with_mic(playwright_instance, wav)
         opened.append(browser)
-        context = browser.new_context()
-        context.add_init_script(RECORDER_JS)
-        page = context.new_page()
-        page.goto(vox_server.url + "/")
-        page.evaluate("() => vox.ready")
-        page.click("#mode-chat")
-        return page, spans
+        return chat_page(browser, vox_server.url), spans
 
     yield make
     for browser in opened:
@@ -216,16 +210,6 @@ CAPTURE_STREAM = """(() => {
 })();"""
 
 
-def open_plain(browser, server):
-    context = browser.new_context()
-    context.add_init_script(CAPTURE_STREAM)
-    page = context.new_page()
-    page.goto(server.url + "/")
-    page.evaluate("() => vox.ready")
-    page.click("#mode-chat")
-    return page
-
-
 def message(page) -> str:
     wait(page, "() => !document.querySelector('#message').hidden", timeout=10)
     return page.locator("#message .message-text").inner_text()
@@ -238,7 +222,7 @@ def test_no_microphone_and_permission_denied_say_what_to_do(playwright_instance,
     no_fake_media = [a for a in LAUNCH_ARGS if "media-stream" not in a]
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=no_fake_media)
     try:
-        page = open_plain(browser, vox_server)
+        page = chat_page(browser, vox_server.url, CAPTURE_STREAM)
         page.evaluate("() => vox.listen.press()")
         said = message(page)
         assert "microphone" in said.lower() and "typing still works" in said.lower(), said
@@ -252,7 +236,7 @@ def test_no_microphone_and_permission_denied_say_what_to_do(playwright_instance,
         *no_fake_media, "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={tmp_path / 'mic.wav'}", "--deny-permission-prompts"])  # fmt: skip
     try:
-        page = open_plain(browser, vox_server)
+        page = chat_page(browser, vox_server.url, CAPTURE_STREAM)
         assert page.evaluate("() => vox.listen.handsFree(true)") is False
         said = message(page)
         assert "may not use the microphone" in said and "site settings" in said, said
