@@ -69,7 +69,7 @@ class TextFeed:
             return self._release(lambda: self._planner.feed(delta))
 
     def push_whole(self, text: str, slice_chars: int = WHOLE_SLICE) -> None:
-        """A whole reply, planned as it is spoken: a slice of WHOLE_SLICE characters is planned whenever the
+        """A whole reply, planned as it is spoken: a slice of ``slice_chars`` characters is planned whenever the
         chunks taken run short, so a long reply's first chunk does not wait for the rest (planning 10,000 words
         with verbalisation takes tens of milliseconds; a slice, about one). Ends the feed."""
         with self._changed:
