@@ -38,11 +38,13 @@ ERROR_STATUS: dict[type[errors.VoxError], int] = {
 """Each domain error's status; a subclass takes its nearest listed ancestor's."""
 
 
+def _nearest(table: dict, error: errors.VoxError):
+    """The table's entry for the error's class or its nearest listed ancestor; None if none is listed."""
+    return next((table[cls] for cls in type(error).__mro__ if cls in table), None)
+
+
 def status_of(error: errors.VoxError) -> int:
-    for cls in type(error).__mro__:
-        if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]
-    return 500
+    return _nearest(ERROR_STATUS, error) or 500
 
 
 OPENAI_ERROR_TYPE = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
@@ -65,10 +67,7 @@ def openai_error(message: str, status: int, param: str | None = None, code: str 
 
 def openai_code(error: errors.VoxError) -> str:
     """A stable machine-readable code: the table's, else the error's class name in snake case."""
-    for cls in type(error).__mro__:
-        if cls in OPENAI_ERROR_CODE:
-            return OPENAI_ERROR_CODE[cls]
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+    return _nearest(OPENAI_ERROR_CODE, error) or re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
 def openai_param(error: errors.VoxError) -> str | None:
