@@ -35,7 +35,7 @@ from vox.web.routes import (
 )  # fmt: skip
 
 log = logging.getLogger("vox")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 OPENAI_PREFIX = "/v1/"
 
