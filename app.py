@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Vox is listening on %s", url)
     hotkeys.start(config, runtime)
     if config.books.resume_at_start:
-        runtime.books.resume_pending()  # a book render that was running when Vox stopped continues
+        runtime.resume_book_renders()  # a book render that was running when Vox stopped continues
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())

@@ -122,6 +122,71 @@ def test_every_package_says_what_its_room_is_for(package):
     assert len(doc.split()) >= 8, f"{package.relative_to(ROOT)}/__init__.py: say what the room is for"
 
 
+ROUTES = VOX / "web" / "routes"
+REACH_IN = re.compile(r"\b(rt|runtime\(\))\.(voices|books|hub|engines|jobs|chats|listening|stt|config|replies)\.")
+
+
+def runtime_reach_ins(source: str, verbs: set[str]) -> list[str]:
+    """Where a route module uses the Runtime other than by calling one of ``verbs``: an attribute read (``rt.x``
+    not called, ``rt.x.y``, ``runtime().x``), a private or unknown name, or the runtime handed to a function that is
+    not defined in the module (which would reach in out of sight). The runtime is ``runtime()``, a name assigned
+    from it, or a parameter annotated ``Runtime``."""
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    local_functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    names = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) and _is_runtime_call(n.value)
+             for t in n.targets if isinstance(t, ast.Name)}  # fmt: skip
+    names |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg) and n.annotation is not None
+              and ast.unparse(n.annotation) == "Runtime"}  # fmt: skip
+
+    def is_runtime(node: ast.AST) -> bool:
+        return _is_runtime_call(node) or (isinstance(node, ast.Name) and node.id in names)
+
+    found = []
+    for node in ast.walk(tree):
+        where = f"line {getattr(node, 'lineno', '?')}: {ast.unparse(node)}"
+        if isinstance(node, ast.Attribute) and is_runtime(node.value):
+            call = parents.get(node)
+            if not (isinstance(call, ast.Call) and call.func is node) or node.attr not in verbs:
+                found.append(where)
+        elif isinstance(node, ast.Call) and any(is_runtime(a) for a in [*node.args, *(k.value for k in node.keywords)]):
+            if not (isinstance(node.func, ast.Name) and node.func.id in local_functions):
+                found.append(where)
+    return found
+
+
+def _is_runtime_call(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "runtime"
+
+
+def runtime_verbs() -> set[str]:
+    from vox.runtime import Runtime
+
+    return {name for name in dir(Runtime) if not name.startswith("_") and callable(getattr(Runtime, name))}
+
+
+@pytest.mark.parametrize("path", sorted(ROUTES.glob("*.py")), ids=lambda p: p.name)
+def test_routes_call_runtime_verbs_only(path):
+    """A route asks the Runtime for what it wants by name; it never reaches into the Runtime's parts."""
+    source = path.read_text(encoding="utf-8")
+    assert not runtime_reach_ins(source, runtime_verbs()), "\n".join(runtime_reach_ins(source, runtime_verbs()))
+    assert not REACH_IN.search(source), REACH_IN.search(source)
+
+
+def test_the_route_check_finds_every_kind_of_reach_in():
+    verbs = runtime_verbs()
+    bad = {
+        "rt = runtime()\nrt.voices.list()": 1, "runtime().engines.get().sample_rate": 1,
+        "def f(rt: Runtime):\n    return rt.config": 1, "x = runtime().hub": 1, "runtime()._quiesce(1)": 1,
+        "rt = runtime()\nspeakers.speak(rt, 'hi')": 1, "runtime().no_such_verb()": 1,
+    }  # fmt: skip
+    for source, count in bad.items():
+        assert len(runtime_reach_ins(source, verbs)) == count, source
+    good = "rt = runtime()\nrt.speak('hi')\ndef g(rt: Runtime):\n    return rt.stop()\ng(rt)\nruntime().status()"
+    assert runtime_reach_ins(good, verbs) == []
+    assert REACH_IN.search("x = rt.engines.turns.busy") and REACH_IN.search("runtime().books.list()")
+
+
 def test_the_rest_of_vox_does_not_probe_engines_with_getattr():
     """Engines declare their capabilities; nobody asks with getattr whether an engine has something."""
     offenders = []
@@ -141,3 +206,16 @@ def test_the_structure_checks_can_fail(tmp_path):
     assert {"vox.jobs", "vox", "vox.runtime"} <= imports_of(bad)
     assert re.search(r"\b\w*job\.stop\(", bad.read_text())
     assert not re.search(r"\b\w*job\.stop\(", "self.jobs.stop(StopReason.USER)")
+
+
+def test_the_web_layer_finds_the_page_and_its_files_from_where_it_lives(tmp_path):
+    """Modules that find files by path (templates, static, config) keep finding them after a move."""
+    from vox.config import Config
+    from vox.runtime import Runtime
+    from vox.web.app import create_app
+
+    config = Config()
+    config.voices.dir = str(tmp_path)
+    client = create_app(config, Runtime(config)).test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/static/js/main.js").status_code == 200

@@ -1,41 +1,52 @@
 """The Runtime: Vox's state (config, jobs, engines, voices, replies, chats) behind one facade of verbs.
 
-Routes, the hotkeys, the speakers, the window and ``clonevoice_turbo`` all call these verbs; none of them
-mutates the Runtime's registries. Every reply takes one path (``speak``): text is made speakable and cut into
-pieces, given a Job (the Controller decides what it replaces), and synthesised by a Generation that every sink
-iterates, in chunks it sizes as it goes. Every stop is one Controller call with a reason.
+Routes, the hotkeys, the speakers, the window, Wyoming, the books command line and ``clonevoice_turbo`` all
+call these verbs and never reach into the Runtime's parts (tests/test_structure.py checks the routes). The
+verbs of three rooms are written in those rooms and inherited here: the voice library (vox/voices/verbs.py),
+books (vox/books/verbs.py) and listening (vox/listening/verbs.py).
+
+Every reply takes one path (``speak``): text is made speakable and cut into pieces, given a Job (the Controller
+decides what it replaces), and synthesised by a Generation that every sink iterates, in chunks it sizes as it
+goes. Every stop is one Controller call with a reason.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vox import text as speech_text
 from vox.books import Books
+from vox.books.verbs import BookVerbs
 from vox.chat.conversation import ChatHistory, chat_turn
 from vox.config import Config
 from vox.engines import EngineManager, Priority, SynthesisOptions, describe, engine_class
 from vox.engines.base import Voice
 from vox.engines.memory import TrimWhenQuiet
-from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, VoiceNeedsEngine
-from vox.jobs.controller import DEFAULT_SESSION, Controller, Job, JobKind, StopEvent, StopReason
-from vox.listening.streams import ListenRegistry, ListenStream
+from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, TooLarge
+from vox.jobs.controller import DEFAULT_SESSION, Controller, Job, JobKind, StopReason
+from vox.listening.streams import ListenRegistry
+from vox.listening.verbs import ListeningVerbs
 from vox.reply.generation import Chunk, ChunkSource, FixedPlan, Generation
 from vox.reply.pacing import Pacer
 from vox.reply.page_hub import LiveHub
 from vox.reply.pushed import PushedReply, ReplyRegistry
-from vox.reply.stream_events import chunk_event, done_event, error_event
 from vox.reply.text_feed import TextFeed
-from vox.stt import SttManager, Transcript
+from vox.stt import SttManager
 from vox.text.verbalise import Verbaliser
 from vox.text.verbalise import warm as warm_verbaliser
 from vox.validate import SpeakRequest
 from vox.voices import VoiceLibrary
+from vox.voices.verbs import VoiceVerbs
+
+if TYPE_CHECKING:
+    from vox.speakers.playback import Playback
 
 log = logging.getLogger("vox")
 
@@ -44,7 +55,7 @@ QUIESCE_TIMEOUT = 5.0
 NOTHING_TO_SAY = "There is nothing to say once markdown, code, emoji and punctuation are left out."
 
 
-class Runtime:
+class Runtime(VoiceVerbs, BookVerbs, ListeningVerbs):
     def __init__(self, config: Config) -> None:
         self.config = config
         self.jobs = Controller(job_limit(config))
@@ -55,44 +66,13 @@ class Runtime:
         self.chats = ChatHistory()
         self.stt = SttManager(config)
         self.listening = ListenRegistry(self.jobs, self.stt, config.listen)
-        self.jobs.on_stop.append(self._tell_pages)
+        self.jobs.on_stop.append(self.hub.tell_stop)
         self.trimmer = TrimWhenQuiet(config.server.release_memory_after_s, lambda: bool(self.jobs.running()))
         self.books = Books(self)
         """Book projects and their background renders (vox/books/)."""
         threading.Thread(target=warm_verbaliser, args=(config.engine.lang,), daemon=True, name="vox-text-warm").start()
 
-    def _tell_pages(self, event: StopEvent) -> None:
-        """Pages silence audio they already hold for a stop (replacements and single-job stops excepted): a stop
-        of every session reaches every page; a session's stop reaches that session's pages; a stop of the shared
-        default session (whose pushed replies play in every page) names the jobs it stopped, so each page silences
-        only those."""
-        if event.reason in (StopReason.USER, StopReason.STOP_ALL, StopReason.USER_SPOKE, StopReason.SHUTDOWN,
-                            StopReason.ENGINE_SWITCH, StopReason.UNLOAD):  # fmt: skip
-            message = {"stop": True, "all": event.everything, "newest": event.newest, "reason": str(event.reason)}
-            if event.session is None:
-                self.hub.publish(message)
-            elif event.session == DEFAULT_SESSION:
-                self.hub.publish({**message, "jobs": [j.id for j in event.jobs]})
-            else:
-                self.hub.publish(message, session=event.session)
-
     # --- speaking ------------------------------------------------------------------------------------
-
-    def resolve_voice(self, voice_id: str | None) -> Voice | None:
-        """The voice to use, checked against the engine that will speak; None means the engine's default."""
-        voice_id = voice_id or self.config.engine.voice or None
-        if voice_id is None:
-            return None
-        voice = self.voices.get(voice_id)
-        engine = self.engines.active_name
-        if engine not in voice.engines:
-            loaded = engine_class(engine).capabilities.title
-            needs = " or ".join(engine_class(e).capabilities.title for e in voice.engines)
-            raise VoiceNeedsEngine(
-                f"The voice {voice.name} needs {needs}, but {loaded} is loaded. Choose another voice, or load "
-                f"{needs} in the Voices panel.", voice=voice.id, engines=list(voice.engines), loaded=engine,
-            )  # fmt: skip
-        return voice
 
     def options(self, speed: float | None, lang: str | None, params: dict | None) -> SynthesisOptions:
         """The options a reply is spoken with (config defaults filled in), refused up front when the engine
@@ -250,6 +230,28 @@ class Runtime:
     def engines_info(self) -> list[dict]:
         return describe(self.config)
 
+    def current_engine(self) -> str:
+        """The engine that speaks the next reply (loaded or not yet)."""
+        return self.engines.active_name
+
+    def engine_status(self) -> dict:
+        """The engine's load state, as /api/status reports it."""
+        return self.engines.status()
+
+    def engine_languages(self) -> tuple[str, ...]:
+        """Languages a request may name for the engine that speaks next (empty: the voice decides)."""
+        return self.engines.capabilities().languages
+
+    def sample_rate(self) -> int:
+        """The sample rate of the engine that speaks next (loading it first)."""
+        return self.engines.get().sample_rate
+
+    def status(self) -> dict:
+        """What Vox is doing: the engine's state, speech, the open pages, listening and speech recognition."""
+        return {**self.engines.status(), "speaking": self.is_speaking(), "busy": self.engines.turns.busy,
+                "engine_loads": self.engines.loads, "pages": self.hub.listeners, "stt": self.stt.status(),
+                "listening": [stream.info() for stream in self.listening.streams()]}  # fmt: skip
+
     def serve_stats(self) -> dict:
         """Each engine replica's figures (``[serve] replicas``), or that there are none (Ray is not imported)."""
         from vox.serve import stats
@@ -281,40 +283,54 @@ class Runtime:
                 gen = self.speak(feed, session=session, **request.speak_args())
             reply = PushedReply(feed, gen, sink)
             if sink == "page":
-                reply.thread = threading.Thread(target=self._play_in_pages, args=(reply,), daemon=True,
-                                                name=f"vox-push-{reply.id}")  # fmt: skip
-                reply.thread.start()
+                reply.play_in(self.hub, on_end=self.replies.remove)
             return reply
 
         return self.replies.add(make)
 
-    def _play_in_pages(self, reply: PushedReply) -> None:
-        """Publish a pushed reply's chunks to the open pages, then its end: every page for a reply in the shared
-        default session, the session's own pages for a reply that named one."""
-        gen = reply.gen
-        pages = None if gen.job.session == DEFAULT_SESSION else gen.job.session
-        try:
-            for chunk in gen:
-                if chunk is not None:
-                    self.hub.publish(chunk_event(chunk), session=pages)
-            self.hub.publish(done_event(gen, reply.id), session=pages)
-        except Exception as e:
-            self.hub.publish(error_event(e, reply.id), session=pages)
-        finally:
-            gen.close(StopReason.ERROR)
-            self.replies.remove(reply.id)
+    def check_reply(self, reply_id: str) -> None:
+        """UnknownReply unless ``reply_id`` is an open pushed reply."""
+        self.replies.get(reply_id)
 
     def push_text(self, reply_id: str, delta: str) -> list[str]:
+        """The next piece of a pushed reply; the sentences it completed. A reply stays within the text limit."""
         reply = self.replies.get(reply_id)
         if reply.gen.job.cancelled:
             raise ReplyStopped("This reply was stopped.")
+        if len(reply.feed.text) + len(delta) > self.config.server.max_text_chars:
+            raise TooLarge("The reply is longer than server.max_text_chars.")
         return reply.feed.push(delta)
 
     def end_reply(self, reply_id: str) -> list[str]:
         return self.replies.get(reply_id).feed.end()
 
     def cancel_reply(self, reply_id: str) -> None:
-        self.jobs.stop(StopReason.USER, job=self.replies.get(reply_id).gen.job)
+        self.stop_job(self.replies.get(reply_id).gen.job, StopReason.USER)
+
+    def stop_job(self, job: Job, reason: StopReason) -> None:
+        """Stop one job (a reply whose listener went away or was replaced) for ``reason``."""
+        self.jobs.stop(reason, job=job)
+
+    # --- pages and speakers ----------------------------------------------------------------------------
+
+    def subscribe_pages(self, session: str | None) -> tuple[int, queue.Queue]:
+        """A page's event queue (its session's events and the shared ones); give the key back to unsubscribe."""
+        return self.hub.subscribe(session)
+
+    def unsubscribe_pages(self, key: int) -> None:
+        self.hub.unsubscribe(key)
+
+    def speak_on_speakers(self, text: str, wait: bool = False, **speak_args) -> Playback:
+        """Speak on the host's speakers; returns once playback started (``wait``: once it ended)."""
+        from vox.speakers import playback
+
+        return playback.speak(self, text, wait=wait, **speak_args)
+
+    def audio_devices(self) -> dict:
+        """The output devices, the system default and the one ``[speakers] device`` selects."""
+        from vox.speakers import playback
+
+        return playback.list_devices(self.config.speakers.device)
 
     # --- chat ----------------------------------------------------------------------------------------
 
@@ -326,14 +342,6 @@ class Runtime:
         return self.chats.messages(session)
 
     # --- listening -------------------------------------------------------------------------------------
-
-    def listen(self, mode: str, session: str = DEFAULT_SESSION, language: str | None = None) -> ListenStream:
-        """Open a microphone stream (push-to-talk or hands-free); it replaces the session's previous one."""
-        return self.listening.open(mode, session, language)
-
-    def transcribe(self, pcm: np.ndarray, language: str | None = None) -> Transcript:
-        """The words in a whole clip (16 kHz mono float32)."""
-        return self.stt.get().transcribe(pcm, language)
 
     def push_to_talk(self, pressed: bool) -> None:
         """A global push-to-talk hotkey: the open pages start or end a turn (the microphone is theirs)."""

@@ -89,27 +89,23 @@ def main(runtime, book: str, out: str, voice: str | None = None, engine: str | N
         data = source.read_bytes()
     except OSError as e:
         return fail(f"{book}: {e.strerror or e}.")
-    books = runtime.books
     try:
-        if engine:
-            runtime.load(engine)
-        else:
-            runtime.engines.get()
-        project = books.find_source(data)
-        changes = {"engine": runtime.engines.active_name, "format": fmt}
+        runtime.load(engine or runtime.current_engine())
+        project = runtime.find_book(data)
+        changes = {"engine": runtime.current_engine(), "format": fmt}
         if voice is not None:
             changes["voice"] = voice
         if project is None:
-            project = books.create(source.name, data, changes)
+            project = runtime.create_book(source.name, data, changes)
             print(f"{project.title}: {sum(c.included for c in project.chapters)} chapters "
                   f"(project {project.folder})", file=sys.stderr)  # fmt: skip
         else:
-            project = books.update(project.id, changes)
+            project = runtime.update_book(project.id, changes)
             print(f"{project.title}: continuing the project in {project.folder}", file=sys.stderr)
         for chapter in project.chapters:
             if chapter.skipped:
                 print(f"  skipped {chapter.title!r}: {chapter.skipped}", file=sys.stderr)
-        books.render(project.id, persist=False)
+        runtime.render_book(project.id, persist=False)
     except EngineUnavailable as e:
         return fail(e.message, 3)
     except VoxError as e:
@@ -119,22 +115,21 @@ def main(runtime, book: str, out: str, voice: str | None = None, engine: str | N
 
 def _watch(runtime, project, target: Path, fmt: str) -> int:
     """Show progress until the render ends; Ctrl+C (or SIGTERM) pauses it for the next run."""
-    books = runtime.books
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     printer = ProgressPrinter(sys.stderr)
     try:
-        while books.runner.active(project.id) and not stop.is_set():
-            printer.show(books.progress(project.id))
+        while runtime.book_rendering(project.id) and not stop.is_set():
+            printer.show(runtime.book_progress(project.id))
             stop.wait(0.5)
         if stop.is_set():
-            books.cancel(project.id) if books.runner.active(project.id) else None
+            runtime.cancel_book(project.id) if runtime.book_rendering(project.id) else None
             printer.end()
-            p = books.progress(project.id)
+            p = runtime.book_progress(project.id)
             print(f"Stopped: {p['chapters_done']} of {p['chapters_total']} chapters are done and kept in "
                   f"{project.folder}. Run the same command again to continue.", file=sys.stderr)  # fmt: skip
             return 130
-        p = books.progress(project.id)
+        p = runtime.book_progress(project.id)
         printer.show(p)
         printer.end()
         if p["state"] not in ("done", "idle"):
@@ -142,7 +137,7 @@ def _watch(runtime, project, target: Path, fmt: str) -> int:
         for item in p.get("skipped", []):
             print(f"  skipped {item['title']!r}: {item['reason']}", file=sys.stderr)
         started = time.monotonic()
-        books.export(project.id, fmt, target)
+        runtime.export_book(project.id, fmt, target)
         print(f"Wrote {target} ({time.monotonic() - started:.1f} s to encode).", file=sys.stderr)
         return 0
     except VoxError as e:

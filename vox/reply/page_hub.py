@@ -9,6 +9,11 @@ import itertools
 import queue
 import threading
 
+from vox.jobs.controller import DEFAULT_SESSION, StopEvent, StopReason
+
+SILENCING = (StopReason.USER, StopReason.STOP_ALL, StopReason.USER_SPOKE, StopReason.SHUTDOWN,
+             StopReason.ENGINE_SWITCH, StopReason.UNLOAD)  # fmt: skip
+"""Stops the pages hear of (a replacement or a single job's stop is the page's own business)."""
 
 class LiveHub:
     """Fan-out of events (JSON-able dicts) to the open Vox pages (``GET /api/live``). Each page listens for its
@@ -49,3 +54,18 @@ class LiveHub:
                 q.put_nowait(message)
             except queue.Full:  # a page that stopped reading loses messages, not the server
                 pass
+
+    def tell_stop(self, event: StopEvent) -> None:
+        """Pages silence audio they already hold for a stop (a Controller ``on_stop`` listener): a stop of every
+        session reaches every page; a session's stop reaches that session's pages; a stop of the shared default
+        session (whose pushed replies play in every page) names the jobs it stopped, so each page silences only
+        those."""
+        if event.reason not in SILENCING:
+            return
+        message = {"stop": True, "all": event.everything, "newest": event.newest, "reason": str(event.reason)}
+        if event.session is None:
+            self.publish(message)
+        elif event.session == DEFAULT_SESSION:
+            self.publish({**message, "jobs": [j.id for j in event.jobs]})
+        else:
+            self.publish(message, session=event.session)

@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vox.errors import UnknownReply
+from vox.jobs.controller import DEFAULT_SESSION, StopReason
 from vox.reply.generation import Generation
+from vox.reply.page_hub import LiveHub
+from vox.reply.stream_events import chunk_event, done_event, error_event
 from vox.reply.text_feed import TextFeed
 
 
@@ -32,6 +35,28 @@ class PushedReply:
     @property
     def open(self) -> bool:
         return not self.gen.job.finished.is_set()
+
+    def play_in(self, hub: LiveHub, on_end: Callable[[str], None]) -> None:
+        """Play it in the open pages, from a thread of its own; ``on_end(id)`` once it is over."""
+        self.thread = threading.Thread(target=self._publish, args=(hub, on_end), daemon=True,
+                                       name=f"vox-push-{self.id}")  # fmt: skip
+        self.thread.start()
+
+    def _publish(self, hub: LiveHub, on_end: Callable[[str], None]) -> None:
+        """Publish the chunks to the open pages, then the end: every page for a reply in the shared default
+        session, the session's own pages for a reply that named one."""
+        gen = self.gen
+        pages = None if gen.job.session == DEFAULT_SESSION else gen.job.session
+        try:
+            for chunk in gen:
+                if chunk is not None:
+                    hub.publish(chunk_event(chunk), session=pages)
+            hub.publish(done_event(gen, self.id), session=pages)
+        except Exception as e:
+            hub.publish(error_event(e, self.id), session=pages)
+        finally:
+            gen.close(StopReason.ERROR)
+            on_end(self.id)
 
 
 class ReplyRegistry:

@@ -52,6 +52,7 @@ def create_app(config: Config, runtime: Runtime) -> Flask:
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_FIELD
     app.json.sort_keys = False
     app.extensions["vox"] = runtime
+    app.extensions["vox_config"] = config
     Guard(config).install(app)
     for module in (speech, speakers, voices, chat, live, listen, openai, transcribe, apidoc, serve, books):
         app.register_blueprint(module.bp)

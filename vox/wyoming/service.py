@@ -86,9 +86,9 @@ def _piper_language(voice: Voice) -> list[str]:
 
 def info(runtime: Runtime) -> Info:
     """The voices, as Home Assistant lists them: a voice the loaded engine cannot speak is not "installed"."""
-    current = runtime.engines.active_name
+    current = runtime.current_engine()
     voices = []
-    for voice in runtime.voices.list():
+    for voice in runtime.list_voices():
         engine = current if current in voice.engines else voice.engines[0]
         languages = _piper_language(voice) if "piper" in voice.engines else \
             list(engine_class(engine).capabilities.languages) or ["en"]  # fmt: skip
@@ -168,12 +168,12 @@ class Handler(AsyncEventHandler):
         by the Runtime with the list of voices; a language the engine cannot speak is left to the voice)."""
         if voice is None:
             return None, None
-        languages = self.runtime.engines.capabilities().languages
+        languages = self.runtime.engine_languages()
         code = (voice.language or "").lower().replace("_", "-").split("-")[0] or None
         return voice.name or None, code if code in languages else None
 
     async def _audio_start(self, rate: int | None = None) -> None:
-        rate = rate or self.runtime.engines.get().sample_rate
+        rate = rate or self.runtime.sample_rate()
         await self.write_event(AudioStart(rate=rate, width=2, channels=1).event())
 
     async def _send_audio(self, reply: Reply) -> None:
@@ -226,7 +226,7 @@ class Handler(AsyncEventHandler):
         if reply is None:
             return
         if reply.task is not None and not reply.task.done():
-            self.runtime.jobs.stop(reason, job=reply.gen.job)
+            self.runtime.stop_job(reply.gen.job, reason)
             await asyncio.gather(reply.task, return_exceptions=True)
 
     async def disconnect(self) -> None:

@@ -1,7 +1,9 @@
 """HTTP routes, one blueprint per front door; ``app.py`` lists which URL lives where.
 
-Routes parse and validate requests, call one Runtime verb, and frame the answer (JSON, Server-Sent Events,
-audio). Domain errors raised below become JSON answers in ``vox/web/app.py``.
+Routes parse and validate requests, call Runtime verbs (never the Runtime's parts: tests/test_structure.py
+checks it), and frame the answer (JSON, Server-Sent Events, audio). Settings a route needs (limits, defaults)
+come from the config the app was built with (``settings()``). Domain errors raised below become JSON answers
+in ``vox/web/app.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from vox.config import Config
 from vox.engines import all_languages
 from vox.errors import TooLarge
 from vox.jobs.controller import DEFAULT_SESSION
@@ -27,6 +30,11 @@ _SESSION = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 def runtime() -> Runtime:
     return current_app.extensions["vox"]
+
+
+def settings() -> Config:
+    """The config the app was built with (``create_app(config, runtime)``)."""
+    return current_app.extensions["vox_config"]
 
 
 MAX_FORM_PARTS = 16
@@ -67,8 +75,8 @@ def form_fields() -> tuple[dict, dict]:
 
 def speak_body(data: dict | None = None, text_key: str = "text") -> SpeakRequest:
     """A validated speak request from the JSON body (or ``data``)."""
-    rt = runtime()
-    return speak_request(body() if data is None else data, rt.config.server.max_text_chars, all_languages(), text_key)
+    limit = settings().server.max_text_chars
+    return speak_request(body() if data is None else data, limit, all_languages(), text_key)
 
 
 def session() -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from vox.web.routes import runtime
+from vox.web.routes import settings
 from vox.web.routes.apispec import openapi as vox_openapi
 from vox.web.routes.bookspec import with_books
 
@@ -35,12 +35,12 @@ def openapi(config) -> dict:
 
 @bp.get("/openapi.json")
 def spec():
-    return jsonify(openapi(runtime().config))
+    return jsonify(openapi(settings()))
 
 
 @bp.get("/docs")
 def docs():
-    return Response(render(openapi(runtime().config)), mimetype="text/html")
+    return Response(render(openapi(settings())), mimetype="text/html")
 
 
 def _e(value: Any) -> str:

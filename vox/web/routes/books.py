@@ -25,7 +25,7 @@ from flask import Blueprint, jsonify, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from vox.errors import InvalidRequest, TooLarge
-from vox.web.routes import body, runtime
+from vox.web.routes import body, runtime, settings
 
 bp = Blueprint("books", __name__)
 SETTING_FIELDS = ("title", "author", "voice", "speed", "format", "engine", "lang")
@@ -34,12 +34,12 @@ FORM_SLACK = 2**20
 
 
 def _book(pid: str) -> dict:
-    return runtime().books.describe(pid)
+    return runtime().book(pid)
 
 
 def _upload() -> tuple[str, bytes, dict]:
     """The uploaded document (name, bytes) and the settings sent with it."""
-    limit = runtime().config.books.max_source_mb * 2**20
+    limit = settings().books.max_source_mb * 2**20
     request.max_content_length = limit + FORM_SLACK
     try:
         files, form = request.files, request.form
@@ -61,15 +61,15 @@ def _upload() -> tuple[str, bytes, dict]:
 
 @bp.get("/api/books")
 def list_books():
-    return jsonify(books=runtime().books.list())
+    return jsonify(books=runtime().list_books())
 
 
 @bp.post("/api/books")
 def create_book():
-    books = runtime().books
+    rt = runtime()
     if (request.content_type or "").startswith("multipart/form-data"):
         name, data, changes = _upload()
-        project = books.create(name, data, changes)
+        project = rt.create_book(name, data, changes)
     else:
         data = body()
         text = data.get("text")
@@ -82,7 +82,7 @@ def create_book():
         title = data.get("title") or ""
         if not isinstance(title, str):
             raise InvalidRequest("'title' must be a string.")
-        project = books.create_from_text(title, text, markdown, changes)
+        project = rt.create_book_from_text(title, text, markdown, changes)
     return jsonify(book=_book(project.id)), 201
 
 
@@ -93,40 +93,40 @@ def get_book(book_id: str):
 
 @bp.patch("/api/books/<book_id>")
 def edit_book(book_id: str):
-    runtime().books.update(book_id, body())
+    runtime().update_book(book_id, body())
     return jsonify(book=_book(book_id))
 
 
 @bp.delete("/api/books/<book_id>")
 def delete_book(book_id: str):
-    runtime().books.delete(book_id)
+    runtime().delete_book(book_id)
     return jsonify(ok=True, deleted=book_id)
 
 
 @bp.post("/api/books/<book_id>/merge")
 def merge_chapters(book_id: str):
-    runtime().books.merge(book_id, body().get("chapters"))
+    runtime().merge_chapters(book_id, body().get("chapters"))
     return jsonify(book=_book(book_id))
 
 
 @bp.post("/api/books/<book_id>/render")
 def render_book(book_id: str):
-    return jsonify(progress=runtime().books.render(book_id)), 202
+    return jsonify(progress=runtime().render_book(book_id)), 202
 
 
 @bp.post("/api/books/<book_id>/pause")
 def pause_book(book_id: str):
-    return jsonify(progress=runtime().books.pause(book_id))
+    return jsonify(progress=runtime().pause_book(book_id))
 
 
 @bp.post("/api/books/<book_id>/cancel")
 def cancel_book(book_id: str):
-    return jsonify(progress=runtime().books.cancel(book_id))
+    return jsonify(progress=runtime().cancel_book(book_id))
 
 
 @bp.get("/api/books/<book_id>/progress")
 def book_progress(book_id: str):
-    return jsonify(progress=runtime().books.progress(book_id))
+    return jsonify(progress=runtime().book_progress(book_id))
 
 
 @bp.post("/api/books/<book_id>/export")
@@ -134,10 +134,10 @@ def export_book(book_id: str):
     fmt = body(allow_empty=True).get("format")
     if fmt is not None and not isinstance(fmt, str):
         raise InvalidRequest("'format' must be m4b, mp3, wav or flac.")
-    return jsonify(export=runtime().books.export(book_id, fmt))
+    return jsonify(export=runtime().export_book(book_id, fmt))
 
 
 @bp.get("/api/books/<book_id>/download/<fmt>")
 def download_book(book_id: str, fmt: str):
-    path, name, mimetype = runtime().books.download(book_id, fmt)
+    path, name, mimetype = runtime().book_file(book_id, fmt)
     return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)

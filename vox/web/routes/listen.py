@@ -36,9 +36,7 @@ logging.getLogger("werkzeug").addFilter(_QuietAudioPosts())
 
 @bp.post("/api/stt_load")
 def load_recogniser():
-    rt = runtime()
-    rt.stt.get()
-    return jsonify(ok=True, **rt.stt.status())
+    return jsonify(ok=True, **runtime().load_recogniser())
 
 
 @bp.post("/api/listen")
@@ -49,8 +47,9 @@ def open_stream():
     if language is not None and (not isinstance(language, str) or not 2 <= len(language) <= 8
                                  or not language.replace("-", "").isalpha()):  # fmt: skip
         raise InvalidRequest("'language' must be a language code such as en or fr.")
-    stream = runtime().listen(mode if isinstance(mode, str) else "", session(), language)
-    return jsonify(**stream.info(), stt=runtime().stt.status())
+    rt = runtime()
+    stream = rt.listen(mode if isinstance(mode, str) else "", session(), language)
+    return jsonify(**stream.info(), stt=rt.recogniser_status())
 
 
 def _level() -> float | None:
@@ -68,20 +67,17 @@ def _level() -> float | None:
 
 @bp.post("/api/listen/<stream_id>/audio")
 def audio(stream_id: str):
-    stream = runtime().listening.get(stream_id)
     kind = (request.mimetype or "").lower()
     if kind not in AUDIO_TYPES:
         raise InvalidRequest("Send the microphone audio as application/octet-stream: 16-bit mono PCM at 16 kHz.")
-    return jsonify(stream.feed(request.get_data(cache=False), _level()))
+    return jsonify(runtime().listen_audio(stream_id, request.get_data(cache=False), _level()))
 
 
 @bp.post("/api/listen/<stream_id>/end")
 def end(stream_id: str):
-    return jsonify(runtime().listening.get(stream_id).end_turn())
+    return jsonify(runtime().end_turn(stream_id))
 
 
 @bp.delete("/api/listen/<stream_id>")
 def close(stream_id: str):
-    stream = runtime().listening.get(stream_id)
-    stream.close("stopped by the page")
-    return jsonify(ok=True, **stream.info())
+    return jsonify(ok=True, **runtime().stop_listening(stream_id))

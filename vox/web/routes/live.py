@@ -16,7 +16,7 @@ import queue
 
 from flask import Blueprint, Response, jsonify
 
-from vox.errors import InvalidRequest, TooLarge
+from vox.errors import InvalidRequest
 from vox.web.routes import body, named_session, runtime, session, speak_body, sse
 from vox.web.routes.speech import HEARTBEAT
 
@@ -38,14 +38,12 @@ def create_reply():
 @bp.post("/api/replies/<reply_id>/text")
 def push_text(reply_id: str):
     rt = runtime()
-    reply = rt.replies.get(reply_id)
+    rt.check_reply(reply_id)
     delta = body().get("text")
     if not isinstance(delta, str):
         raise InvalidRequest("'text' must be a string: the next piece of the reply.")
     if "\x00" in delta:
         raise InvalidRequest("'text' contains a NUL character.")
-    if len(reply.feed.text) + len(delta) > rt.config.server.max_text_chars:
-        raise TooLarge("The reply is longer than server.max_text_chars.")
     return jsonify(ok=True, sentences=rt.push_text(reply_id, delta)), 202
 
 
@@ -63,7 +61,7 @@ def cancel_reply(reply_id: str):
 @bp.get("/api/live")
 def live():
     rt = runtime()
-    key, messages = rt.hub.subscribe(named_session())
+    key, messages = rt.subscribe_pages(named_session())
 
     def events():
         try:
@@ -74,6 +72,6 @@ def live():
                 except queue.Empty:
                     yield ": keep-alive\n\n"
         finally:
-            rt.hub.unsubscribe(key)
+            rt.unsubscribe_pages(key)
 
     return Response(events(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -35,7 +35,7 @@ from vox.reply.generation import Generation
 from vox.runtime import Runtime
 from vox.validate import SpeakRequest, optional, speak_request
 from vox.voices import BUNDLED_ID
-from vox.web.routes import body, client_gone_probe, runtime, session
+from vox.web.routes import body, client_gone_probe, runtime, session, settings
 
 log = logging.getLogger("vox")
 bp = Blueprint("openai", __name__, url_prefix="/v1")
@@ -72,7 +72,7 @@ def voice_id(rt: Runtime, voice: object) -> str | None:
         return None
     if not isinstance(voice, str):
         raise InvalidRequest(f"'voice' must be a voice id string, not {type(voice).__name__}.", param="voice")
-    if voice.lower() in OPENAI_VOICES and voice not in {v.id for v in rt.voices.list()}:
+    if voice.lower() in OPENAI_VOICES and voice not in rt.voice_ids():
         return None
     return voice or None
 
@@ -97,7 +97,7 @@ def speech_request(rt: Runtime, data: dict) -> tuple[SpeakRequest, str | None, s
         raise InvalidRequest(f"'instructions' is longer than {MAX_INSTRUCTIONS} characters.", param="instructions")
     voice = voice_id(rt, data.get("voice"))
     fields = {k: v for k, v in data.items() if k != "voice"}
-    req = speak_request(fields, rt.config.server.max_text_chars, all_languages(), "input")
+    req = speak_request(fields, settings().server.max_text_chars, all_languages(), "input")
     req.voice = voice
     return req, engine, fmt, stream_format
 
@@ -106,10 +106,10 @@ def speech_request(rt: Runtime, data: dict) -> tuple[SpeakRequest, str | None, s
 def speech():
     rt = runtime()
     req, engine, fmt, stream_format = speech_request(rt, body())
-    if engine is not None and engine != rt.engines.active_name:
+    if engine is not None and engine != rt.current_engine():
         rt.load(engine)
     gen = rt.speak(req.text, session=session(), heartbeat=HEARTBEAT, **req.speak_args())
-    rate = rt.engines.get().sample_rate
+    rate = rt.sample_rate()
     headers = {"X-Vox-Job": gen.job.id, "X-Sample-Rate": str(rate), "Cache-Control": "no-cache",
                "X-Accel-Buffering": "no"}  # fmt: skip
     audio = encoded_audio(gen, fmt, rate, client_gone_probe())
@@ -188,7 +188,7 @@ def models() -> list[dict]:
     """Every model name, with the engine it speaks with and whether that engine can run here."""
     rt = runtime()
     available = {e["name"]: e["available"] for e in rt.engines_info()}
-    current = rt.engines.active_name
+    current = rt.current_engine()
     out = [{"id": m, "object": "model", "created": 0, "owned_by": "vox", "engine": current,
             "available": available[current]} for m in CURRENT_ENGINE_MODELS]  # fmt: skip
     out += [{"id": m, "object": "model", "created": 0, "owned_by": "vox", "engine": e, "available": available[e]}
@@ -209,8 +209,8 @@ def list_audio_models():
 @bp.get("/audio/voices")
 def list_voices():
     rt = runtime()
-    current = rt.engines.active_name
+    current = rt.current_engine()
     voices = [{"id": v.id, "name": v.name, "engines": list(v.engines), "speaks_now": current in v.engines,
                "languages": list(engine_class(v.engines[0]).capabilities.languages)}
-              for v in rt.voices.list()]  # fmt: skip
-    return jsonify(voices=voices, default=rt.config.engine.voice or BUNDLED_ID, openai_voices=list(OPENAI_VOICES))
+              for v in rt.list_voices()]  # fmt: skip
+    return jsonify(voices=voices, default=settings().engine.voice or BUNDLED_ID, openai_voices=list(OPENAI_VOICES))

@@ -6,7 +6,6 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from vox.speakers import playback as speakers
 from vox.web.routes import runtime, session, speak_body
 
 bp = Blueprint("speakers", __name__)
@@ -21,7 +20,7 @@ def speak():
     """Answers once playback has started (``?wait=true``: once it ended); 503 when the host cannot play."""
     req = speak_body()
     t0 = time.monotonic()
-    playback = speakers.speak(runtime(), req.text, wait=_flag("wait"), session=session(), **req.speak_args())
+    playback = runtime().speak_on_speakers(req.text, wait=_flag("wait"), session=session(), **req.speak_args())
     started, chunk = playback.first_audio_at, playback.first_chunk_at
     return jsonify(
         ok=True,
@@ -34,4 +33,4 @@ def speak():
 @bp.get("/api/audio_devices")
 def audio_devices():
     """Output devices, the system default and the one ``[speakers] device`` selects (``available``)."""
-    return jsonify(speakers.list_devices(runtime().config.speakers.device))
+    return jsonify(runtime().audio_devices())

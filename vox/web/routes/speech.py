@@ -14,7 +14,7 @@ from vox.errors import InvalidRequest
 from vox.jobs.controller import StopReason
 from vox.reply.generation import Generation
 from vox.reply.stream_events import chunk_event, done_event, error_event
-from vox.web.routes import body, client_gone_probe, named_session, runtime, session, speak_body, sse
+from vox.web.routes import body, client_gone_probe, named_session, runtime, session, settings, speak_body, sse
 
 bp = Blueprint("speech", __name__)
 HEARTBEAT = 0.25
@@ -95,7 +95,7 @@ def _load(name: str):
 
 @bp.post("/api/tts_load")
 def load_engine():
-    name = body(allow_empty=True).get("engine", runtime().config.engine.name)
+    name = body(allow_empty=True).get("engine", settings().engine.name)
     if name not in ENGINE_NAMES:
         raise InvalidRequest(f"There is no engine called {name!r}. Choose one of: {', '.join(ENGINE_NAMES)}.")
     return _load(name)
@@ -115,32 +115,21 @@ def load_multilingual():
 @bp.post("/api/tts_unload")
 def unload():
     rt = runtime()
-    return jsonify(ok=True, unloaded=rt.unload(), **rt.engines.status())
+    return jsonify(ok=True, unloaded=rt.unload(), **rt.engine_status())
 
 
 @bp.get("/api/engines")
 def engines():
     """Every engine: what it can do and whether it can run here, before anyone tries to load it."""
     rt = runtime()
-    return jsonify(engines=rt.engines_info(), current=rt.engines.active_name)
+    return jsonify(engines=rt.engines_info(), current=rt.current_engine())
 
 
 @bp.get("/api/status")
 def status():
-    rt = runtime()
     rss = psutil.Process().memory_info().rss
-    return jsonify(
-        **rt.engines.status(),
-        speaking=rt.is_speaking(),
-        busy=rt.engines.turns.busy,
-        memory_mb=round(rss / 2**20, 1),
-        uptime_s=round(time.time() - STARTED, 1),
-        engine_loads=rt.engines.loads,
-        threads=threading.active_count(),
-        pages=rt.hub.listeners,
-        stt=rt.stt.status(),
-        listening=[stream.info() for stream in rt.listening.streams()],
-    )
+    return jsonify(**runtime().status(), memory_mb=round(rss / 2**20, 1), uptime_s=round(time.time() - STARTED, 1),
+                   threads=threading.active_count())  # fmt: skip
 
 
 @bp.get("/health")
