@@ -31,7 +31,7 @@ from vox.engines.base import Voice
 from vox.engines.memory import TrimWhenQuiet
 from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, TooLarge
 from vox.jobs.controller import DEFAULT_SESSION, Controller, Job, JobKind, StopReason
-from vox.listening.streams import ListenRegistry
+from vox.listening.registry import ListenRegistry
 from vox.listening.verbs import ListeningVerbs
 from vox.reply.generation import Chunk, ChunkSource, FixedPlan, Generation
 from vox.reply.pacing import Pacer
@@ -358,8 +358,7 @@ class Runtime(VoiceVerbs, BookVerbs, ListeningVerbs):
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop everything, let the job threads end, and free the engine."""
-        self.jobs.stop(StopReason.SHUTDOWN)
-        self.listening.close_all()
+        self.jobs.stop(StopReason.SHUTDOWN)  # listening streams included
         if not self.jobs.wait_idle(timeout):
             log.warning("some jobs did not finish within %.0f s", timeout)
         self.engines.unload(lambda: None)

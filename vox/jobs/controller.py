@@ -14,8 +14,8 @@ each kind's ``Policy``:
     ENGINE_SWITCH,  every job that uses the engine (speech, renders), before the engine changes
     UNLOAD
     SHUTDOWN        everything
-    CLIENT_GONE,    one job, named by the caller (``job=``)
-    ERROR
+    CLIENT_GONE,    one job, named by the caller (``job=``); IDLE is hands-free listening that heard nobody for
+    ERROR, IDLE     ``listen.idle_timeout_s``
     USER_SPOKE      barge-in: what STOP_ALL covers except the listening streams (vox/listening/streams.py)
 
 ``on_stop`` listeners receive a ``StopEvent`` (the reason, what was stopped, the newest job it covers), e.g. to
@@ -47,6 +47,7 @@ class StopReason(StrEnum):
     ERROR = "error"
     SHUTDOWN = "shutdown"
     USER_SPOKE = "user spoke"
+    IDLE = "idle"
 
 
 class JobKind(StrEnum):

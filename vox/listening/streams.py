@@ -9,7 +9,9 @@ a page that stops posting is noticed by the clock (``stall_timeout_s``).
 
 A stream is a LISTEN job (vox/jobs/controller.py): a new stream in the same session replaces the old one, stop-all ends
 it, and its barge-in stops speech and the LLM with ``StopReason.USER_SPOKE`` (what stop-all covers, except
-the listener itself). The VAD runs in the request that brings the audio, so a barge-in is decided within
+the listener itself). Every other stop of a stream is a Controller call too (``stop``: the page turned the
+microphone off, the page went silent, nobody spoke, the recogniser failed); a stream that completes (its turn
+was sent) ends its job itself. The VAD runs in the request that brings the audio, so a barge-in is decided within
 one POST of the onset; recognition runs on one worker thread per stream, which reads the turn so far after
 each pause and every ``PARTIAL_EVERY_S`` of new speech, so the last read often covers the whole turn by the
 time it ends. Every bound is here: audio per POST, audio faster than real time, turn length, idle
@@ -22,13 +24,13 @@ import itertools
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
 
 from vox.config import Listen
-from vox.errors import AudioTooFast, InvalidRequest, ListenEnded, TooLarge, UnknownListen
+from vox.errors import AudioTooFast, InvalidRequest, ListenEnded, TooLarge
 from vox.jobs.controller import Controller, Job, JobKind, StopReason
 from vox.listening.turns import NO_PLAYBACK_DB, TurnDetector, TurnSettings, level_db
 from vox.listening.vad import StreamingVad
@@ -63,8 +65,11 @@ class ListenStream:
             threshold=settings.vad_threshold, onset_s=settings.barge_in_min_ms / 1000,
             silence_s=settings.silence_ms / 1000, min_speech_s=settings.min_speech_ms / 1000,
             echo_margin_db=settings.echo_margin_db, hands_free=mode == "hands_free"))  # fmt: skip
-        self.events: deque[dict] = deque(maxlen=256)
+        self._events: deque[dict] = deque(maxlen=256)
+        """What the next answer tells the page; the request thread and the recogniser's thread both add to it."""
+        self._events_lock = threading.Lock()
         self._lock = threading.RLock()  # a stop's callbacks may close the stream from the thread feeding it
+        self._stopping: tuple[str, str] | None = None
         self._work = threading.Condition()
         self.turn_no = 0
         self.turn: FrameStream | None = None
@@ -87,7 +92,7 @@ class ListenStream:
         self.ending = False
         if mode == "push":
             self._new_turn()
-        job.on_cancel(lambda: self.close(str(job.reason or "stopped")))
+        job.on_cancel(self._cancelled)
         self._worker = threading.Thread(target=self._recognise, name=f"vox-listen-{self.id}", daemon=True)
         self._worker.start()
 
@@ -117,7 +122,7 @@ class ListenStream:
             for prob, window in self.vad.feed(pcm):
                 self._step(prob, window, playing)
             if self.turn is not None and self.turn.seconds >= self.settings.max_turn_s:
-                self.events.append({"notice": f"Vox stopped listening to this turn after "
+                self._post({"notice": f"Vox stopped listening to this turn after "
                                               f"{self.settings.max_turn_s:g} seconds and sent it."})  # fmt: skip
                 self._end_turn(send=True)
                 if self.mode == "push":
@@ -131,7 +136,7 @@ class ListenStream:
         self.echo_windows += step.echo
         if step.start:
             self._new_turn()
-            self.events.append({"speech": True, "turn": self.turn_no})
+            self._post({"speech": True, "turn": self.turn_no})
         if step.onset:
             self.last_speech = time.monotonic()
             self._barge_in(playing, level_db(window))
@@ -160,7 +165,7 @@ class ListenStream:
             return
         stopped = self.jobs.stop(StopReason.USER_SPOKE, session=self.job.session)
         self.barge_ins += 1
-        self.events.append({"barge_in": True, "stopped": [j.id for j in stopped], "turn": self.turn_no,
+        self._post({"barge_in": True, "stopped": [j.id for j in stopped], "turn": self.turn_no,
                             "level": round(level, 1), "playback": round(playing, 1)})  # fmt: skip
         log.info("barge-in at %.1f dBFS (playing %.1f): stopped %s", level, playing,
                  ", ".join(f"{j.id} ({j.kind})" for j in stopped) or "nothing")  # fmt: skip
@@ -178,16 +183,21 @@ class ListenStream:
             self._ending.append((self.turn_no, turn, send))
             self._work.notify_all()
         if not send:
-            self.events.append({"discarded": True, "turn": self.turn_no,
+            self._post({"discarded": True, "turn": self.turn_no,
                                 "message": "That was too short to be speech; nothing was sent."})  # fmt: skip
 
     def _kick(self) -> None:
         with self._work:
             self._work.notify_all()
 
+    def _post(self, event: dict) -> None:
+        with self._events_lock:
+            self._events.append(event)
+
     def _answer(self) -> dict:
-        events = list(self.events)
-        self.events.clear()
+        with self._events_lock:
+            events = list(self._events)
+            self._events.clear()
         return {"events": events, "speaking": self.detector.speaking, "turn": self.turn_no}
 
     def poll(self) -> dict:
@@ -221,6 +231,7 @@ class ListenStream:
     # --- recognition (the worker thread) ----------------------------------------------------------------
 
     def _recognise(self) -> None:
+        """The worker: reads turns until the stream is closed and every ended turn is read; then the job is over."""
         try:
             while True:
                 with self._work:
@@ -237,7 +248,9 @@ class ListenStream:
                     self._partial(turn)
         except Exception as e:  # the recogniser failed: say so, and stop listening
             log.exception("speech recognition failed")
-            self.close(f"speech recognition failed ({e})")
+            self.stop(StopReason.ERROR, f"speech recognition failed ({e})")
+        finally:
+            self.jobs.finish(self.job)
 
     def _partial_due(self) -> bool:
         turn = self.turn
@@ -259,7 +272,7 @@ class ListenStream:
         self.read_cost = time.monotonic() - started
         self._next_partial_at = time.monotonic() + self.read_cost
         if text and turn is self.turn:
-            self.events.append({"partial": text, "turn": self.turn_no})
+            self._post({"partial": text, "turn": self.turn_no})
 
     def _finish(self, number: int, turn: FrameStream, send: bool) -> None:
         transcript = turn.read(self.job.cancel) if send else None
@@ -268,7 +281,7 @@ class ListenStream:
                  "language": transcript.language if transcript else ""}  # fmt: skip
         if send and not text:
             final["message"] = "No words were recognised. Speak a little louder or closer to the microphone."
-        self.events.append(final)
+        self._post(final)
         log.debug("turn %d final: %r", number, text)
         with self._work:
             self._finals[number] = {"text": text, **final}
@@ -283,18 +296,28 @@ class ListenStream:
             raise ListenEnded(self.message or "Listening has stopped. Turn the microphone on again to talk.",
                               reason=self.closed)  # fmt: skip
 
-    def close(self, reason: str, message: str = "") -> None:
+    def stop(self, reason: StopReason, said: str, message: str = "") -> None:
+        """End listening for ``reason``, one Controller call like every stop; the page is told ``said`` (and
+        ``message``, a sentence for the user)."""
         with self._lock:
-            self._close_locked(reason, message)
+            if self.closed is None and self._stopping is None:
+                self._stopping = (said, message)
+        self.jobs.stop(reason, job=self.job)
+
+    def _cancelled(self) -> None:
+        """The job was stopped (here, by stop-all, by a newer stream, at shutdown): the stream ends."""
+        said, message = self._stopping or (str(self.job.reason or "stopped"), "")
+        with self._lock:
+            self._close_locked(said, message)
 
     def _close_locked(self, reason: str, message: str = "") -> None:
+        """The stream is over, stopped or complete; its worker ends the job once it has read every ended turn."""
         if self.closed is not None:
             return
         self.closed, self.message = reason, message
-        self.events.append({"ended": reason, **({"message": message} if message else {})})
+        self._post({"ended": reason, **({"message": message} if message else {})})
         with self._work:
             self._work.notify_all()
-        self.jobs.finish(self.job)
         self._on_close(self)
 
     def check_time(self, now: float) -> None:
@@ -302,11 +325,12 @@ class ListenStream:
         if self.closed is not None:
             return
         if not self.ending and now - self.last_audio > self.settings.stall_timeout_s:
-            self.close("no audio", "The microphone stopped sending audio, so Vox stopped listening. Check "
-                                   "that it is connected, then turn it on again.")  # fmt: skip
+            self.stop(StopReason.CLIENT_GONE, "no audio", "The microphone stopped sending audio, so Vox stopped "
+                      "listening. Check that it is connected, then turn it on again.")  # fmt: skip
         elif self.mode == "hands_free" and now - self.last_speech > self.settings.idle_timeout_s:
-            self.close("idle", f"Hands-free listening turned itself off after {_duration(self.settings.idle_timeout_s)}"
-                               " without speech. Turn it on again to talk.")  # fmt: skip
+            self.stop(StopReason.IDLE, "idle", f"Hands-free listening turned itself off after "
+                                               f"{_duration(self.settings.idle_timeout_s)} without speech. Turn it on "
+                                               "again to talk.")  # fmt: skip
 
     def info(self) -> dict:
         return {"id": self.id, "mode": self.mode, "rate": RATE, "job": self.job.id, "turn": self.turn_no,
@@ -320,67 +344,3 @@ def _duration(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:g} minutes"
     return f"{seconds:g} seconds"
-
-
-class ListenRegistry:
-    """The open listening streams, and the one clock thread that ends the ones a page abandoned."""
-
-    TICK = 0.5
-
-    def __init__(self, jobs: Controller, stt: SttManager, settings: Listen) -> None:
-        self.jobs, self.stt, self.settings = jobs, stt, settings
-        self._lock = threading.Lock()
-        self._open: dict[str, ListenStream] = {}
-        self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self._clock: threading.Thread | None = None
-
-    def open(self, mode: str, session: str, language: str | None = None) -> ListenStream:
-        if mode not in MODES:
-            raise InvalidRequest(f"'mode' must be one of: {', '.join(MODES)}.")
-        self.stt.get()  # a missing model is this request's answer (503), before any job starts
-        job = self.jobs.start(JobKind.LISTEN, session)
-        try:
-            stream = ListenStream(job, mode, language, self.settings, self.stt, self.jobs, self._forget)
-        except BaseException:
-            self.jobs.finish(job)
-            raise
-        with self._lock:
-            self._open[stream.id] = stream
-            if self._clock is None:
-                self._clock = threading.Thread(target=self._tick, name="vox-listen-clock", daemon=True)
-                self._clock.start()
-        return stream
-
-    def get(self, stream_id: str) -> ListenStream:
-        with self._lock:
-            stream = self._open.get(stream_id)
-            ended = self._ended.get(stream_id)
-        if stream is not None:
-            return stream
-        if ended is not None:
-            reason, message = ended
-            raise ListenEnded(message or "Listening has stopped. Turn the microphone on again to talk.",
-                              reason=reason)  # fmt: skip
-        raise UnknownListen("This listening stream is not open. Turn the microphone on again to talk.")
-
-    def _forget(self, stream: ListenStream) -> None:
-        with self._lock:
-            self._open.pop(stream.id, None)
-            self._ended[stream.id] = (stream.closed or "stopped", stream.message)
-            while len(self._ended) > 32:
-                self._ended.popitem(last=False)
-
-    def streams(self) -> list[ListenStream]:
-        with self._lock:
-            return list(self._open.values())
-
-    def close_all(self, reason: str = "shutdown") -> None:
-        for stream in self.streams():
-            stream.close(reason)
-
-    def _tick(self) -> None:
-        while True:
-            time.sleep(self.TICK)
-            now = time.monotonic()
-            for stream in self.streams():
-                stream.check_time(now)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vox.jobs.controller import DEFAULT_SESSION
-from vox.listening.streams import ListenRegistry, ListenStream
+from vox.jobs.controller import DEFAULT_SESSION, StopReason
+from vox.listening.registry import ListenRegistry
+from vox.listening.streams import ListenStream
 from vox.stt import SttManager, Transcript
 
 
@@ -43,5 +44,5 @@ class ListeningVerbs:
     def stop_listening(self, stream_id: str) -> dict:
         """The page turned its microphone off (or lost it): the stream ends; what it was."""
         stream = self.listening.get(stream_id)
-        stream.close("stopped by the page")
+        stream.stop(StopReason.CLIENT_GONE, "stopped by the page")
         return stream.info()
