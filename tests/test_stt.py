@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import time
 import wave
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -17,10 +18,10 @@ from tests.conftest import start_server
 from tests.speech_clips import CLIPS, clip16k, silence, wer
 from tests.whisper_weights import whisper_model_dir
 from vox.chat.conversation import ChatHistory
-from vox.config import Stt
+from vox.config import Config, Stt
 from vox.errors import TurnNotInterrupted, UnknownTurn
 from vox.listening.vad import WINDOW, StreamingVad
-from vox.stt import RATE
+from vox.stt import RATE, SttManager
 from vox.stt.base import MAX_TAIL_S
 from vox.stt.whisper import WhisperRecogniser
 
@@ -94,6 +95,23 @@ def test_a_long_monologue_is_transcribed_in_bounded_memory():
     assert stream.settled, "nothing was settled"
     assert text.lower().startswith("what is the weather") and "friday" in text.lower()[-60:], text
     assert abs(stream.seconds - talk.size / RATE) < 0.01
+
+
+def test_concurrent_first_uses_load_the_recogniser_once_and_unload_frees_it():
+    """The SttManager's ModelSlot (vox/models/slot.py, the engines' too): eight first requests at once share one
+    load; unloading frees the model, says so, and the next use loads it again."""
+    config = Config()
+    config.stt.model, config.stt.language = str(whisper_model_dir("tiny.en")), "en"
+    stt = SttManager(config)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: stt.get(), range(8)))
+    assert len({id(r) for r in got}) == 1 and stt.slot.loads == 1
+    status = stt.status()
+    assert status["state"] == "ready" and status["loaded"] and status["message"].startswith("Whisper (faster")
+    assert stt.unload() and not got[0].loaded and not stt.unload()
+    assert stt.status()["state"] == "unloaded" and stt.status()["message"] == "Speech recognition was unloaded"
+    assert stt.get() is not got[0] and stt.slot.loads == 2
+    stt.unload()
 
 
 def test_an_interrupted_reply_is_kept_up_to_the_word_heard():

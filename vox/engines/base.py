@@ -4,7 +4,8 @@ An engine turns one chunk of text into float32 mono PCM at ``sample_rate``. ``sy
 generator so audio can flow as soon as the engine has some, and it watches ``cancel`` so a stop frees the
 engine at once (Piper terminates its ONNX run mid-sentence, Chatterbox stops at the next speech token).
 
-Lifecycle: ``load`` -> any number of ``synthesize`` -> ``unload``. The EngineManager stops every job that
+An engine is a Model (vox/models/base.py, the speech recogniser's contract too), loaded lazily by the
+EngineManager. Lifecycle: ``load`` -> any number of ``synthesize`` -> ``unload``. The EngineManager stops every job that
 uses an engine and waits for it to be idle before it calls ``unload``; as a last line of defence, ``unload``
 also sets ``closing``, which every running synthesis treats like its own cancel, so nothing can keep
 computing on weights that are being freed.
@@ -17,8 +18,8 @@ whether it may be given a chunk sentence by sentence.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from abc import abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -28,22 +29,12 @@ import numpy as np
 from vox.engines.tags import for_engine
 from vox.errors import EngineUnavailable, UnsupportedOption
 from vox.jobs.cancel import Cancel
+from vox.models.base import Model, Progress, no_progress
 
 if TYPE_CHECKING:
     from vox.config import Config
 
-__all__ = [
-    "GENERATION_OPTIONS", "Capabilities", "Engine", "EngineUnavailable", "Progress", "SynthesisOptions", "Voice",
-    "no_progress",
-]  # fmt: skip
-
-Progress = Callable[[float, str], None]
-"""Load progress callback: (fraction 0..1, what is happening)."""
-
-
-def no_progress(fraction: float, message: str) -> None:
-    """A progress callback that ignores progress."""
-
+__all__ = ["GENERATION_OPTIONS", "Capabilities", "Engine", "EngineUnavailable", "SynthesisOptions", "Voice"]
 
 @dataclass(frozen=True)
 class Voice:
@@ -116,13 +107,12 @@ class Capabilities:
     """Meant for a GPU (it runs on the CPU too, slowly)."""
 
 
-class Engine(ABC):
+class Engine(Model):
     """What the rest of Vox needs from a speech engine. Subclasses declare ``name`` and ``capabilities``."""
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     sample_rate: int
-    device: str = "cpu"
     cpu_threads: int = 0
     """Threads one synthesis may use on the CPU; 0 lets the library decide (a replica sets its CPU share)."""
 
@@ -146,11 +136,6 @@ class Engine(ABC):
         """How many syntheses may run at once: 1 for an engine in this process (one model, one turn at a time),
         one per replica for an engine served by replicas. The EngineManager gives this many turns at once."""
         return 1
-
-    @property
-    @abstractmethod
-    def loaded(self) -> bool:
-        """True once ``load`` succeeded and until ``unload``."""
 
     @abstractmethod
     def load(self, progress: Progress = no_progress) -> None:

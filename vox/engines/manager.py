@@ -1,6 +1,7 @@
 """The one lazily loaded current engine, and whose turn it is to use it.
 
-``get()`` loads the engine on first use, once, behind a lock, so concurrent first requests share one load.
+``get()`` loads the engine on first use, once, behind a lock, so concurrent first requests share one load (a
+ModelSlot: vox/models/slot.py, shared with the speech recogniser).
 ``switch(name, quiesce)`` loads another engine while the current one keeps speaking; only once the new one is
 ready does it call ``quiesce`` (the Runtime stops every job that uses the engine and waits until none does),
 swap, and unload the old one. A failed load leaves the previous engine current. ``unload(quiesce)`` frees the
@@ -21,7 +22,6 @@ import contextlib
 import gc
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from enum import IntEnum
 
@@ -31,6 +31,7 @@ from vox.engines.memory import trim_heap
 from vox.engines.registry import create_engine, engine_class
 from vox.jobs.cancel import Cancel
 from vox.jobs.controller import Job
+from vox.models.slot import ModelSlot
 
 log = logging.getLogger("vox.engines")
 
@@ -103,23 +104,30 @@ class TurnLock:
 
 
 class EngineManager:
-    """Holds the current engine and its load state; the only place engines are loaded or unloaded."""
+    """Holds the current engine (a ModelSlot: vox/models/slot.py, the recogniser's too) and whose turn it is;
+    the only place engines are loaded or unloaded."""
 
     def __init__(self, config: Config, voices_for_warmup: Callable[[], list[Voice]] = list) -> None:
         self.config = config
         self.wanted = config.engine.name
         """The engine the next request loads when none is loaded: the configured one, or the last one used."""
-        self.current: Engine | None = None
+        self.slot: ModelSlot[Engine] = ModelSlot(EngineUnavailable, log)
         self.turns = TurnLock()
-        self._load_lock = threading.Lock()
         self._voices_for_warmup = voices_for_warmup
-        self.state = "unloaded"
         self.loading_name: str | None = None
-        self.progress = 0.0
-        self.message = ""
-        self.error = ""
-        self.loads = 0
+
+    @property
+    def current(self) -> Engine | None:
+        return self.slot.current
+
+    @current.setter
+    def current(self, engine: Engine | None) -> None:
+        self.slot.current = engine
+
+    @property
+    def loads(self) -> int:
         """How many engine loads have run; lets tests prove concurrent first requests load once."""
+        return self.slot.loads
 
     @property
     def active_name(self) -> str:
@@ -129,20 +137,9 @@ class EngineManager:
     def capabilities(self, name: str | None = None):
         return engine_class(name or self.active_name).capabilities
 
-    def _progress(self, fraction: float, message: str) -> None:
-        self.progress, self.message = fraction, message
-
     def get(self) -> Engine:
         """The current engine, loading the wanted one on first use."""
-        engine = self.current
-        if engine is not None and engine.loaded:
-            return engine
-        with self._load_lock:
-            if self.current is not None and self.current.loaded:
-                return self.current
-            engine = self._load(self.wanted)
-            self.current = engine
-            return engine
+        return self.slot.get(lambda: self._load(self.wanted))
 
     @contextlib.contextmanager
     def turn(self, job: Job, priority: Priority = Priority.CONVERSATION,
@@ -161,32 +158,30 @@ class EngineManager:
 
     def switch(self, name: str, quiesce: Callable[[], None]) -> Engine:
         """Load ``name`` and make it current; on failure the previous engine stays current."""
-        engine_class(name)
-        with self._load_lock:
+        title = engine_class(name).capabilities.title
+        with self.slot.lock:
             previous = self.current
             if previous is not None and previous.name == name and previous.loaded:
-                self.state, self.error = "ready", ""  # what was asked for is ready: an older failure is moot
-                self._progress(1.0, f"{previous.capabilities.title} is ready")
+                self.slot.state, self.slot.error = "ready", ""  # what was asked for is ready: an older failure is moot
+                self.slot.report(1.0, f"{title} is ready")
                 return previous
             engine = self._load(name)
             if previous is not None:
                 quiesce()
                 self._unload(previous)
+                gc.collect()
             self.current, self.wanted = engine, name
             return engine
 
     def unload(self, quiesce: Callable[[], None]) -> bool:
         """Free the current engine's memory; the next request loads the same engine again."""
-        with self._load_lock:
-            engine = self.current
-            if engine is None:
-                return False
-            quiesce()
-            self.current, self.wanted = None, engine.name
-            self._unload(engine)
-            trim_heap()
-            self.state, self.message, self.error = "unloaded", f"{engine.capabilities.title} was unloaded", ""
-            return True
+        freed = self.slot.unload(lambda engine: f"{engine.capabilities.title} was unloaded", before=quiesce,
+                                 free=self._unload)  # fmt: skip
+        if freed is None:
+            return False
+        self.wanted = freed.name
+        trim_heap()
+        return True
 
     def _unload(self, engine: Engine) -> None:
         """Called with every job off the engine; waits until no turn is held, so no chunk is mid-synthesis."""
@@ -196,29 +191,14 @@ class EngineManager:
         finally:
             if ticket is not None:
                 self.turns.release(ticket)
-        gc.collect()
 
     def _load(self, name: str) -> Engine:
-        """Build and load ``name`` (the load lock is held); keeps the state the page shows up to date."""
-        previous = self.current
-        title = engine_class(name).capabilities.title
-        self.state, self.loading_name = "loading", name
-        self._progress(0.0, f"Loading {title}…")
-        started = time.monotonic()
+        """Build and load ``name`` (the slot's lock is held), then warm its voices in the background."""
+        self.loading_name = name
         try:
-            engine = self._build(name)
-            engine.load(self._progress)
-        except Exception as e:
-            self.state = "ready" if previous is not None and previous.loaded else "error"
-            self.error = str(e) if isinstance(e, EngineUnavailable) else f"{title} could not be loaded: {e}"
+            engine = self.slot.load(lambda: self._build(name), engine_class(name).capabilities.title)
+        finally:
             self.loading_name = None
-            log.warning("loading engine %s failed: %s", name, e)
-            if isinstance(e, EngineUnavailable):
-                raise
-            raise EngineUnavailable(self.error) from e
-        self.loads += 1
-        self.state, self.loading_name, self.error = "ready", None, ""
-        self._progress(1.0, f"{title} is ready ({time.monotonic() - started:.1f} s)")
         voices = [v for v in self._voices_for_warmup() if name in v.engines and v.path is not None]
         if voices:
             threading.Thread(target=engine.warm_voices, args=(voices,), name="vox-warm-voices", daemon=True).start()
@@ -243,11 +223,7 @@ class EngineManager:
         engine = self.current
         return {
             "engine": self.loading_name or (engine.name if engine else self.wanted),
-            "state": self.state,
-            "loaded": bool(engine and engine.loaded),
-            "progress": round(self.progress, 3),
-            "message": self.message,
-            "error": self.error,
+            **self.slot.status(),
             "sample_rate": engine.sample_rate if engine else None,
             "device": engine.device if engine else None,
         }

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from vox.audio.pcm import resample
-from vox.engines.base import Capabilities, Engine, EngineUnavailable, Progress, SynthesisOptions, Voice, no_progress
+from vox.engines.base import Capabilities, Engine, EngineUnavailable, SynthesisOptions, Voice
 from vox.jobs.cancel import Cancel
+from vox.models.base import Progress, no_progress
 
 SAMPLE_RATE = 22050
 MAX_CACHED_MODELS = 3

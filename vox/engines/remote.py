@@ -26,10 +26,11 @@ from ray import exceptions as ray_errors
 from ray.serve.exceptions import BackPressureError, RequestCancelledError
 
 from vox.config import Config
-from vox.engines.base import Engine, Progress, SynthesisOptions, Voice, no_progress
+from vox.engines.base import Engine, SynthesisOptions, Voice
 from vox.engines.registry import engine_class
 from vox.errors import EngineUnavailable, ReplicaFailed, TooManyJobs, VoxError
 from vox.jobs.cancel import Cancel
+from vox.models.base import Progress, no_progress
 from vox.serve import cluster
 from vox.serve.stats import ServeStats
 

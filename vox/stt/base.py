@@ -1,8 +1,7 @@
-"""The one contract every speech recogniser implements, kept as small as the TTS engines' (engines/base.py).
-
-A recogniser turns 16 kHz mono float32 PCM into text: ``transcribe`` for a whole clip, ``stream`` for audio
-that is still arriving (a microphone turn). Lifecycle: ``load`` -> any number of calls -> ``unload``; the
-SttManager loads it lazily, once, and reports its state in ``/api/status``.
+"""The one contract every speech recogniser implements: a Model (vox/models/base.py, the TTS engines' too) that
+turns 16 kHz mono float32 PCM into text: ``transcribe`` for a whole clip, ``stream`` for audio that is still
+arriving (a microphone turn). Lifecycle: ``load`` -> any number of calls -> ``unload``; the SttManager loads it
+lazily, once, and reports its state in ``/api/status``.
 
 Streaming with a model that reads whole windows (Whisper reads 30 s at a time) is done here, once, for every
 recogniser: ``FrameStream`` keeps the audio of the words not settled yet, re-reads it when asked for words
@@ -13,13 +12,13 @@ audio. So a ten-minute monologue costs at most ``MAX_TAIL_S`` of audio in memory
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Callable
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from vox.jobs.cancel import Cancel
+from vox.models.base import Model
 
 RATE = 16_000
 """Every recogniser takes 16 kHz mono PCM (Whisper's rate; the page sends it)."""
@@ -27,13 +26,6 @@ SETTLE_AFTER_S = 20.0
 """A stream's unsettled audio is read and all but its last segment settled once it is this long."""
 MAX_TAIL_S = 28.0
 """Whisper reads 30 s windows: the unsettled tail never grows past this (older audio is settled by force)."""
-
-Progress = Callable[[float, str], None]
-
-
-def no_progress(fraction: float, message: str) -> None:
-    """A progress callback that ignores progress."""
-
 
 @dataclass(frozen=True)
 class Segment:
@@ -60,27 +52,14 @@ class Transcript:
                              for s in self.segments]}  # fmt: skip
 
 
-class Recogniser(ABC):
-    """What the rest of Vox needs from a speech recogniser."""
+class Recogniser(Model):
+    """What the rest of Vox needs from a speech recogniser (``load`` raises RecogniserUnavailable with what to
+    do when it cannot run here)."""
 
     name: str = ""
     title: str = ""
-    device: str = "cpu"
     last_cost: float = 0.0
     """Seconds the last transcription took (a listener reads the words so far less often on a slow machine)."""
-
-    @property
-    @abstractmethod
-    def loaded(self) -> bool:
-        """True once ``load`` succeeded and until ``unload``."""
-
-    @abstractmethod
-    def load(self, progress: Progress = no_progress) -> None:
-        """Load the model; raise RecogniserUnavailable with what to do when it cannot run here."""
-
-    @abstractmethod
-    def unload(self) -> None:
-        """Free the model."""
 
     @abstractmethod
     def transcribe(self, pcm: np.ndarray, language: str | None = None, cancel: Cancel | None = None) -> Transcript:

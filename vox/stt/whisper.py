@@ -18,7 +18,8 @@ import numpy as np
 from vox.config import Stt
 from vox.errors import RecogniserUnavailable
 from vox.jobs.cancel import Cancel
-from vox.stt.base import RATE, Progress, Recogniser, Segment, Transcript, no_progress
+from vox.models.base import Progress, no_progress
+from vox.stt.base import RATE, Recogniser, Segment, Transcript
 
 log = logging.getLogger("vox.stt")
 logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip's duration at INFO

@@ -15,7 +15,7 @@ import numpy as np
 
 from vox.audio.stretch import Stretcher
 from vox.config import Config
-from vox.engines.base import GENERATION_OPTIONS, Engine, Progress, SynthesisOptions, Voice, no_progress
+from vox.engines.base import GENERATION_OPTIONS, Engine, SynthesisOptions, Voice
 from vox.engines.chatterbox.checkpoint import (
     INSTALL_HINT,
     CheckpointSpec,
@@ -32,6 +32,7 @@ from vox.engines.chatterbox.text import split_for_model
 from vox.engines.chatterbox.vocoder import VocoderSettings, _Vocoder
 from vox.errors import EngineUnavailable, VoiceRequired, VoxError
 from vox.jobs.cancel import Cancel
+from vox.models.base import Progress, no_progress
 
 log = logging.getLogger("vox.engines.chatterbox")  # one logger name for the whole package
 
