@@ -19,21 +19,11 @@ import numpy as np
 from vox.audio.pcm import wav_bytes
 from vox.engines.base import Engine
 from vox.runtime import get_runtime
-from vox.text import SentenceStream, normalize_for_speech, speech_chunks, split_sentences
 
 __all__ = [
-    "SentenceStream",
-    "_get_model",
-    "generate_tts_wav",
-    "generate_tts_wav_streamed",
-    "is_speaking",
-    "normalize_for_speech",
-    "shutdown_tts",
-    "speak_sentences_grouped",
-    "speech_chunks",
-    "split_sentences",
-    "stop_current_tts",
-]
+    "_get_model", "generate_tts_wav", "generate_tts_wav_streamed", "is_speaking", "shutdown_tts",
+    "speak_sentences_grouped", "stop_current_tts",
+]  # fmt: skip
 
 
 def _get_model() -> Engine:
@@ -49,7 +39,7 @@ def generate_tts_wav(text: str, voice: str | None = None, **opts) -> bytes:
 
 def generate_tts_wav_streamed(text: str, voice: str | None = None, **opts) -> Iterator[tuple[int, int, bytes]]:
     """Yield ``(idx, total, wav_bytes)`` per chunk as it is synthesised; stops when the reply is cancelled.
-    ``total`` is 0: chunks are sized as synthesis goes (``chunking.adaptive = false`` gives the count)."""
+    ``total`` is 0: chunks are sized as synthesis goes, so their number is not known before."""
     gen = get_runtime().speak(text, voice, **opts)
     try:
         idx, parts, rate = 0, [], 0

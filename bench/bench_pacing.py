@@ -6,8 +6,8 @@ waits twice the seconds the call took, so every chunk costs 3x its measured comp
 machine is doing. The page is simulated from the SSE stream: each chunk plays from when it arrives or when the
 one before it ends, whichever is later (what static/js/player.js does), and a gap is the time a chunk started
 after the one before it ended. Vox (chunks sized as synthesis runs ahead, vox/reply/pacing.py) and the static
-grouping before it (1, 2, 4 ... up to 3 sentences: ``chunking.adaptive = false``) run interleaved in the same
-run. The engine's own speed here (compute / audio, 1x) is reported with the load average, since "3x slower"
+grouping before it (1, 2, 4 ... up to 3 sentences: the ``static`` baseline, bench/baselines.py) run interleaved
+in the same run. The engine's own speed here (compute / audio, 1x) is reported with the load average, since "3x slower"
 is relative to it: on an idle machine Piper needs about 0.07 s per second of speech.
 
 Row 12: the pause after an opening clause ("Sure,", said alone before the rest of its sentence). Natural:
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from bench.baselines import baseline_command
 from bench.common import row, spread
 from tests.conftest import decode_chunk, sse_messages, start_server
 from tests.slow_engine import slow_env
@@ -111,8 +112,7 @@ def replies(tmp: Path, factor: float, trials: int) -> dict[str, list[dict]]:
     """MARKDOWN10 played ``trials`` times by Vox and by the static grouping, interleaved (so machine noise hits
     both alike), with the engine ``factor`` times slower."""
     servers = {"vox": start_server(tmp / f"adaptive-{factor}", env=slow_env(factor)),
-               "old": start_server(tmp / f"static-{factor}", config="[chunking]\nadaptive = false\n",
-                                   env=slow_env(factor))}  # fmt: skip
+               "old": start_server(tmp / f"static-{factor}", env=slow_env(factor), command=baseline_command("static"))}
     try:
         for s in servers.values():
             s.post("/api/tts_load", {"engine": "piper"})

@@ -1,7 +1,7 @@
 """Server latencies with the Piper engine: rows 1-4, 7 and 8 of the benchmark table.
 
-The predecessor's policy runs through the same server and text with ``chunking.quick_start = false``
-(plain 3-sentence groups); trials of both are interleaved so machine noise hits both alike.
+The predecessor's policy runs through the same server and text (the ``predecessor`` baseline,
+bench/baselines.py: plain 3-sentence groups); trials of both are interleaved so machine noise hits both alike.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from pathlib import Path
 
 import requests
 
+from bench.baselines import baseline_command, speech_chunks
 from bench.common import p95, row, spread
 from tests.conftest import ROOT, free_port, sse_messages, start_server
 from vox import config as vox_config
-from vox import text as speech_text
 from vox.engines.base import SynthesisOptions
 from vox.engines.piper import PiperEngine
 from vox.jobs.cancel import Cancel
+from vox.text import normalize_for_speech
 
 OPTIONS = SynthesisOptions()
 
@@ -140,14 +141,14 @@ def run(quick: bool = False) -> list[dict]:
     tmp = Path(tempfile.mkdtemp(prefix="vox-bench-"))
     ttfa_trials, full_trials = (5, 2) if quick else (31, 9)
     vox = start_server(tmp / "vox")
-    old = start_server(tmp / "predecessor", config="[chunking]\nquick_start = false\n")
+    old = start_server(tmp / "predecessor", command=baseline_command("predecessor"))
     try:
         for s in (vox, old):
             s.post("/api/tts_load", {"engine": "piper"})
             first_audio_and_total(s.url, "Warm up. Two sentences.")
         # The floor: the engine alone, in this process, on the first chunk and on the whole reply.
         c = vox_config.Chunking()
-        chunk_texts = speech_text.speech_chunks(speech_text.normalize_for_speech(REPLY10), c.group_size,
+        chunk_texts = speech_chunks(normalize_for_speech(REPLY10), c.group_size,
                                                 c.max_chars, c.first_chunk_chars)
         engine = PiperEngine()
         engine.load()

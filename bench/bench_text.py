@@ -20,14 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from vox.text import (  # noqa: E402
-    SentenceStream,
-    SpeechPlanner,
-    SpeechStream,
-    normalize_for_speech,
-    speech_chunks,
-    split_sentences,
-)
+from bench.baselines import SentenceStream, SpeechStream, speech_chunks, split_sentences  # noqa: E402
+from vox.text import SpeechPlanner, normalize_for_speech  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "data" / "golden_rules_en.json"
 

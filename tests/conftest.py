@@ -76,8 +76,10 @@ def decode_chunk(message: dict) -> tuple[np.ndarray, int]:
     return read_wav(base64.b64decode(message["audio"]))
 
 
-def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tuple[str, ...] = ()) -> VoxServer:
-    """Start ``python app.py --no-window`` with its own config and voices folder; waits for /health."""
+def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tuple[str, ...] = (),
+                 command: tuple[str, ...] = ()) -> VoxServer:  # fmt: skip
+    """Start ``python app.py --no-window`` with its own config and voices folder; waits for /health. ``command``
+    runs another entry point with app.py's options instead (``bench.baselines.baseline_command``)."""
     port = free_port()
     voices = tmp / "voices"
     voices.mkdir(parents=True, exist_ok=True)
@@ -87,7 +89,8 @@ def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tup
     cfg.write_text(config)
     log = tmp / f"server-{port}.log"
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--no-window", "--port", str(port), "--config", str(cfg), *args],
+        [sys.executable, *(command or (str(ROOT / "app.py"),)), "--no-window", "--port", str(port),
+         "--config", str(cfg), *args],
         cwd=ROOT,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,

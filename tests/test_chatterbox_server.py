@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from bench.baselines import baseline_command
 from tests.chatterbox_ckpt import build_checkpoint, small_env
 from tests.conftest import decode_chunk, start_server
 from vox.engines.chatterbox import SAMPLE_RATE, SAMPLES_PER_TOKEN, missing_modules
@@ -46,9 +47,8 @@ def test_turbo_replaces_a_speaking_piper_streams_a_cloned_voice_and_comes_back_a
     config = (
         f'[engine]\nname = "piper"\nturbo_checkpoint = "{checkpoint}"\ndevice = "cpu"\n'
         f'multilingual_checkpoint = "{root}/no-such-folder"\n'
-        "[chunking]\nadaptive = false\n"  # the first sentence, then the next two in one chunk, for the estimate
-    )
-    server = start_server(root, config=config, env=small_env(TOKENS))
+    )  # the static grouping: the first sentence, then the next two in one chunk, for the estimate
+    server = start_server(root, config=config, env=small_env(TOKENS), command=baseline_command("static"))
     try:
         # A long Piper reply is streaming (read slowly, as a listener plays it) when Turbo is loaded: the
         # switch loads Turbo while Piper speaks, then ends the reply and swaps.

@@ -8,10 +8,10 @@ import time
 import pytest
 import requests
 
-from clonevoice_turbo import normalize_for_speech, split_sentences
+from bench.baselines import split_sentences
 from tests.conftest import sse_messages, start_server
 from tests.fake_llm import FakeLlm, tokenize
-from vox.text import SpeechPlanner
+from vox.text import SpeechPlanner, normalize_for_speech
 
 REPLY = (
     "Sure! The **Eiffel Tower** is about 330 metres tall. It was finished in 1889 for the World's Fair. "

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from bench.baselines import baseline_command
 from tests.conftest import decode_chunk, start_server
 from tests.slow_engine import slow_env
 from tests.speech_timing import onset_after, silent_before
@@ -108,7 +109,7 @@ def test_a_streamed_chunk_is_estimated_from_the_reply_rate():
 @pytest.fixture(scope="module")
 def static_server(tmp_path_factory) -> Iterator:
     """Chunks of 1, 2, 3 sentences whatever the machine does, so several pieces share a chunk."""
-    s = start_server(tmp_path_factory.mktemp("static"), config="[chunking]\nadaptive = false\n")
+    s = start_server(tmp_path_factory.mktemp("static"), command=baseline_command("static"))
     assert s.post("/api/tts_load", {"engine": "piper"}).status_code == 200
     yield s
     s.stop()

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.baselines import ChunkStream, SentenceStream, SpeechStream, speech_chunks, split_sentences
 from tests.text_cases import CHUNKS, NORMALIZE, SENTENCES
 from tests.text_strategies import (
     ODD,
@@ -26,16 +27,8 @@ from tests.text_strategies import (
 from vox.config import Config
 from vox.config import Engine as EngineSettings
 from vox.runtime import Runtime
-from vox.text import (
-    ChunkStream,
-    MarkdownStream,
-    SentenceStream,
-    SpeechStream,
-    normalize_for_speech,
-    speakable,
-    speech_chunks,
-    split_sentences,
-)
+from vox.text import normalize_for_speech, speakable
+from vox.text.markdown import MarkdownStream
 
 GOLDEN_FILE = Path(__file__).parent / "data" / "golden_rules_en.json"  # a copy of shared/benchmarks/
 GOLDEN = json.loads(GOLDEN_FILE.read_text(encoding="utf-8"))["cases"]
@@ -200,7 +193,7 @@ def test_reply_opens_with_a_clause_only_for_piper() -> None:
     reply = "Sure, here is the plan. Step one."
     for engine, first in (("piper", "Sure,"), ("turbo", "Sure, here is the plan.")):
         rt = Runtime(Config(engine=EngineSettings(name=engine)))
-        assert rt.plan(reply)[0].text == first
+        assert rt.planner().plan(reply)[0].text == first
         assert rt.planner().feed("Sure, here is the plan. Step one. ")[0].text == first
 
 

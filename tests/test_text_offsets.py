@@ -11,17 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.baselines import ChunkStream, SpeechStream, speech_chunks, split_sentences
 from tests.text_strategies import ODD, PROPERTY, cut, markdown, realistic_text, words
-from vox.text import (
-    CODE_BLOCK_NOTE,
-    ChunkStream,
-    Piece,
-    SpeechStream,
-    normalize_for_speech,
-    speakable,
-    speech_chunks,
-    split_sentences,
-)
+from vox.text import CODE_BLOCK_NOTE, Piece, normalize_for_speech, speakable
 from vox.text import SpeechPlanner as VerbalisingPlanner
 from vox.text.markdown import _LANGUAGES
 from vox.text.spans import Segment

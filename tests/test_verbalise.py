@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.baselines import split_sentences
 from tests.text_strategies import PROPERTY, cut, markdown, realistic_text
 from vox.config import ConfigError, load
-from vox.text import SpeechPlanner, split_sentences
+from vox.text import SpeechPlanner
 from vox.text.abbreviations import en as scanner_en
 from vox.text.verbalise import Verbaliser, verbalise
 

@@ -9,7 +9,8 @@ import re
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from vox.text import CODE_BLOCK_NOTE, ChunkStream, SpeechStream
+from bench.baselines import ChunkStream, SpeechStream
+from vox.text import CODE_BLOCK_NOTE
 
 PROPERTY = settings(max_examples=int(os.environ.get("VOX_PROPERTY_EXAMPLES", "200")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])  # fmt: skip

@@ -79,12 +79,6 @@ class Chunking:
     """No chunk sent to an engine is longer (Chatterbox Turbo degrades past ~350 characters)."""
     first_chunk_chars: int = 120
     """The first sentence is said in pieces for a quick start: its first clause, then the rest (each at most this)."""
-    quick_start: bool = True
-    """Start with one short chunk; false gives plain groups of ``group_size`` (the predecessor's policy)."""
-    adaptive: bool = True
-    """Size each chunk as synthesis goes: one sentence while it barely runs ahead of playback, up to
-    ``group_size`` sentences once it runs far ahead (vox/pacing.py). False: the static policy, 1, 2, 4 ...
-    sentences up to ``group_size`` whatever the machine does."""
 
 
 @dataclass

@@ -33,7 +33,7 @@ from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, TooLarge
 from vox.jobs.controller import DEFAULT_SESSION, Controller, Job, JobKind, StopReason
 from vox.listening.registry import ListenRegistry
 from vox.listening.verbs import ListeningVerbs
-from vox.reply.generation import Chunk, ChunkSource, FixedPlan, Generation
+from vox.reply.generation import Chunk, ChunkSource, Generation
 from vox.reply.pacing import Pacer
 from vox.reply.page_hub import LiveHub
 from vox.reply.pushed import PushedReply, ReplyRegistry
@@ -82,48 +82,30 @@ class Runtime(VoiceVerbs, BookVerbs, ListeningVerbs):
         engine_class(self.engines.active_name).check_options(options)
         return options
 
-    def planner(self, lang: str | None = None, group_size: int | None = None) -> speech_text.SpeechPlanner:
+    def planner(self, lang: str | None = None) -> speech_text.SpeechPlanner:
         """The text plan for one reply (whole or streamed): markdown made speakable, a short first chunk,
-        capped sizes, and where every spoken piece came from in the reply. ``group_size`` None: the
-        Generation sizes chunks as it takes them (vox/reply/pacing.py)."""
+        capped sizes, and where every spoken piece came from in the reply; the Generation sizes each chunk as
+        it takes it (vox/reply/pacing.py)."""
         c = self.config.chunking
         opening = self.engines.capabilities().opens_with_clause
         day_first = self.config.text.date_order == "day-first"
-        return speech_text.SpeechPlanner(group_size, c.max_chars, c.first_chunk_chars, opening,
+        return speech_text.SpeechPlanner(None, c.max_chars, c.first_chunk_chars, opening,
                                          lang=lang or self.config.engine.lang,
                                          verbaliser=partial(Verbaliser, day_first=day_first))  # fmt: skip
 
-    @property
-    def adaptive(self) -> bool:
-        """Chunks are sized as synthesis goes (``chunking.adaptive``), not by the static policy."""
-        return self.config.chunking.adaptive and self.config.chunking.quick_start
-
-    def plan(self, text: str, lang: str | None = None) -> list[speech_text.Chunk]:
-        """The chunks of a whole reply under the static policy (``chunking.adaptive = false``)."""
-        if not self.config.chunking.quick_start:  # the predecessor's policy, kept for comparison
-            spoken = speech_text.normalize_for_speech(text)
-            groups = speech_text.split_sentences(spoken, self.config.chunking.group_size)
-            return [speech_text.Chunk(g, (speech_text.Piece(g, 0, len(text), i),)) for i, g in enumerate(groups)]
-        return self.planner(lang, self.config.chunking.group_size).plan(text)
-
     def text_feed(self, lang: str | None = None) -> TextFeed:
         """A reply whose text arrives delta by delta (an LLM, another program, a Wyoming client)."""
-        return TextFeed(self.planner(lang, None if self.adaptive else self.config.chunking.group_size))
+        return TextFeed(self.planner(lang))
 
     def whole_reply(self, text: str, lang: str | None = None) -> tuple[ChunkSource, int | None]:
-        """A whole reply as a chunk source, and its number of chunks when that is known before synthesis; or
-        NothingToSay when nothing in it is speakable (only punctuation, markdown marks, emoji, invisible
-        characters)."""
-        if self.adaptive:
-            feed = self.text_feed(lang)
-            feed.push_whole(text)
-            if feed.silent:
-                raise NothingToSay(NOTHING_TO_SAY)
-            return feed, None
-        chunks = self.plan(text, lang)
-        if not chunks:
+        """A whole reply as a chunk source, planned slice by slice as it is spoken, and its number of chunks
+        when that is known before synthesis (never here: chunks are sized as they are taken); or NothingToSay
+        when nothing in it is speakable (only punctuation, markdown marks, emoji, invisible characters)."""
+        feed = self.text_feed(lang)
+        feed.push_whole(text)
+        if feed.silent:
             raise NothingToSay(NOTHING_TO_SAY)
-        return FixedPlan(chunks), len(chunks)
+        return feed, None
 
     def speak(
         self,

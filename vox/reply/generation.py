@@ -17,7 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Protocol
@@ -57,23 +57,14 @@ class Chunk:
 
 
 class ChunkSource(Protocol):
-    """Where a Generation takes its chunks from: planned up front (FixedPlan) or as text arrives (TextFeed)."""
+    """Where a Generation takes its chunks from: a TextFeed (a reply whole or still arriving; the bench's
+    baselines plan theirs up front, bench/baselines.py)."""
 
     def next_chunk(self, limit: Callable[[], tuple[int, int]]) -> PlannedChunk | None:
         """The next chunk to synthesise; None at the end of the reply or once its job is cancelled. May wait
         for text still arriving. A source that sizes chunks for its caller calls ``limit()`` for (most pieces,
         most characters) as it takes one."""
         ...
-
-
-class FixedPlan:
-    """Chunks planned up front (the static policies): sizes were decided already, so ``limit`` is not used."""
-
-    def __init__(self, chunks: Iterable[PlannedChunk]) -> None:
-        self._chunks = iter(chunks)
-
-    def next_chunk(self, limit: Callable[[], tuple[int, int]]) -> PlannedChunk | None:
-        return next(self._chunks, None)
 
 
 _END = object()

@@ -15,22 +15,21 @@ The modules, one concern each:
     chars.py          character classes shared by every stage (terminators, closers, emoji, CJK)
     abbreviations/    per-language abbreviation tables (en.py; others fall back to English)
     scanner.py        the sentence scanner: one cursor over a growing text, never a rescan
-    sentences.py      split_sentences, SentenceStream
     inline.py         one markdown token as it is said, and where its characters came from
     markdown.py       normalize_for_speech, MarkdownStream (string), MarkdownSegments (with offsets)
     tags.py           paralinguistic tags ("[laugh]"), kept verbatim by every stage for the engine to decide
     verbalise/        each piece as said: numbers, money, dates, units, abbreviations, code ("$5" -> "five
                       dollars"), with where each rewrite came from
     spans.py          Piece, Chunk, segments and the map from speech text back to the reply
-    chunks.py         the chunk policy: pieces (Cutter) and grouping (Groups); ChunkStream, speech_chunks
-    stream.py         SpeechStream: markdown deltas to sentences, for callers that chunk themselves
+    chunks.py         the chunk policy: pieces (Cutter) and grouping (Groups)
     planner.py        SpeechPlanner: all of the above for one reply (sentences found on the text as written,
                       then each piece verbalised)
 
-Every stream gives exactly what its one-shot function gives, however the input is cut into deltas,
-because the one-shot function *is* the stream fed everything at once. Markdown must go through a stream
-(SpeechPlanner, SpeechStream or MarkdownStream) rather than through normalize_for_speech per delta: a
-delta can end inside a word, a link or a code fence.
+SpeechPlanner is the one streaming API: it gives exactly what its one-shot ``plan`` gives, however the input
+is cut into deltas, because ``plan`` *is* the planner fed everything at once. Markdown must go through it
+rather than through normalize_for_speech per delta: a delta can end inside a word, a link or a code fence.
+The string APIs that came before it (split_sentences, SentenceStream, SpeechStream, ChunkStream) are the
+bench's baselines (bench/baselines.py), not part of Vox.
 
 Library or own code, decided by measurement (bench/bench_text.py): pySBD 0.3.4 installs and runs on
 Python 3.11 and passes 47 of the 48 English Golden Rules, but it takes 0.35 to 2.8 s to segment a
@@ -42,24 +41,8 @@ over one module per rule family) is pySBD's.
 from __future__ import annotations
 
 from vox.text.chars import speakable
-from vox.text.chunks import ChunkStream, speech_chunks
-from vox.text.markdown import CODE_BLOCK_NOTE, MarkdownStream, normalize_for_speech
+from vox.text.markdown import CODE_BLOCK_NOTE, normalize_for_speech
 from vox.text.planner import SpeechPlanner
-from vox.text.sentences import SentenceStream, split_sentences
 from vox.text.spans import Chunk, Piece
-from vox.text.stream import SpeechStream
 
-__all__ = [
-    "CODE_BLOCK_NOTE",
-    "Chunk",
-    "ChunkStream",
-    "MarkdownStream",
-    "Piece",
-    "SentenceStream",
-    "SpeechPlanner",
-    "SpeechStream",
-    "normalize_for_speech",
-    "speakable",
-    "speech_chunks",
-    "split_sentences",
-]
+__all__ = ["CODE_BLOCK_NOTE", "Chunk", "Piece", "SpeechPlanner", "normalize_for_speech", "speakable"]

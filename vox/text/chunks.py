@@ -11,15 +11,15 @@ Two separate decisions, so that either can change alone:
   goes out as soon as it is full or the next piece would not fit in max_chars. A caller that sizes
   chunks itself (from how much audio is buffered) takes them with Groups.take instead.
 
-ChunkStream and speech_chunks are the string API over both; the planner (planner.py) uses them with spans.
+The planner (planner.py) uses both with spans. The string API over them that came before the planner
+(ChunkStream, speech_chunks) is a baseline in bench/baselines.py.
 """
 
 from __future__ import annotations
 
 import re
 
-from vox.text.chars import CANDIDATE, WORD, need_count, need_str, speakable
-from vox.text.sentences import split_sentences
+from vox.text.chars import CANDIDATE, WORD
 
 CLAUSE = re.compile(r"[,;:](?=\s)|[，、；：]|\s[-–—](?=\s)|—")
 MIN_OPENING = 2
@@ -154,77 +154,3 @@ class Groups:
         self._size -= size + 1
         self.released += 1
         return group
-
-
-class ChunkStream:
-    """The chunk policy, fed sentences as they complete: feed(sentence) -> chunks ready, flush() -> the rest.
-
-    The policy is the module's (pieces, then static grouping). drain() releases a partly filled chunk now
-    (call it when the synthesiser would otherwise sit idle); flush() does the same at the end of the reply
-    and resets the stream. Spaces inside a chunk collapse to one. speech_chunks(text) is this stream fed
-    split_sentences(text, 1).
-    """
-
-    def __init__(
-        self, group_size: int = 3, max_chars: int = 300, first_chunk_chars: int = 120, opening_clause: bool = True
-    ) -> None:
-        self._group = need_count(group_size, "group_size")
-        self._max = need_count(max_chars, "max_chars")
-        self._first = need_count(first_chunk_chars, "first_chunk_chars")
-        self._opening_clause = opening_clause
-        self._reset()
-
-    def _reset(self) -> None:
-        self._cutter = Cutter(self._max, self._first, self._opening_clause)
-        self._groups = Groups(self._group, self._max)
-
-    @property
-    def awaits_opening(self) -> bool:
-        """Whether open_early may still release something: call it only then (it costs a look at the text)."""
-        return self._cutter.awaits_opening
-
-    def open_early(self, unfinished: str) -> list[str]:
-        """The reply's opening clause, taken from its first sentence while that sentence is still arriving
-        (an LLM streaming "Sure, here is ..."): see Cutter.open_early."""
-        if not self.awaits_opening:
-            return []
-        s = " ".join(unfinished.split())
-        cut = self._cutter.open_early(s)
-        if not cut:
-            return []
-        self._groups.released = 1
-        return [s[:cut]]
-
-    def feed(self, sentence: str) -> list[str]:
-        s = " ".join(need_str(sentence, "sentence").split())
-        if not speakable(s):  # "...", "!!": nothing a voice can say
-            return []
-        opening, cuts = self._cutter.cut(s)
-        cuts = [(a, b) for a, b in cuts if speakable(s[a:b])]
-        if opening:
-            self._groups.released = 1
-            return [s[a:b] for a, b in cuts]
-        out: list[str] = []
-        for a, b in cuts:
-            out += [" ".join(group) for group in self._groups.add(s[a:b], b - a)]
-        return out
-
-    def drain(self) -> list[str]:
-        group = self._groups.take()
-        return [" ".join(group)] if group else []
-
-    def flush(self) -> list[str]:
-        out = self.drain()
-        self._reset()
-        return out
-
-
-def speech_chunks(
-    text: str, group_size: int = 3, max_chars: int = 300, first_chunk_chars: int = 120, opening_clause: bool = True
-) -> list[str]:
-    """The chunks to synthesise for an (already normalised) reply; the policy is ChunkStream's."""
-    chunks = ChunkStream(group_size, max_chars, first_chunk_chars, opening_clause)
-    out: list[str] = []
-    for sentence in split_sentences(text, 1):
-        out += chunks.feed(sentence)
-    return out + chunks.flush()

@@ -411,7 +411,7 @@ def normalize_for_speech(text: str) -> str:
     item, table row or paragraph line becomes its own block, ending in terminal punctuation (a full stop
     is added when missing); blocks are separated by one newline, spaces inside a block collapse to one.
     Soft-wrapped paragraphs are therefore read line by line (LLMs do not wrap). For streamed text use
-    MarkdownStream or SpeechStream, which give exactly the same result.
+    MarkdownStream or SpeechPlanner, which give exactly the same result.
     """
     need_str(text)
     stream = MarkdownStream()

@@ -13,7 +13,8 @@ One planner per reply. Its stages, each replaceable alone:
 Verbalisation runs per piece, after the scanner: the scanner decides sentence ends on the text as written
 (its abbreviation tables), and a piece's spoken form depends on the piece alone, so feed()/end() give the
 same chunks (texts and offsets) as plan() however the reply is cut into deltas. With verbaliser=None the
-chunk texts are exactly speech_chunks(normalize_for_speech(reply), ...) for the same settings.
+chunk texts are exactly those of the string pipeline before the planner (bench/baselines.py:
+speech_chunks(normalize_for_speech(reply), ...)) for the same settings.
 """
 
 from __future__ import annotations
