@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -15,6 +16,7 @@ from app import serve
 from tests.conftest import sse_messages
 from vox.config import Config
 from vox.engines import manager
+from vox.errors import UNEXPECTED, EngineUnavailable
 from vox.runtime import Runtime
 from vox.voices import VoiceLibrary
 from vox.voices import files as voice_files
@@ -40,24 +42,68 @@ def stream(url: str, text: str) -> list[dict]:
         return list(sse_messages(r))
 
 
-def test_engine_raising_mid_stream_gives_an_error_event_and_the_next_request_works(inproc, monkeypatch):
+def _openai_sse(url: str, text: str) -> list[dict]:
+    with requests.post(url + "/v1/audio/speech", json={"model": "tts-1", "input": text, "stream_format": "sse"},
+                       stream=True, timeout=60) as r:  # fmt: skip
+        assert r.status_code == 200
+        return [m["error"] for m in sse_messages(r) if m.get("type") == "error"]
+
+
+def _pushed_to_page(url: str, text: str) -> list[dict]:
+    """A reply pushed to the open pages, as a page's /api/live stream carries it."""
+    with requests.get(url + "/api/live", stream=True, timeout=60) as live:
+        lines = live.iter_lines(chunk_size=None, decode_unicode=True)
+        next(lines)  # ": connected": the page is listening
+        reply = requests.post(url + "/api/replies", json={"sink": "page"}, timeout=10).json()["id"]
+        requests.post(f"{url}/api/replies/{reply}/text", json={"text": text}, timeout=10)
+        requests.post(f"{url}/api/replies/{reply}/end", timeout=10)
+        for line in lines:
+            if line.startswith("data: "):
+                message = json.loads(line[6:])
+                if "error" in message or "done" in message:
+                    return [message]
+    return []
+
+
+DOORS = {
+    "speech stream": lambda url, text: [m for m in stream(url, text) if "error" in m],
+    "OpenAI speech stream": _openai_sse,
+    "reply pushed to the pages": _pushed_to_page,
+}
+FAULTS = {
+    "a bug": (RuntimeError("injected fault: /secret/path in the engine's traceback"), UNEXPECTED),
+    "a Vox error": (EngineUnavailable("The engine stopped. Load it again in the Voices panel."),
+                    "The engine stopped. Load it again in the Voices panel."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("door", DOORS)
+def test_a_failure_mid_stream_is_told_safely_logged_once_and_the_next_request_works(inproc, monkeypatch, caplog,
+                                                                                      door, fault):  # fmt: skip
+    """Whatever door a reply leaves by, a failure after its first audio reaches the client as a sentence: a Vox
+    error's own, anything else the safe one (never the exception's text), with its traceback in the log."""
     rt, url = inproc
     engine = rt.engines.get()
-    real = engine.synthesize
+    real, (error, told) = engine.synthesize, FAULTS[fault]
     calls = []
 
     def flaky(text, *args, **kw):
         calls.append(text)
         if len(calls) == 2:
-            raise RuntimeError("injected fault: the engine fell over")
+            raise error
         yield from real(text, *args, **kw)
 
     monkeypatch.setattr(engine, "synthesize", flaky)
-    messages = stream(url, "First sentence here. Second one. Third one. Fourth one. Fifth one.")
-    assert "audio" in messages[0]
-    assert messages[-1] == {"error": "injected fault: the engine fell over", "job": messages[0]["job"]}
-    assert not rt.is_speaking()
+    with caplog.at_level(logging.ERROR, logger="vox"):
+        errors = DOORS[door](url, "First sentence here. Second one. Third one. Fourth one. Fifth one.")
+    assert len(errors) == 1, errors
+    said = errors[0]["error"] if isinstance(errors[0].get("error"), str) else errors[0]["message"]
+    assert said == told
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[1] is error]
+    assert len(logged) == (0 if isinstance(error, EngineUnavailable) else 1), caplog.records
     monkeypatch.setattr(engine, "synthesize", real)
+    assert not rt.is_speaking()
     again = stream(url, "Working again. Yes.")
     assert again[-1]["done"] and not again[-1]["stopped"]
 

@@ -7,7 +7,12 @@ wrong and what to do next, in plain words: no API paths, no exception names.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+UNEXPECTED = "Something went wrong inside Vox. Try again; the log says what happened."
+"""What a client is told of a failure that is not a VoxError: never the exception's own text."""
+
 
 
 class VoxError(Exception):
@@ -16,6 +21,17 @@ class VoxError(Exception):
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message, self.details = message, details
+
+
+def client_message(error: BaseException, doing: str) -> str:
+    """What a client may be told of ``error`` where it can no longer get a status code (in the middle of a
+    stream, in a background job's progress, in a load's status): a VoxError's own sentence; anything else is a
+    failure nobody planned for, so its traceback goes to the log (``doing`` says what failed) and the client gets
+    UNEXPECTED."""
+    if isinstance(error, VoxError):
+        return error.message
+    logging.getLogger("vox").error("%s failed", doing, exc_info=error)
+    return UNEXPECTED
 
 
 # --- the request ---------------------------------------------------------------------------------------

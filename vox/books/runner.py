@@ -27,7 +27,7 @@ from vox.books.render import (
     forget_other_audio,
 )
 from vox.books.sources import NO_SPEECH
-from vox.errors import VoxError
+from vox.errors import VoxError, client_message
 from vox.jobs.controller import Job, JobKind, StopReason
 
 log = logging.getLogger("vox.books")
@@ -158,10 +158,9 @@ class Runner:
         except VoxError as e:
             progress.state, progress.message = "error", e.message
         except Exception as e:
-            log.exception("rendering %s failed", run.pid)
             progress.state = "error"
-            progress.message = f"Rendering stopped because of an error ({e}). Press Render to try again; the " \
-                               "finished chapters are kept."  # fmt: skip
+            progress.message = f"Rendering stopped: {client_message(e, f'rendering {run.pid}')} The finished " \
+                               "chapters are kept."  # fmt: skip
         finally:
             self._close(run, wanted_after)
 

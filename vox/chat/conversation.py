@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from vox.chat.llm_client import stream_chat
 from vox.config import Config
-from vox.errors import LlmUnavailable, TurnNotInterrupted, UnknownTurn, VoxError
+from vox.errors import LlmUnavailable, TurnNotInterrupted, UnknownTurn, client_message
 from vox.jobs.controller import Controller, Job, JobKind, StopReason
 from vox.reply.generation import POLL, Chunk, Generation
 from vox.reply.text_feed import TextFeed
@@ -169,8 +169,7 @@ def _events(rt: Runtime, message, session, llm_job, gen, feed, tokens, reader) -
                     speech_done = True
                 except Exception as e:
                     speech_done = True
-                    log.warning("speaking a chat reply failed: %r", e)
-                    why = e.message if isinstance(e, VoxError) else "Speaking the reply failed."
+                    why = client_message(e, f"speaking chat reply {llm_job.id}")
                     yield {"error": f"{why} The text is still here; press Replay to hear it."}
                 else:
                     yield {"keepalive": True} if chunk is None else chunk

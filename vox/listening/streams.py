@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from vox.config import Listen
-from vox.errors import AudioTooFast, InvalidRequest, ListenEnded, TooLarge
+from vox.errors import AudioTooFast, InvalidRequest, ListenEnded, TooLarge, client_message
 from vox.jobs.controller import Controller, Job, JobKind, StopReason
 from vox.listening.turns import NO_PLAYBACK_DB, TurnDetector, TurnSettings, level_db
 from vox.listening.vad import StreamingVad
@@ -247,8 +247,7 @@ class ListenStream:
                 elif turn is not None:
                     self._partial(turn)
         except Exception as e:  # the recogniser failed: say so, and stop listening
-            log.exception("speech recognition failed")
-            self.stop(StopReason.ERROR, f"speech recognition failed ({e})")
+            self.stop(StopReason.ERROR, "speech recognition failed", client_message(e, "speech recognition"))
         finally:
             self.jobs.finish(self.job)
 

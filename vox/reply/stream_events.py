@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 
 from vox.audio.pcm import wav_bytes
+from vox.errors import client_message
 from vox.reply.generation import Chunk, Generation
 
 
@@ -38,4 +39,5 @@ def done_event(gen: Generation, job_id: str | None = None) -> dict:
 
 
 def error_event(error: BaseException, job_id: str) -> dict:
-    return {"error": str(error) or "Speaking failed. Try again.", "job": job_id}
+    """The reply failed after it started: a VoxError's sentence, or (logged) a safe one."""
+    return {"error": client_message(error, f"reply {job_id}"), "job": job_id}

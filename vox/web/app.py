@@ -6,7 +6,6 @@ tests and the entry point (``app.py`` at the top level) can build as many apps a
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
@@ -34,7 +33,6 @@ from vox.web.routes import (
     voices,
 )  # fmt: skip
 
-log = logging.getLogger("vox")
 ROOT = Path(__file__).resolve().parents[2]
 
 OPENAI_PREFIX = "/v1/"
@@ -79,8 +77,7 @@ def create_app(config: Config, runtime: Runtime) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
-        log.exception("unexpected error")
-        message = "Something went wrong inside Vox. Try again; the log says what happened."
+        message = errors.client_message(e, f"{request.method} {request.path}")
         if wants_openai_errors():
             return jsonify(openai_error(message, 500)), 500
         return jsonify(error=message), 500

@@ -39,7 +39,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from vox.audio.pcm import to_int16
 from vox.engines import engine_class
 from vox.engines.base import Voice
-from vox.errors import NothingToSay, VoxError
+from vox.errors import NothingToSay, VoxError, client_message
 from vox.jobs.controller import StopReason
 from vox.reply.generation import Generation
 from vox.reply.text_feed import TextFeed
@@ -201,8 +201,8 @@ class Handler(AsyncEventHandler):
             log.info("a Wyoming client went away during a reply")
         except Exception as e:
             reason = StopReason.ERROR
-            log.exception("a Wyoming reply failed")
-            await self._try_write(Error(text=str(e) or "Speaking failed.", code="SpeakingFailed").event())
+            message = client_message(e, f"Wyoming reply {reply.gen.job.id}")
+            await self._try_write(Error(text=message, code="SpeakingFailed").event())
         finally:
             await loop.run_in_executor(None, reply.gen.close, reason)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, jsonify
@@ -29,7 +28,7 @@ from flask import Blueprint, Response, jsonify
 from vox.audio.encoders import FORMAT_NAMES, content_type, encoder
 from vox.audio.pcm import resample
 from vox.engines import ENGINE_NAMES, all_languages, engine_class
-from vox.errors import InvalidRequest, UnknownModel
+from vox.errors import InvalidRequest, UnknownModel, client_message
 from vox.jobs.controller import StopReason
 from vox.reply.generation import Generation
 from vox.runtime import Runtime
@@ -37,7 +36,6 @@ from vox.validate import SpeakRequest, optional, speak_request
 from vox.voices import BUNDLED_ID
 from vox.web.routes import body, client_gone_probe, runtime, session, settings
 
-log = logging.getLogger("vox")
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
 HEARTBEAT = 0.25
@@ -148,9 +146,8 @@ def encoded_audio(gen: Generation, fmt: str, rate: int, client_gone: Callable[[]
                 yield data
         finished = True
         yield enc.finish()
-    except Exception:
+    except Exception:  # logged where it is told (sse_events), or by the server (a raw stream is cut short)
         reason = StopReason.ERROR
-        log.exception("encoding a reply failed")
         raise
     finally:
         if not finished:
@@ -171,7 +168,7 @@ def sse_events(audio: Iterator[bytes | None], gen: Generation, words: int) -> It
                 deltas += 1
                 yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")})
     except Exception as e:
-        yield _event({"type": "error", "error": {"message": str(e) or "Speaking failed. Try again.",
+        yield _event({"type": "error", "error": {"message": client_message(e, f"reply {gen.job.id}"),
                                                  "type": "server_error", "param": None, "code": None}})  # fmt: skip
         return
     finally:
