@@ -76,3 +76,52 @@ def test_tags_survive_the_text_layer_for_the_engine_to_keep_or_remove(cut):
     assert said == ["Oh,", "that's funny!", "[laugh] Anyway, well [clear throat] go on at five p m.", "[Sigh] okay."]
     assert [strip_tags(t) for t in said[2:]] == ["Anyway, well go on at five p m.", "okay."]
     assert reply[chunks[2].start : chunks[2].end] == "[laugh] Anyway, **well** [clear throat] go on at 5 p.m."
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    from vox.config import Config
+    from vox.runtime import Runtime
+
+    config = Config()
+    config.voices.dir = str(tmp_path_factory.mktemp("voices"))
+    rt = Runtime(config)
+    yield rt
+    rt.shutdown()
+
+
+TAG_LINES = [
+    "Hello there.\n\n[laugh]\n\nAnd then more words.",
+    "[laugh]\n\nAnd then more words.",
+    "Sure, [laugh]. And then more words.",
+    "First part.\n\n[sigh]\n\n[laugh]\n\nAnd then more words.",
+    "Hello there.\n\n[laugh]",
+]
+
+
+@pytest.mark.parametrize("text", TAG_LINES)
+def test_a_chunk_the_engine_says_nothing_for_does_not_end_the_reply(runtime, text):
+    """Piper drops a tag: a chunk of tags alone gives no audio. The reply skips it and says the rest, and ends
+    complete, with its chunks numbered without a gap."""
+    gen = runtime.speak(text)
+    try:
+        chunks = [c for c in gen if c is not None]
+    finally:
+        gen.close()
+    said = " ".join(c.text for c in chunks)
+    assert gen.completed and [c.idx for c in chunks] == list(range(len(chunks)))
+    assert all(c.audio.size for c in chunks)
+    for word in ("Hello", "First", "more words"):
+        assert (word in said) == (word in text), (word, said)
+
+
+def test_a_stopped_reply_is_told_apart_from_one_that_said_nothing_more(runtime):
+    gen = runtime.speak("One sentence here. [laugh]\n\n" + "Another sentence follows. " * 20)
+    try:
+        first = next(c for c in gen if c is not None)
+        runtime.stop()
+        rest = [c for c in gen if c is not None]
+    finally:
+        gen.close()
+    assert first.idx == 0 and not gen.completed and gen.job.reason is not None
+    assert len(rest) <= 2  # at most what was already queued for the sink

@@ -118,9 +118,11 @@ class Generation:
             idx = 0
             while not self.job.cancelled:
                 planned = self.source.next_chunk(self.pacer.limit)
-                if planned is None or not self._speak_chunk(idx, planned):
+                if planned is None:
                     break
-                idx += 1
+                if self._speak_chunk(idx, planned):
+                    idx += 1
+                # else: stopped (the loop ends) or said nothing (a tag alone that the engine drops): go on
             self.job.engine_done.set()
             self._put(_END)
         except BaseException as e:  # surfaced to the sink as an error event
@@ -150,7 +152,10 @@ class Generation:
         self._release()
 
     def _speak_chunk(self, idx: int, planned: PlannedChunk) -> bool:
-        """Synthesise one chunk and hand its audio to the sink; False once cancelled."""
+        """Synthesise one chunk and hand its audio to the sink; True if a chunk was sent. False once cancelled,
+        and also when the engine said nothing for it (a paralinguistic tag alone, which engines that cannot
+        perform it drop): that chunk is skipped and the reply goes on; the caller tells the two apart by the
+        job's cancel."""
         with self.engines.turn(self.job, self.priority) as engine:
             if engine is None:  # a reply replaced while it waits gives up without synthesising
                 return False
@@ -159,11 +164,11 @@ class Generation:
             started = time.perf_counter()
             chunk = self._by_sentence(engine, idx, planned)
             self.pacer.synthesised(len(planned.text), time.perf_counter() - started)
-        return chunk is not None and self._send(chunk)
+        return chunk is not None and chunk.audio.size > 0 and self._send(chunk)
 
     def _by_sentence(self, engine: Engine, idx: int, planned: PlannedChunk) -> Chunk | None:
         """The chunk said one sentence per call (the engine says each sentence on its own anyway), so each
-        piece's start is exact; None once cancelled."""
+        piece's start is exact; None once cancelled (its audio is empty when the engine said nothing)."""
         starts, audio = Starts(), []
         for _, run in groupby(planned.pieces, key=lambda p: p.sentence):
             pieces = list(run)
@@ -172,7 +177,7 @@ class Generation:
                 return None
             starts.add(pieces, len(pcm), engine.sample_rate)
             audio.append(pcm)
-            pause = self._clause_pause(engine, pieces)
+            pause = self._clause_pause(engine, pieces) if pcm.size else np.zeros(0, np.float32)
             if pause.size:
                 starts.silence(pause.size)
                 audio.append(pause)
@@ -180,15 +185,15 @@ class Generation:
                      planned.pieces, tuple(starts.starts))  # fmt: skip
 
     def _say(self, engine: Engine, text: str) -> np.ndarray | None:
-        """All the audio of one engine call; None once cancelled."""
+        """All the audio of one engine call (none when the engine had nothing to say); None once cancelled."""
         parts = engine.synthesize(text, self.voice, self.options, self.job.cancel)
         try:
             pcm = [p for p in parts]
         finally:
             parts.close()
-        if self.job.cancelled or not pcm:
+        if self.job.cancelled:
             return None
-        return np.concatenate(pcm)
+        return np.concatenate(pcm) if pcm else np.zeros(0, np.float32)
 
     def _clause_pause(self, engine: Engine, said: Sequence[Piece]) -> np.ndarray:
         """Silence to add after ``said`` when it ends inside its sentence: the pause the engine would have made
@@ -200,7 +205,8 @@ class Generation:
 
     def _streamed(self, engine: Engine, idx: int, planned: PlannedChunk) -> bool:
         """One call for the chunk, each part of audio handed out as it comes, the pieces' starts estimated
-        (vox/reply/piece_timing.py); False once cancelled."""
+        (vox/reply/piece_timing.py); True if any was sent (False once cancelled, or when the engine said
+        nothing)."""
         parts = engine.synthesize(planned.text, self.voice, self.options, self.job.cancel)
         rate, samples, compute, part = engine.sample_rate, 0, 0.0, 0
         starts: tuple[float, ...] = ()
@@ -220,10 +226,11 @@ class Generation:
         finally:
             parts.close()
         self.pacer.synthesised(len(planned.text), compute)
-        self.rate.add(len(planned.text), samples / rate)
+        if samples:  # a chunk the engine said nothing for tells nothing about the reply's rate
+            self.rate.add(len(planned.text), samples / rate)
         pause = self._clause_pause(engine, planned.pieces)
         if not pause.size or not samples:
-            return not self.job.cancelled
+            return part > 0 and not self.job.cancelled
         return self._send(Chunk(self.job.id, idx, self.total, planned.text, pause, rate, part, planned.pieces, starts))
 
     def _send(self, chunk: Chunk) -> bool:
