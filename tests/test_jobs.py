@@ -147,3 +147,62 @@ def test_a_reply_that_replaces_takes_the_place_of_the_one_it_replaces():
         c.start(JobKind.SPEECH, "other")
     c.finish(second)
     c.start(JobKind.SPEECH, "other")
+
+
+# --- a reply keeps the engine it started with (real Piper, in process) -------------------------------------------
+
+LONG = "One sentence for the engine. " * 12
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    from vox.config import Config
+    from vox.runtime import Runtime
+
+    config = Config()
+    config.voices.dir = str(tmp_path)
+    rt = Runtime(config)
+    rt.engines.get()
+    yield rt
+    rt.shutdown()
+
+
+def test_a_reply_that_starts_as_its_engine_is_freed_stops_instead_of_loading_it_again(runtime):
+    """The window an engine change leaves: the quiesce has stopped every reply, the engine is not freed yet. A
+    reply that starts then is pinned to that engine, so it stops (UNLOAD) at its next turn; before, it loaded
+    the engine again behind the unload's back and went on."""
+    started = []
+
+    def quiesce():
+        runtime._quiesce(StopReason.UNLOAD)
+        started.append(runtime.speak(LONG))
+
+    assert runtime.engines.unload(quiesce)
+    gen = started[0]
+    try:
+        chunks = [c for c in gen if c is not None]
+    finally:
+        gen.close()
+    assert not gen.completed and gen.job.reason == StopReason.UNLOAD
+    assert len(chunks) <= 1 and runtime.engines.loads == 1 and runtime.engines.current is None
+
+
+def test_a_reply_whose_engine_was_swapped_stops_as_an_engine_switch_says(runtime):
+    """Chunks of a reply are never said by an engine it did not start with (its voice and options were checked
+    against that one): once another engine is current, the reply stops at its next chunk, ENGINE_SWITCH."""
+    from vox.engines.piper import PiperEngine
+
+    gen = runtime.speak(LONG)
+    try:
+        first = next(c for c in gen if c is not None)
+        other = PiperEngine()
+        other.load()
+        runtime.engines.current = other  # what switch() does last, once the new engine is ready
+        rest = [c for c in gen if c is not None]
+    finally:
+        gen.close()
+    assert first.idx == 0 and not gen.completed and gen.job.reason == StopReason.ENGINE_SWITCH
+    assert len(rest) <= 2  # at most what the pinned engine had already made for the sink
+    after = runtime.speak("The new engine speaks.")
+    after.close()
+    assert after.engine is other

@@ -74,12 +74,13 @@ class Runtime(VoiceVerbs, BookVerbs, ListeningVerbs):
 
     # --- speaking ------------------------------------------------------------------------------------
 
-    def options(self, speed: float | None, lang: str | None, params: dict | None) -> SynthesisOptions:
+    def options(self, speed: float | None, lang: str | None, params: dict | None,
+                engine: str | None = None) -> SynthesisOptions:  # fmt: skip
         """The options a reply is spoken with (config defaults filled in), refused up front when the engine
-        that will speak cannot honour them."""
+        that will speak (``engine``, by default the one that speaks next) cannot honour them."""
         options = SynthesisOptions(speed=speed if speed is not None else self.config.engine.speed,
                                    lang=lang or self.config.engine.lang, **(params or {}))  # fmt: skip
-        engine_class(self.engines.active_name).check_options(options)
+        engine_class(engine or self.engines.active_name).check_options(options)
         return options
 
     def planner(self, lang: str | None = None) -> speech_text.SpeechPlanner:
@@ -120,17 +121,19 @@ class Runtime(VoiceVerbs, BookVerbs, ListeningVerbs):
     ) -> Generation:
         """Start a reply: the one path for every sink. ``text`` may be a reply still arriving (a TextFeed),
         whose number of chunks is unknown; so is a whole reply's when its chunks are sized as it goes."""
-        voice = self.resolve_voice(voice_id)
-        options = self.options(speed, lang, params)
-        self.engines.get()  # a load that fails is this request's answer (503), not an error event later
+        name = self.engines.active_name
+        voice, options = self.resolve_voice(voice_id, name), self.options(speed, lang, params, name)
+        engine = self.engines.get()  # a load that fails is this request's answer (503), not an error event later
+        if engine.name != name:  # switched while this request was checked: check it against the engine that speaks
+            voice, options = self.resolve_voice(voice_id, engine.name), self.options(speed, lang, params, engine.name)
         source, total = self.whole_reply(text, lang) if isinstance(text, str) else (text, None)
         job = self.jobs.start(kind, session)
         if isinstance(source, TextFeed):
             source.job = job
         priority = Priority.RENDER if kind == JobKind.RENDER else Priority.CONVERSATION
         c = self.config.chunking
-        return Generation(job, self.jobs, self.engines, source, total, voice, options, heartbeat, self._finished,
-                          priority, Pacer(c.group_size, c.max_chars))  # fmt: skip
+        return Generation(job, self.jobs, self.engines, engine, source, total, voice, options, heartbeat,
+                          self._finished, priority, Pacer(c.group_size, c.max_chars))  # fmt: skip
 
     def _finished(self, job: Job) -> None:
         """A reply is over: forget its job; once Vox is quiet, hand its freed buffers back to the OS (without

@@ -138,7 +138,9 @@ class ChapterRenderer:
         self.preemptions = 0
         self.on_preempt: Callable[[], None] = lambda: None
         self.partial: Partial | None = None
-        self.rate = runtime.engines.get().sample_rate
+        self.engine = runtime.engines.get()
+        """The engine the render started with: every chunk is said by it (one voice, one sample rate)."""
+        self.rate = self.engine.sample_rate
 
     def planner(self):
         from functools import partial
@@ -159,8 +161,11 @@ class ChapterRenderer:
             preempt = Cancel()
             unhook = self.job.on_cancel(preempt.set)
             try:
-                with self.runtime.engines.turn(self.job, Priority.RENDER, preempt) as engine:
-                    if engine is None:
+                with self.runtime.engines.turn(self.job, self.engine, Priority.RENDER, preempt) as engine:
+                    if engine is None:  # stopped, or the engine was switched (which stops a render) or unloaded
+                        change = self.runtime.engines.change_since(self.engine)
+                        if change is not None and not self.job.cancelled:
+                            self.runtime.stop_job(self.job, change)
                         break
                     pieces = engine.synthesize(text, self.voice, self.options, preempt)
                     try:

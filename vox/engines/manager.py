@@ -30,7 +30,7 @@ from vox.engines.base import Engine, EngineUnavailable, Voice
 from vox.engines.memory import trim_heap
 from vox.engines.registry import create_engine, engine_class
 from vox.jobs.cancel import Cancel
-from vox.jobs.controller import Job
+from vox.jobs.controller import Job, StopReason
 from vox.models.slot import ModelSlot
 
 log = logging.getLogger("vox.engines")
@@ -142,19 +142,29 @@ class EngineManager:
         return self.slot.get(lambda: self._load(self.wanted))
 
     @contextlib.contextmanager
-    def turn(self, job: Job, priority: Priority = Priority.CONVERSATION,
+    def turn(self, job: Job, engine: Engine, priority: Priority = Priority.CONVERSATION,
              preempt: Cancel | None = None) -> Iterator[Engine | None]:  # fmt: skip
-        """The engine for one chunk of ``job``; None if the job was cancelled while it waited. With ``preempt``
-        the turn may be taken: a more urgent job that waits sets it (see the module docstring)."""
-        engine = self.get()
-        ticket = self.turns.acquire(priority, lambda: job.cancelled, engine.concurrency, preempt)
+        """``engine`` for one chunk of ``job``, the engine the job started with (a reply's options were checked
+        against it); None if the job was cancelled while it waited, or that engine was switched or unloaded
+        meanwhile (``change_since`` says which). With ``preempt`` the turn may be taken: a more urgent job that
+        waits sets it (see the module docstring)."""
+        ticket = self.turns.acquire(priority, lambda: job.cancelled or self.change_since(engine) is not None,
+                                    engine.concurrency, preempt)  # fmt: skip
         if ticket is None:
             yield None
             return
         try:
-            yield None if job.cancelled else engine
+            yield None if job.cancelled or self.change_since(engine) is not None else engine
         finally:
             self.turns.release(ticket)
+
+    def change_since(self, engine: Engine) -> StopReason | None:
+        """What happened to ``engine`` since a job started with it: None while it is the current, loaded engine;
+        ENGINE_SWITCH once another engine is current; UNLOAD once none is (or it was freed)."""
+        current = self.current
+        if current is engine and engine.loaded:
+            return None
+        return StopReason.ENGINE_SWITCH if current is not None and current is not engine else StopReason.UNLOAD
 
     def switch(self, name: str, quiesce: Callable[[], None]) -> Engine:
         """Load ``name`` and make it current; on failure the previous engine stays current."""

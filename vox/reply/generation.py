@@ -79,6 +79,7 @@ class Generation:
         job: Job,
         controller: Controller,
         engines: EngineManager,
+        engine: Engine,
         source: ChunkSource,
         total: int | None,
         voice: Voice | None,
@@ -88,7 +89,8 @@ class Generation:
         priority: Priority = Priority.CONVERSATION,
         pacer: Pacer | None = None,
     ) -> None:
-        self.job, self.controller, self.engines = job, controller, engines
+        self.job, self.controller, self.engines, self.engine = job, controller, engines, engine
+        """``engine``: the engine this reply started with, its options checked against; it speaks every chunk."""
         self.source, self.total, self.voice, self.options = source, total, voice, options
         self.heartbeat, self.priority = heartbeat, priority
         self.pacer = pacer or Pacer(1, 1 << 30)
@@ -156,8 +158,9 @@ class Generation:
         and also when the engine said nothing for it (a paralinguistic tag alone, which engines that cannot
         perform it drop): that chunk is skipped and the reply goes on; the caller tells the two apart by the
         job's cancel."""
-        with self.engines.turn(self.job, self.priority) as engine:
-            if engine is None:  # a reply replaced while it waits gives up without synthesising
+        with self.engines.turn(self.job, self.engine, self.priority) as engine:
+            if engine is None:  # replaced while it waited, or its engine is gone: it gives up without synthesising
+                self._stop_if_engine_changed()
                 return False
             if not engine.capabilities.sentence_by_sentence:
                 return self._streamed(engine, idx, planned)
@@ -165,6 +168,14 @@ class Generation:
             chunk = self._by_sentence(engine, idx, planned)
             self.pacer.synthesised(len(planned.text), time.perf_counter() - started)
         return chunk is not None and chunk.audio.size > 0 and self._send(chunk)
+
+    def _stop_if_engine_changed(self) -> None:
+        """The engine this reply started with was switched or unloaded: the reply stops as the Controller's
+        policy says (a switch stops every reply on the engine; one started just before the swap stops here, at
+        its next chunk, instead of going on with another engine and options checked against this one)."""
+        change = self.engines.change_since(self.engine)
+        if change is not None and not self.job.cancelled:
+            self.controller.stop(change, job=self.job)
 
     def _by_sentence(self, engine: Engine, idx: int, planned: PlannedChunk) -> Chunk | None:
         """The chunk said one sentence per call (the engine says each sentence on its own anyway), so each

@@ -19,13 +19,14 @@ class VoiceVerbs:
     voices: VoiceLibrary
     engines: EngineManager
 
-    def resolve_voice(self, voice_id: str | None) -> Voice | None:
-        """The voice to use, checked against the engine that will speak; None means the engine's default."""
+    def resolve_voice(self, voice_id: str | None, engine: str | None = None) -> Voice | None:
+        """The voice to use, checked against the engine that will speak (``engine``, by default the one that
+        speaks next); None means the engine's default."""
         voice_id = voice_id or self.config.engine.voice or None
         if voice_id is None:
             return None
         voice = self.voices.get(voice_id)
-        engine = self.engines.active_name
+        engine = engine or self.engines.active_name
         if engine not in voice.engines:
             loaded = engine_class(engine).capabilities.title
             needs = " or ".join(engine_class(e).capabilities.title for e in voice.engines)
