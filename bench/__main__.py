@@ -49,6 +49,16 @@ def row_order(r: dict) -> tuple:
     return (1, 0, "") if m is None else (m.group(1) == "T", int(m.group(2)), m.group(3))
 
 
+def duplicate_ids(rows_by_module: dict[str, list[dict]]) -> list[str]:
+    """Row ids given more than once, within a module or across modules, each with the modules that gave it. The
+    table, RESULTS.md and the README name rows by id, so one id must mean one row."""
+    givers: dict[str, list[str]] = {}
+    for module, rows in rows_by_module.items():
+        for r in rows:
+            givers.setdefault(str(r.get("id", "")), []).append(module)
+    return [f"row id {id_!r} is given {len(by)} times, by {', '.join(by)}" for id_, by in givers.items() if len(by) > 1]
+
+
 def table(rows: list[dict]) -> str:
     head = ["#", "what", "value", "target", "ok"]
     lines = [head] + [[r.get("id", ""), r["what"], str(r["value"]), str(r.get("target", "")),
@@ -67,7 +77,7 @@ def main() -> int:
     unknown = [name for name in args.only or [] if name not in MODULES]
     if unknown:
         p.error(f"no bench module {', '.join(unknown)}; choose from {', '.join(MODULES)}")
-    rows: list[dict] = []
+    by_module: dict[str, list[dict]] = {}
     failures: list[str] = []
     started = time.monotonic()
     for name in args.only or MODULES:
@@ -80,8 +90,12 @@ def main() -> int:
             failures.append(f"{name} crashed")
             continue
         print(f"[{name}: {time.monotonic() - t0:.0f} s]", file=sys.stderr)
-        rows.extend(got)
-    rows.sort(key=row_order)
+        by_module[name] = got
+    duplicates = duplicate_ids(by_module)
+    for d in duplicates:  # said at once and again at the end: a mislabelled table must not pass unnoticed
+        print(f"BENCH FAILURE: {d}", file=sys.stderr)
+    failures += duplicates
+    rows = sorted((r for got in by_module.values() for r in got), key=row_order)
     for r in rows:
         if "not_measured" in r:  # make test installs every part, so nothing may go unmeasured
             failures.append(f"{r['id']} {r['what']}: not measured: {r['not_measured']}")
@@ -90,7 +104,7 @@ def main() -> int:
             failures.append(f"{r['what']}: {r['value']} is more than {QUICK_SLACK}x past {r['target']}")
     text = table(rows)
     print(text)
-    if not args.quick and not args.only:  # RESULTS.md is the whole table, measured at one commit
+    if not args.quick and not args.only and not duplicates:  # RESULTS.md: the whole table, measured at one commit
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
         (HERE / "RESULTS.md").write_text(
             f"# Vox benchmark results\n\n`make bench` on {time.strftime('%Y-%m-%d')}, "

@@ -1,9 +1,9 @@
-"""Vox as the voice of other apps: rows 11 (audio formats) and 12 (Wyoming, against wyoming-piper).
+"""Vox as the voice of other apps: rows 15 (audio formats) and 16 (Wyoming, against wyoming-piper).
 
-11: time to the first audio byte of ``POST /v1/audio/speech`` in each format against WAV, same text, trials
+15: time to the first audio byte of ``POST /v1/audio/speech`` in each format against WAV, same text, trials
     interleaved. A streaming encoder may add at most one chunk of delay; in practice it adds its own start-up
     and the encoding of the first chunk.
-12: Vox's Wyoming service against wyoming-piper 2.5.2 (the server Home Assistant users run) on the same voice
+16: Vox's Wyoming service against wyoming-piper 2.5.2 (the server Home Assistant users run) on the same voice
     (Joe, from its --data-dir, so it downloads nothing) and the same text, both driven by the ``wyoming`` client,
     trials interleaved: first audio for a whole reply, first audio for text streamed at 30 tokens/s, whole
     reply time, synthesis CPU (the server process's CPU time per reply) and peak RSS (VmHWM).
@@ -40,7 +40,7 @@ TOKEN = re.compile(r"\s*[\w']+|\s*[^\w\s]|\s+")
 TOKENS_PER_SECOND = 30
 
 
-# ---- 11: formats -------------------------------------------------------------------------------------------
+# ---- 15: formats -------------------------------------------------------------------------------------------
 
 
 def first_byte(url: str, fmt: str, text: str) -> float:
@@ -95,16 +95,16 @@ def formats_rows(quick: bool) -> list[dict]:
     finally:
         server.stop()
     wav = statistics.median(times["wav"])
-    rows = [row("11", "OpenAI speech: time to first audio byte, WAV (10 sentences)", spread(times["wav"]), "report")]
+    rows = [row("15", "OpenAI speech: time to first audio byte, WAV (10 sentences)", spread(times["wav"]), "report")]
     for n, fmt in enumerate(f for f in FORMAT_NAMES if f != "wav"):
         added = cost[fmt] - cost["wav"]
-        rows.append(row(f"11{'abcde'[n]}", f"  {fmt}: first audio byte, ratio to WAV; encoder start + first chunk",
+        rows.append(row(f"15{'abcde'[n]}", f"  {fmt}: first audio byte, ratio to WAV; encoder start + first chunk",
                         f"{spread(times[fmt])} -> {statistics.median(times[fmt]) / wav:.2f}x; "
                         f"+{1000 * added:.1f} ms", "encoder adds <= 30 ms", measure=added, limit=0.030))  # fmt: skip
     return rows
 
 
-# ---- 12: Wyoming against wyoming-piper -----------------------------------------------------------------------
+# ---- 16: Wyoming against wyoming-piper -----------------------------------------------------------------------
 
 
 class WyomingServer:
@@ -225,7 +225,7 @@ def wyoming_rows(quick: bool) -> list[dict]:
     try:
         import wyoming_piper  # noqa: F401
     except ImportError:
-        return [not_measured("12", "Wyoming: Vox against wyoming-piper", "wyoming-piper is not installed "
+        return [not_measured("16", "Wyoming: Vox against wyoming-piper", "wyoming-piper is not installed "
                              "(pip install -r requirements-dev.txt)")]  # fmt: skip
     trials = 3 if quick else 9
     streamed = REPLY10 if not quick else " ".join(REPLY10.split(". ")[:3]) + "."  # quick: 3 sentences at 30 tok/s
@@ -261,11 +261,11 @@ def wyoming_rows(quick: bool) -> list[dict]:
 
     rss = peak["vox"] / peak["wyoming-piper"]
     return [
-        compare("12", "Wyoming, Vox vs wyoming-piper 2.5.2: first audio, whole 10-sentence reply", "first"),
-        compare("12a", "  first audio, text streamed at 30 tokens/s (from the first token)", "stream_first"),
-        compare("12b", "  whole reply: synthesize -> audio-stop", "total"),
-        compare("12c", "  synthesis CPU per reply (server process)", "cpu"),
-        row("12d", "  peak RSS (VmHWM) over the run", f"{peak['vox']:.0f} MB vs {peak['wyoming-piper']:.0f} MB -> "
+        compare("16", "Wyoming, Vox vs wyoming-piper 2.5.2: first audio, whole 10-sentence reply", "first"),
+        compare("16a", "  first audio, text streamed at 30 tokens/s (from the first token)", "stream_first"),
+        compare("16b", "  whole reply: synthesize -> audio-stop", "total"),
+        compare("16c", "  synthesis CPU per reply (server process)", "cpu"),
+        row("16d", "  peak RSS (VmHWM) over the run", f"{peak['vox']:.0f} MB vs {peak['wyoming-piper']:.0f} MB -> "
             f"ratio {rss:.2f}", "Vox <= 1.0x", measure=rss, limit=1.0),
     ]  # fmt: skip
 

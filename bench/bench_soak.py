@@ -1,4 +1,4 @@
-"""Soak with stalled clients: row 11 of the benchmark table.
+"""Soak with stalled clients: rows 14-14d of the benchmark table.
 
 Eight well-behaved clients (each in its own session: speak a short reply, read it to the end, pause) run
 first alone, then for two minutes alongside four stalled clients that open a long stream and never read a
@@ -119,19 +119,19 @@ def run(quick: bool = False) -> list[dict]:
     ratio = m_loaded / m_alone
     growth = after["memory_mb"] - base["memory_mb"]
     rows = [
-        row("11", f"soak {soak_s} s: {POLITE} clients' first audio with {STALLED} stalled clients "
+        row("14", f"soak {soak_s} s: {POLITE} clients' first audio with {STALLED} stalled clients "
                   f"({len(sockets)} stalled streams)",
             f"{spread(loaded)}, p95 {p95(loaded) * 1000:.0f} ms", ""),
-        row("11a", f"  the same {POLITE} clients alone", f"{spread(alone)} -> ratio {ratio:.2f}", "<= 1.5x",
+        row("14a", f"  the same {POLITE} clients alone", f"{spread(alone)} -> ratio {ratio:.2f}", "<= 1.5x",
             ratio, 1.5),
-        row("11b", "  refused or failed replies (alone / with stalled clients)",
+        row("14b", "  refused or failed replies (alone / with stalled clients)",
             f"{len(refused_alone)} / {len(refused)} of {len(alone) + len(refused_alone)} / "
             f"{len(loaded) + len(refused)} {sorted(set(refused_alone + refused))}", "0",
             len(refused) + len(refused_alone), 0),
-        row("11c", "  threads before / after (stalled sockets still open); seconds to get there",
+        row("14c", "  threads before / after (stalled sockets still open); seconds to get there",
             f"{base['threads']} / {after['threads']}; {waited:.1f} s", "after <= before",
             after["threads"] - base["threads"], 0),
-        row("11d", "  RSS before / after, once quiet", f"{base['memory_mb']:.0f} / {after['memory_mb']:.0f} MB "
+        row("14d", "  RSS before / after, once quiet", f"{base['memory_mb']:.0f} / {after['memory_mb']:.0f} MB "
             f"(growth {growth:+.0f} MB)", "growth <= 20 MB", growth, 20.0),
     ]  # fmt: skip
     return rows

@@ -89,7 +89,7 @@ def _load_voice(path: Path, threads: int = 0) -> Any:
       the largest buffers it has seen); with no arena at all, RSS stayed flat but synthesis cost ~10-25% more.
     - The intra-op threads do not spin-wait between operators: spinning burned ~25% more CPU for the same
       audio, and on a 2-core machine the spinning thread also takes the core the other work needs (measured
-      against wyoming-piper, which spins: bench rows 12b-12c).
+      against wyoming-piper, which spins: bench rows 16b-16c).
     """
     import json
 
