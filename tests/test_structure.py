@@ -74,6 +74,36 @@ def test_the_import_graph_of_vox_has_no_cycles():
             visit(node)
 
 
+ROOM_CYCLES_ALLOWED = {frozenset({"engines", "serve"})}
+"""engines/remote.py is the engine served by replicas (it drives serve/); serve/replica.py builds engines: one
+concern in two rooms, so that Ray is imported only with replicas."""
+
+
+def test_the_rooms_import_each_other_without_cycles():
+    """A picture of the imports shows rooms (packages and the root's shared modules) in layers: no room reaches
+    back into a room that depends on it."""
+    rooms: dict[str, set[str]] = {}
+    for name, deps in vox_graph().items():
+        for dep in deps:
+            a, b = name.split(".")[1:2] or ["vox"], dep.split(".")[1:2] or ["vox"]
+            if a != b and "vox" not in (a[0], b[0]):
+                rooms.setdefault(a[0], set()).add(b[0])
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in rooms.get(todo.pop(), ()):
+                if nxt == goal:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    cycles = {frozenset({a, b}) for a, deps in rooms.items() for b in deps if reaches(b, a)}
+    assert cycles <= ROOM_CYCLES_ALLOWED, sorted(sorted(c) for c in cycles - ROOM_CYCLES_ALLOWED)
+
+
 def test_package_facades_do_not_count_as_cycles_but_submodules_importing_their_parent_package_would():
     # A self-check of the checker: a parent package importing its submodule is an edge parent -> child only.
     graph = vox_graph()
