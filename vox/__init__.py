@@ -14,5 +14,6 @@ Where things live (one room per concern; the root keeps only what every room sha
     speakers/    playback on the host's speakers
     listening/   microphone streams, turns, VAD, barge-in;  stt/  speech recognisers (Whisper)
     chat/        chat with a local LLM;  books/  audiobooks;  audio/  PCM, encoders, time stretch
+    models/      the contract of every loaded model and the lazy load-once slot (engines and speech recognition)
     desktop/     the window and global hotkeys;  wyoming/  Home Assistant's protocol;  serve/  Ray replicas
 """
