@@ -231,7 +231,7 @@ def test_take_respects_max_chars() -> None:
 class Dollars(Verbaliser):
     """A verbaliser of one rule: "$5" is said "five dollars", and its offsets stay "$5"'s."""
 
-    def segments(self, text: str) -> list[Segment]:
+    def segments(self, text: str, code: object = ()) -> list[Segment]:
         out: list[Segment] = []
         pos = 0
         while (at := text.find("$5", pos)) >= 0:

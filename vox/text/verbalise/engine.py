@@ -10,6 +10,10 @@ next tokens ("5 p.m.", "Jan. 5, 2025"). Only the rules that can start with the c
 matches is kept as written. Each rewrite is one segment ``(spoken, start, end)`` over the piece, so the
 planner can map what is said back to where it was written.
 
+Inside a code span (the markdown stage says where: ``code``, ranges of the piece) every token is read whole by
+the language's code reader (code_reading.py: "~/.bashrc" is "tilde slash dot bashrc", "-U" is "dash U"),
+as a developer reads code aloud; the rules read the prose around it.
+
 Said once means said: the engine also reports whether a rewrite is glued to text it kept ("0:0x0" leaves
 "x0") or says something a rule would take again, and the verbaliser then says the result again until it
 settles (see ``Verbaliser.segments``).
@@ -18,7 +22,7 @@ settles (see ``Verbaliser.segments``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from vox.text.verbalise.firsts import may_start
@@ -31,7 +35,7 @@ _NEXT = re.compile(r"\s*(\S+)")
 _ENDS = frozenset(".!?…")
 _FILLERS = frozenset("to is at of the was as be = : is".split())
 _CLOSERS = "\"'”’»)]}"
-_SYMBOLS = r"\d$€£¥₹₩₽₿₺₪₱₦#&@_/\\~+=×÷±≈<>≤≥→%°¢\[^²³½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"
+_SYMBOLS = r"\d$€£¥₹₩₽₿₺₪₱₦#&@_/\\~+=×÷±≈<>≤≥→%°¢\[^²³½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞–∼≠⌘⌥⇧⌃*"
 _TRIGGERS = (
     rf"[{_SYMBOLS}.\-A-Z]"  # one character class first, so the regex engine skips plain text quickly
     rf"(?:(?<=[{_SYMBOLS}])"  # a digit or symbol
@@ -40,6 +44,7 @@ _TRIGGERS = (
     r"|(?<=[A-Z])(?:(?<=[a-z][A-Z])|(?<=(?<![\w.'’-])[A-Z])[A-Z]{names})"  # a capital inside a word
     # ("parseJson"), two starting one ("FBI", "(NASA)"), a month or weekday before a number or a name
     r"|(?<=(?<!\S)-)"  # a dash starting a word ("--verbose", "-5")
+    r"{words}"  # a word that is an address's part ("Pkwy", "Ste", "NW")
     r")\S*"  # the rest of the token: it is looked at whole
 )
 """Where a rule may have something to do; the engine looks at the token (run of non-spaces) around each."""
@@ -90,15 +95,14 @@ class Context:
             word = self._before[at] = text[start:end].strip(".,;:!?\"'()[]{}")
         return word
 
-    def after_word(self, at: int, words: frozenset[str]) -> bool:
-        """Whether the word before at, or the one before that across a filler ("port to 8080"), is in words."""
+    def reading(self, at: int, table: dict[str, str]) -> str | None:
+        """What table says for the word before at, or the one before that across a filler ("port to 8080")."""
         before = self.prev_word(at).lower()
-        if before in words:
-            return True
-        if before in _FILLERS:
+        said = table.get(before)
+        if said is None and before in _FILLERS:
             start = self.text.rfind(before, 0, at)
-            return start > 0 and self.prev_word(start).lower() in words
-        return False
+            return table.get(self.prev_word(start).lower()) if start > 0 else None
+        return said
 
     def next_word(self, at: int) -> str:
         m = _NEXT.match(self.text, at)
@@ -113,10 +117,12 @@ class Rules:
     """A language's rule table, compiled once (see the module docstring)."""
 
     def __init__(self, rules: list[Rule], lang: Language, names: frozenset[str],
-                 abbreviations: frozenset[str] = frozenset()) -> None:  # fmt: skip
+                 abbreviations: frozenset[str] = frozenset(), words: frozenset[str] = frozenset(),
+                 read_code: Callable[[str], str] = str) -> None:  # fmt: skip
         self.rules = rules
         self.lang = lang
-        self._needs = re.compile(triggers(names, abbreviations))
+        self._read_code = read_code
+        self._needs = re.compile(triggers(names, abbreviations, words))
         compiled = [re.compile(r.pattern) for r in rules]
         self._own = [p if p.groups else None for p in compiled]  # None: the joined match serves
         self._say = [r.say for r in rules]
@@ -155,19 +161,38 @@ class Rules:
     def needs(self, token: str) -> bool:
         return self._needs.search(token) is not None
 
-    def segments(self, text: str, day_first: bool = False) -> tuple[list[Segment], bool]:
+    def segments(self, text: str, day_first: bool = False,
+                 code: Sequence[tuple[int, int]] = ()) -> tuple[list[Segment], bool]:  # fmt: skip
         """The piece as said: segments over text, in order, covering it (identity where nothing applies), and
         whether a rewrite is glued to text kept as written inside one word ("0:0x0", "24-hour"): saying the
-        result again may then change it (the verbaliser does, until it does not)."""
+        result again may then change it (the verbaliser does, until it does not). ``code``: the ranges of
+        text inside a code span, in order (read by the code reader)."""
         out: list[Segment] = []
         pos = 0  # text before this is said
         ctx: Context | None = None
         said = ""  # the end of what has been said, for spacing
         unsettled = False
         at = self._at
-        for hit in self._needs.finditer(text):  # tokens with something a rule may want
+        hits = _places(self._needs, text, code) if code else self._needs.finditer(text)
+        for hit in hits:  # tokens with something a rule may want
             h = hit.start()
             if h < pos:
+                continue
+            if hit.__class__ is _CodeToken:  # read whole, as a developer reads it aloud
+                end = hit.end()
+                spoken = self._read_code(text[h:end])
+                if spoken == text[h:end]:
+                    continue
+                if h > pos:
+                    out.append((text[pos:h], pos, h))
+                    said = text[h - 1]
+                if spoken and said and said[-1].isalnum() and spoken[0].isalnum():
+                    spoken = " " + spoken
+                if spoken and end < len(text) and text[end].isalnum() and spoken[-1].isalnum():
+                    spoken += " "
+                out.append((spoken, h, end))
+                said = spoken or said
+                pos = end
                 continue
             s = text.rfind(" ", 0, h) + 1
             e = hit.end()  # the trigger runs on to the token's end
@@ -213,6 +238,39 @@ class Rules:
         return out, unsettled
 
 
+class _CodeToken:
+    """A token (run of non-spaces) inside a code span: a place like a trigger's match, read whole."""
+
+    __slots__ = ("_end", "_start")
+
+    def __init__(self, start: int, end: int) -> None:
+        self._start, self._end = start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+
+_TOKEN = re.compile(r"\S+")
+
+
+def _places(needs: re.Pattern[str], text: str, code: Sequence[tuple[int, int]]) -> list:
+    """The trigger's matches outside the code ranges and every token inside them, in order."""
+    tokens = [_CodeToken(*m.span()) for a, b in code for m in _TOKEN.finditer(text, a, b)]
+    places: list = []
+    k = 0
+    for hit in needs.finditer(text):
+        h = hit.start()
+        while k < len(tokens) and tokens[k].start() <= h:
+            places.append(tokens[k])
+            k += 1
+        if not any(a <= h < b for a, b in code):
+            places.append(hit)
+    return places + tokens[k:]
+
+
 _UNSEEN = object()
 _BUCKETS = {c: group for group in ("0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
             for c in group}  # fmt: skip
@@ -253,21 +311,22 @@ def _uncaptured(pattern: str) -> str:
 
 
 def _next_start(text: str, c: int, e: int) -> int:
-    """The next place inside a token where a rule may match: where letters or digits begin or end ("(555)"
-    after its bracket, "R&D" at its "&"), and where digits begin after letters ("x0": no digit is left
-    unsaid); "mp3" is matched whole at its start."""
+    """The next place inside a token where a rule may match: every symbol ("PATH=$HOME": the "=" and the
+    "$"), where letters or digits begin ("(555)" after its bracket), and where digits begin after letters
+    ("x0": no digit is left unsaid); "mp3" is matched whole at its start."""
     c += 1
     while c < e:
         a, b = text[c - 1], text[c]
-        if a.isalnum() != b.isalnum() or (b.isdigit() and not a.isdigit()) or (b.isdecimal() and not a.isdecimal()):
+        if not b.isalnum() or not a.isalnum() or (b.isdigit() and not a.isdigit()) or (
+                b.isdecimal() and not a.isdecimal()):  # fmt: skip
             break
         c += 1
     return c
 
 
-def triggers(names: frozenset[str], abbreviations: frozenset[str]) -> str:
-    """``_TRIGGERS`` with the language's month and weekday names (before a number or a name) and the words it
-    abbreviates with a period (lookbehinds need one width: one per length)."""
+def triggers(names: frozenset[str], abbreviations: frozenset[str], words: frozenset[str] = frozenset()) -> str:
+    """``_TRIGGERS`` with the language's month and weekday names (before a number or a name), the words it
+    abbreviates with a period (lookbehinds need one width: one per length) and other words a rule wants."""
     by_first: dict[str, list[str]] = {}
     for name in sorted(names, key=len, reverse=True):
         by_first.setdefault(name[0], []).append(re.escape(name[1:]))
@@ -279,7 +338,14 @@ def triggers(names: frozenset[str], abbreviations: frozenset[str]) -> str:
     for word in sorted(abbreviations):
         by_length.setdefault(len(word), []).append(re.escape(word))
     dots = "".join(f"|(?<=\\b(?i:{'|'.join(words)})\\.)" for _, words in sorted(by_length.items()))
-    return _TRIGGERS.replace("{names}", months).replace("{abbreviations}", dots)
+    wanted = ""
+    if words:
+        by_first = {}
+        for word in sorted(words, key=len, reverse=True):
+            by_first.setdefault(word[0], []).append(re.escape(word[1:]))
+        starts = "|".join(f"(?<={re.escape(first)})(?:{'|'.join(rest)})" for first, rest in sorted(by_first.items()))
+        wanted = f"|(?<=(?<![\\w.'’-])[{''.join(sorted(by_first))}])(?:{starts})(?![\\w'’-])"
+    return _TRIGGERS.replace("{names}", months).replace("{abbreviations}", dots).replace("{words}", wanted)
 
 
 def choice(words: Iterable[str], *, fold: bool = False) -> str:

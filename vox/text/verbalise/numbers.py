@@ -1,8 +1,8 @@
 """Numbers, money and units: "$42.99", "£1.2bn", "87%", "5-10 km", "2/3", "22nd", "3:1", "1920x1080", "-5".
 
-A plain number reads by what is before it (en.py's tables): digit by digit after "code", in pairs after
-"port", as a version after "Python", as a year when it has four digits from 1100 to 2099; otherwise as a
-quantity (num2words).
+A plain number reads by what is before it (en.py's NUMBER_AFTER): in groups of digits after "code" or
+"order" ("four eight two, one nine three seven"), in pairs after "port" or "flight", as a version after
+"Python", as a year when it has four digits from 1100 to 2099; otherwise as a quantity.
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ def identifier(lang: Language, s: str) -> str:
 
 def plain(lang: Language, s: str, ctx: Context, at: int) -> str:
     """A number as written (no sign, unit or currency), read by what is before it (see the module doc)."""
-    t = lang.t
-    if s.isdecimal() and ctx.after_word(at, t.DIGITS_AFTER):
-        return lang.digits(s)
-    if s.isdecimal() and ctx.after_word(at, t.PAIRS_AFTER):
-        return identifier(lang, s)
-    if "." in s and "," not in s and ctx.after_word(at, t.VERSION_AFTER):
-        return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
+    reading = ctx.reading(at, lang.t.NUMBER_AFTER)
+    if reading is not None:
+        if s.isdecimal():
+            if reading == "digits":
+                return lang.grouped(s)
+            if reading == "pairs":
+                return lang.pairs(s)
+        elif reading == "version" and "," not in s:
+            return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
     if is_year(s):
         return lang.year(int(s))
     return lang.number(s)
@@ -177,7 +179,7 @@ def rules(lang: Language) -> list[Rule]:
         Rule("percent", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?%", percent),
         Rule("dimensions", rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?(?!\w|\.\d)", dimensions),
         Rule("unit", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)", unit),
-        Rule("ratio", r"(?<![\w.:,])(\d+):(\d)(?![\d:])", ratio),
+        Rule("ratio", r"(?<![\w.:,])(\d+):(\d|\d{3,})(?![\d:])", ratio),
         Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?({NUM})(?![\w\-–/]|\.\d)", number_range),
         Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
         Rule("vulgar fraction", rf"(?<![\w.,])(\d+)?\s?([{''.join(t.VULGAR_FRACTIONS)}])", vulgar),
