@@ -70,8 +70,8 @@ def _rules(language: Language) -> Rules:
     t = language.t
     names = frozenset(t.MONTHS) | {k.capitalize() for k in [*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS]}
     abbreviations = frozenset([*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS])
-    addressing = frozenset([*t.STREETS, *t.UNITS_IN_ADDRESSES, *t.DIRECTIONS])
-    return Rules([by_name[name] for name in ORDER], language, names, abbreviations, addressing,
+    wanted = frozenset([*t.STREETS, *t.UNITS_IN_ADDRESSES, *t.DIRECTIONS, *t.MODIFIERS])
+    return Rules([by_name[name] for name in ORDER], language, names, abbreviations, wanted,
                  code_reading.reader(language))  # fmt: skip
 
 

@@ -34,7 +34,7 @@ def rules(lang: Language) -> list[Rule]:
     def street_type(m: re.Match[str], ctx: Context) -> str:
         written, toward = m.group(1), m.group(2)
         before, after = ctx.prev_word(m.start()), ctx.next_word(m.end())
-        after_name = before[:1].isupper() or before[:1].isdecimal()
+        after_name = before[:1].isupper() or before[:1].isdecimal() or after[:1].isdecimal()  # "Hwy 101"
         if written in ("St", "Dr") and not toward and (after[:1].isupper() or not after_name):
             return t.ABBREVIATIONS[written.lower()] if after[:1].isupper() else m.group()  # "St Paul's", "Dr Who"
         if not after_name:
@@ -43,11 +43,11 @@ def rules(lang: Language) -> list[Rule]:
 
     def unit(m: re.Match[str], ctx: Context) -> str:
         number, letter = m.group(2), m.group(3)
-        said = [t.UNITS_IN_ADDRESSES[m.group(1)], lang.integer(number) if number else "", letter or m.group(4) or ""]
+        said = [t.UNITS_IN_ADDRESSES[m.group(1)], lang.pairs(number) if number else "", letter or m.group(4) or ""]
         return " ".join(p for p in said if p)
 
     def direction(m: re.Match[str], ctx: Context) -> str:
-        return t.DIRECTIONS[m.group(1)]
+        return t.DIRECTIONS[m.group(1) or m.group(2)]
 
     def state_zip(m: re.Match[str], ctx: Context) -> str:
         state, zip5, plus4 = m.groups()
@@ -63,11 +63,12 @@ def rules(lang: Language) -> list[Rule]:
     only_before_zip = "|".join(sorted(t.STATES_ONLY_BEFORE_ZIP))
     return [
         Rule("house number", rf"(?<![\w.,$#/:-])(\d{{1,5}})([A-Za-z])?(?= {street})", house_number),
-        Rule("street type", rf"(?<=[\w.] )({streets})\b(?!\.(?<=St\.|Dr\.))\.?(?: ({directions})\b\.?)?(?![\w'’-])",
+        Rule("street type", rf"(?<=\S )({streets})\b(?!\.(?<=St\.|Dr\.))\.?(?: ({directions})\b\.?)?(?![\w'’-])",
              street_type),
         Rule("address unit", rf"\b({units})\.? #?(?:(\d+)([A-Z])?|([A-Z]))\b", unit),
-        Rule("direction", rf"(?<=\d )({directions})\.?(?= {name})", direction),
+        Rule("direction", rf"\b({directions})\.?(?= (?:{name} ){{1,3}}(?:{streets})\b)"
+             rf"|(?<=\d )({directions})\.?(?= {name})", direction),
         Rule("state zip", rf"\b({states}),?\s+(\d{{5}})(?:-(\d{{4}}))?(?![\w-])", state_zip),
-        Rule("state", rf"(?<=[a-z], )(?!(?:{only_before_zip})\b)({states})(?=[.,;:!?)]*$|[,;:)])", state),
+        Rule("state", rf"(?<=[a-z], )(?!(?:{only_before_zip})\b)({states})(?=[.,;:!?)]*$|[,;:)]|\s[a-z])", state),
         Rule("postcode", r"\b([A-Z]{1,2}\d[A-Z\d]?) (?![KMGTP]B\b)(\d[A-Z]{2})\b", postcode),
     ]  # fmt: skip

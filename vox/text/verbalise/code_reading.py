@@ -21,6 +21,7 @@ from vox.text.verbalise.ids import hexadecimal
 from vox.text.verbalise.language import Language
 
 _URL = re.compile(r"[A-Za-z][\w+.-]*://([^/\s?#]+)(/[^\s?#]*)?[^\s]*")
+_VERSION_SIGNS = frozenset(">= <= == != ~= ~ ^ > < @ v".split())
 _LEXEME = re.compile(
     r"(?P<hex>0[xX][0-9A-Fa-f]+)(?![\w])"
     r"|(?P<version>(?<![A-Za-z])[vV]\d+(?:\.\d+)+)"
@@ -28,7 +29,7 @@ _LEXEME = re.compile(
     r"|(?P<number>\d+)"
     r"|(?P<name>[A-Za-z]+)"
     r"|(?P<under>_+)"
-    r"|(?P<symbol>\.\.\.|==|!=|>=|<=|&&|\|\||->|=>|::|\*\*|<<|>>|\+=|-=|\.\.|--|\S)"
+    r"|(?P<symbol>\.\.\.|==|!=|~=|>=|<=|&&|\|\||->|=>|::|\*\*|<<|>>|\+=|-=|\.\.|--|\S)"
 )
 
 
@@ -63,8 +64,9 @@ def reader(lang: Language) -> Callable[[str], str]:
                 out.append(number(text, port))
             elif kind == "dotted":
                 parts = text.split(".")
-                if len(parts) == 2:
-                    out.append(lang.number(text))
+                if len(parts) == 2 and not (before is not None and (before.group() in _VERSION_SIGNS or (
+                        before.lastgroup == "name" and before.group().lower() in t.VERSION_AFTER))):  # fmt: skip
+                    out.append(lang.number(text))  # "3.14"; "numpy>=1.26", "python3.12" are versions
                 else:
                     joint = w["dot"] if len(parts) == 4 else w["point"]
                     out.append(f" {joint} ".join(lang.integer(p) for p in parts))

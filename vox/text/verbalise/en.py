@@ -115,7 +115,7 @@ ABBREVIATIONS = {
     "hwy": "Highway", "govt": "Government", "intl": "International", "natl": "National", "dist": "District",
     "est": "established", "avg": "average", "max": "maximum", "min": "minimum", "hrs": "hours", "mins": "minutes",
     "a.m": "a m", "p.m": "p m", "ph.d": "P H D", "u.s": "U S", "u.k": "U K", "e.u": "E U", "u.n": "U N",
-    "u.s.a": "U S A", "d.c": "D C",
+    "u.s.a": "U S A", "d.c": "D C", "ext": "extension",
 }  # fmt: skip
 STREET = "Street"  # "Baker St." (after a name), where "St. Patrick" is Saint
 DRIVE = "Drive"  # "Elm Dr." (after a name, nothing capitalised after)
@@ -171,6 +171,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "x": ("times", "times"), "×": ("times", "times"), "sq ft": ("square foot", "square feet"),
     "m²": ("square meter", "square meters"), "km²": ("square kilometer", "square kilometers"),
     "m2": ("square meter", "square meters"), "m³": ("cubic meter", "cubic meters"),
+    "mmHg": ("millimeter of mercury", "millimeters of mercury"),
 }  # fmt: skip
 DURATION_UNITS = {"h": "h", "m": "min", "s": "s", "d": "d", "ms": "ms", "w": "wk"}
 """Glued durations "2h 15m 30s": the letter -> the unit above."""
@@ -197,7 +198,10 @@ DIGITS_AFTER = frozenset(
     reference ref case customer member policy booking receipt transaction id sku routing""".split()
 )
 """Numbers after these are identifiers, read digit by digit in groups ("order four eight two, one nine three")."""
-PAIRS_AFTER = frozenset("port flight route model room gate bus platform".split())
+PAIRS_AFTER = frozenset(
+    "port flight route model room gate bus platform suite unit apartment highway hwy rte interstate rfc iso pep"
+    .split()
+)
 """Numbers after these are read in pairs ("port eighty eighty", "flight nine oh one")."""
 VERSION_AFTER = frozenset(
     """version release v ver update build patch python node ruby java go rust php perl ios android macos ubuntu
@@ -207,8 +211,12 @@ VERSION_AFTER = frozenset(
 )
 """A dotted number after these is a version ("Python three point twelve"), elsewhere a decimal."""
 NUMBER_AFTER = {word: "digits" for word in DIGITS_AFTER} | {word: "pairs" for word in PAIRS_AFTER} | {
-    word: "version" for word in VERSION_AFTER}  # fmt: skip
-"""How a number after a word reads, one lookup for the three tables above."""
+    word: "version" for word in VERSION_AFTER} | {word: "phone" for word in ("call", "dial", "text")}  # fmt: skip
+"""How a number after a word reads, one lookup for the three tables above; a word in NUMBER_FILLERS may
+stand between ("order number is 4839203")."""
+NUMBER_FILLERS = frozenset("to is at of the was as be = : number no num nr ~ ^ > < >= <= == ≥ ≤ v".split())
+EMERGENCY = frozenset("911 999 112 988 000 111".split())
+"""Emergency numbers, said digit by digit after "call" or "dial" ("call nine one one")."""
 LOWER_WORDS = {"src": "source", "utils": "utils", "config": "config", "init": "init", "lib": "lib"}
 """Path and identifier parts said as words."""
 

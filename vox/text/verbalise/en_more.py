@@ -42,7 +42,7 @@ REGNAL_NAMES = frozenset(
     Alfonso Ferdinand Gustav Christian Ludwig Otto Wilhelm Friedrich Felipe Juan Carlos Willem Harald Olav
     Haakon Ramesses Rameses Amenhotep Thutmose Ptolemy Antiochus Selim Mehmed Murad Constantine Justinian
     Rama Kamehameha Francis Sixtus Julius Adrian Victor Umberto Manuel Pedro Joao Sancho Casimir Sigismund
-    Stanislaus Bolesław Vladimir Basil Michael David Robert Malcolm Alexander Anne Matilda Stephen Canute
+    Stanislaus Bolesław Vladimir Basil Michael David Robert Anne Matilda Stephen Canute
     Cnut Harold Æthelred Ethelred Edmund Edgar Eadred Magnus Eric Erik Valdemar Gustavus Christina Rudolf
     Maximilian Leopold Joseph Franz Karl Albert Baudouin Rainier Hassan Abdullah Hussein Faisal Farouk
     Fuad Mohammed Muhammad Reza Akihito Naruhito Hirohito""".split()

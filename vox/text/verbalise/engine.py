@@ -33,18 +33,18 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 _UPPER = re.compile(r"[A-Z]+")
 _NEXT = re.compile(r"\s*(\S+)")
 _ENDS = frozenset(".!?…")
-_FILLERS = frozenset("to is at of the was as be = : is".split())
 _CLOSERS = "\"'”’»)]}"
 _SYMBOLS = r"\d$€£¥₹₩₽₿₺₪₱₦#&@_/\\~+=×÷±≈<>≤≥→%°¢\[^²³½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞–∼≠⌘⌥⇧⌃*"
 _TRIGGERS = (
     rf"[{_SYMBOLS}.\-A-Z]"  # one character class first, so the regex engine skips plain text quickly
     rf"(?:(?<=[{_SYMBOLS}])"  # a digit or symbol
-    r"|(?<=\.)(?:(?<=\w\.)(?=\w)|(?<=\b[A-Za-z]\.){abbreviations})"  # a dot inside a word ("e.g.", "3.5"),
-    # after a letter ("J.") or after a word the language abbreviates ("Dr.", "etc.")
+    r"|(?<=\.)(?:(?<=\w\.)(?=\w)|(?<=(?<!\S)\.)(?=[A-Za-z_])|(?<=\b[A-Za-z]\.){abbreviations})"  # a dot inside a
+    # word ("e.g.", "3.5") or starting one (".env"), after a letter ("J.") or a word the language abbreviates
     r"|(?<=[A-Z])(?:(?<=[a-z][A-Z])|(?<=(?<![\w.'’-])[A-Z])[A-Z]{names})"  # a capital inside a word
     # ("parseJson"), two starting one ("FBI", "(NASA)"), a month or weekday before a number or a name
     r"|(?<=(?<!\S)-)"  # a dash starting a word ("--verbose", "-5")
-    r"{words}"  # a word that is an address's part ("Pkwy", "Ste", "NW")
+    r"|(?<=(?<![\w.'’-])[VXLCDM])(?![\w'’-])|(?<=(?<![\w.'’-])I)(?=[.,;:!?)]+(?:\s|$)|$)"  # "Act V", "War I."
+    r"{words}"  # a word a rule wants: an address's part ("Pkwy", "Ste", "NW"), a key ("Ctrl-Shift-T")
     r")\S*"  # the rest of the token: it is looked at whole
 )
 """Where a rule may have something to do; the engine looks at the token (run of non-spaces) around each."""
@@ -96,13 +96,18 @@ class Context:
         return word
 
     def reading(self, at: int, table: dict[str, str]) -> str | None:
-        """What table says for the word before at, or the one before that across a filler ("port to 8080")."""
-        before = self.prev_word(at).lower()
-        said = table.get(before)
-        if said is None and before in _FILLERS:
-            start = self.text.rfind(before, 0, at)
-            return table.get(self.prev_word(start).lower()) if start > 0 else None
-        return said
+        """What table says for the word before at, or before one or two fillers ("port to 8080", "order
+        number is 4839203": the language's NUMBER_FILLERS)."""
+        fillers = self.lang.t.NUMBER_FILLERS
+        for _ in range(3):
+            before = self.prev_word(at).lower()
+            said = table.get(before)
+            if said is not None or before not in fillers:
+                return said
+            at = self.text.rfind(before, 0, at)
+            if at <= 0:
+                return None
+        return None
 
     def next_word(self, at: int) -> str:
         m = _NEXT.match(self.text, at)
@@ -220,7 +225,7 @@ class Rules:
                     said = text[c - 1]
                     if c > s and not unsettled:
                         unsettled = not _OPENERS.fullmatch(text, max(s, pos), c)
-                if spoken and said and (said[-1].isalnum() or said[-1] in "%$") and spoken[0].isalnum():
+                if spoken and said and (said[-1].isalnum() or said[-1] in "%$,;") and spoken[0].isalnum():
                     spoken = " " + spoken
                 if spoken and end < len(text) and text[end].isalnum() and spoken[-1].isalnum():
                     spoken += " "
@@ -344,7 +349,7 @@ def triggers(names: frozenset[str], abbreviations: frozenset[str], words: frozen
         for word in sorted(words, key=len, reverse=True):
             by_first.setdefault(word[0], []).append(re.escape(word[1:]))
         starts = "|".join(f"(?<={re.escape(first)})(?:{'|'.join(rest)})" for first, rest in sorted(by_first.items()))
-        wanted = f"|(?<=(?<![\\w.'’-])[{''.join(sorted(by_first))}])(?:{starts})(?![\\w'’-])"
+        wanted = f"|(?<=(?<![\\w.'’-])[{''.join(sorted(by_first))}])(?:{starts})(?![\\w'’]|-[a-z])"
     return _TRIGGERS.replace("{names}", months).replace("{abbreviations}", dots).replace("{words}", wanted)
 
 

@@ -17,6 +17,7 @@ import re
 
 from vox.text.verbalise.engine import Context, Rule
 from vox.text.verbalise.language import Language, groups
+from vox.text.verbalise.words import initialism
 
 _DIGIT_RUN = re.compile(r"\+?\d+")
 _ALNUM_RUN = re.compile(r"[0-9A-Za-z]+")
@@ -49,9 +50,9 @@ def rules(lang: Language) -> list[Rule]:
         return lang.grouped(m.group())
 
     def dashed_id(m: re.Match[str], ctx: Context) -> str:
-        parts = _ALNUM_RUN.findall(m.group())
-        if len(parts) == 2 and parts[0].isalpha() and len(parts[1]) <= 4:  # a ticket: "PROJ-1234"
-            return f"{lang.spelled(parts[0])} {lang.pairs(parts[1])}"
+        parts = _ALNUM_RUN.findall(m.group())  # "112-4839203-1938475", "4111 1111 1111 1111"
+        if len(parts) == 2 and parts[0].isalpha() and len(parts[1]) <= 4:  # "PROJ-1234", "F-150", "UTF-8"
+            return f"{initialism(lang, parts[0])} {lang.pairs(parts[1])}"
         return ", ".join(lang.grouped(part) for part in parts)
 
     def flight(m: re.Match[str], ctx: Context) -> str:
@@ -84,12 +85,14 @@ def rules(lang: Language) -> list[Rule]:
              r"|(?<![\w+])\+(?=(?:[\s().-]*\d){8})\d{1,3}(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,8}){2,6}(?!\d)"
              r"|(?<![\w+.])\(?0\d{1,4}\)?[ -]\d{3,4}[ -]?\d{3,4}(?![\d-])"
              r"|(?<![\w.-])\d{3}-\d{4}(?![\w-])", phone),
-        Rule("hex", rf"(?<![\w.])0[xX]({hexes}+)(?![\w.])|(?<![\w&#])#(?=[0-9A-Fa-f]*\d)(?=[0-9A-Fa-f]*[A-Fa-f])"
+        Rule("hex", rf"(?<![\w.])0[xX]({hexes}+)(?!\w|\.\w)|(?<![\w&#])#(?=[0-9A-Fa-f]*\d)(?=[0-9A-Fa-f]*[A-Fa-f])"
              rf"({hexes}{{6}}|{hexes}{{3}})(?![\w-])", hex_code),
         Rule("long id", r"(?<![\w.@/-])(?=[A-Z\d]*\d)(?=[A-Z\d]*[A-Z])[A-Z\d]{8,}(?![\w@/-]|\.\w)"
              r"|(?<![\w.@/-])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}(?![\w@/-]|\.\w)", long_id),
         Rule("dashed id", r"(?<![\w.@/-])(?=[\w-]*\d)(?:[A-Z\d]+|[0-9a-f]+)(?:-(?:[A-Z\d]+|[0-9a-f]+)){2,}"
-             r"(?![\w@/-]|\.\w)|(?<![\w.@/-])[A-Z]{2,6}-\d{3,}(?![\w@/-]|\.\w)", dashed_id),
+             r"(?![\w@/-]|\.\w)|(?<![\w.@/-])[A-Z]{1,6}-\d+(?![\w@/-]|\.\w)"
+             r"|(?<![\w.,@/-])\d+-(?:0\d*|\d{6,})(?![\w@/-]|\.\w)|(?<![\w.,@/-])\d{6,}-\d+(?![\w@/-]|\.\w)"
+             r"|(?<![\w.,-])\d{4}(?: \d{4}){3}(?![\w-])", dashed_id),
         Rule("flight", r"(?<=\b[Ff]light )([A-Z]{2}|[A-Z]\d|\d[A-Z])\s?(\d{1,4})(?!\w)", flight),
         Rule("dotted number", r"(?<![\w.])\d+(?:\.\d+){2,}(?:/\d{1,3})?(?![\w/]|\.\d)", dotted_number),
         Rule("mac", rf"(?<![\w:-]){hexes}{{2}}(?:(?::{hexes}{{2}}){{5}}|(?:-{hexes}{{2}}){{5}})(?![\w:-])", mac),

@@ -40,10 +40,14 @@ def plain(lang: Language, s: str, ctx: Context, at: int) -> str:
                 return lang.grouped(s)
             if reading == "pairs":
                 return lang.pairs(s)
+            if reading == "phone" and s in lang.t.EMERGENCY:
+                return lang.spelled(s)
         elif reading == "version" and "," not in s:
             return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
     if is_year(s):
         return lang.year(int(s))
+    if len(s) >= 8 and s.isdecimal() and not s.endswith("000"):  # "12345678": an identifier, not a quantity
+        return lang.grouped(s)
     return lang.number(s)
 
 
@@ -104,9 +108,13 @@ def rules(lang: Language) -> list[Rule]:
                        _quantity(lang, high) if high else "", w["percent"]])  # fmt: skip
 
     def dimensions(m: re.Match[str], ctx: Context) -> str:
-        sides = [g for g in m.groups() if g]
-        return f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdecimal() else _quantity(lang, g)
-                                   for g in sides)  # fmt: skip
+        *sides, symbol = m.groups()
+        said = f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdecimal() else _quantity(lang, g)
+                                   for g in sides if g)  # fmt: skip
+        if symbol:  # "3×2 m": the unit after the last side
+            one, many = t.UNITS[symbol]
+            said += f" {one if ctx.prev_word(m.start()).lower() in ('a', 'an') else many}"
+        return said
 
     def unit(m: re.Match[str], ctx: Context) -> str:
         sign, low, high, symbol = m.groups()
@@ -177,10 +185,11 @@ def rules(lang: Language) -> list[Rule]:
         Rule("currency after", rf"{_NOT_AFTER}(-|−)?({NUM})(?:\s?({scales}))?\s?({symbols}|{codes}\b)",
              currency_after),
         Rule("percent", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?%", percent),
-        Rule("dimensions", rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?(?!\w|\.\d)", dimensions),
+        Rule("dimensions", rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?"
+             rf"(?:\s?({units})(?![\w/²³]|\.\w))?(?!\w|\.\d|\s?=)", dimensions),
         Rule("unit", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)", unit),
         Rule("ratio", r"(?<![\w.:,])(\d+):(\d|\d{3,})(?![\d:])", ratio),
-        Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?({NUM})(?![\w\-–/]|\.\d)", number_range),
+        Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?(?!0\d)({NUM})(?![\w\-–/]|\.\d)", number_range),
         Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
         Rule("vulgar fraction", rf"(?<![\w.,])(\d+)?\s?([{''.join(t.VULGAR_FRACTIONS)}])", vulgar),
         Rule("power", rf"(?<=\w)[{''.join(t.POWERS)}]|(?<=\w)\^(\d+)\b", power),

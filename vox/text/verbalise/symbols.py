@@ -60,7 +60,7 @@ def rules(lang: Language) -> list[Rule]:
     return [
         Rule("shortcut", rf"\b(?:{modifiers})(?:[+-](?:{modifiers}))*[+-]{key}(?![\w+])|[⌘⌥⇧⌃]+{key}(?![\w+])",
              shortcut),
-        Rule("before number", rf"(?<!\S)({before})\s?(?=[-−]?[$€£¥]?\.?\d)", before_number),
+        Rule("before number", rf"(?<![^\s,;(])({before})\s?(?=[-−]?[$€£¥]?\.?\d)", before_number),
         Rule("symbol", rf"(?<!\S)(?:{alone})(?!\S)", symbol),
         Rule("glued symbol", r"(?<=\w)(?:&|=|\+|→|–|->)(?=\w)", glued),
         Rule("hashtag", r"(?<![\w&#/])#([A-Za-z][A-Za-z\d_]*)", hashtag),

@@ -110,6 +110,8 @@ def rules(lang: Language) -> list[Rule]:
         if (value and len(numeral) > 1 and numeral.strip("IVXL") == "" and numeral not in ("XL", "XXL", "LI")
                 and before[:1].isupper() and before[1:].islower() and before not in _NOT_NAMES):
             return lang.cardinal(value)  # a title's number: "Rocky four", "Final Fantasy seven"
+        if value and len(numeral) >= 4:  # no word: "MMXXIV" is a year, "XVII" a number
+            return lang.year(value) if value >= 1100 else lang.cardinal(value)
         return numeral if len(numeral) == 1 else initialism(lang, numeral, ctx.shouting)
 
     def capitals(m: re.Match[str], ctx: Context) -> str:
