@@ -1,29 +1,30 @@
 """Vox: the desktop voice of a local chat assistant. The entry point: parse the command line, check the
 config, start the server (and the window, the hotkeys), and stop them all on a signal.
 
-Where each request goes (``vox/app.py`` builds the app; one blueprint per front door):
+Where each request goes (``vox/web/app.py`` builds the app; one blueprint per front door, in vox/web/routes/):
     GET  /                                   the page (templates/index.html + static/)
-    GET  /health, /api/status, /api/engines  vox/routes/speech.py
-    POST /api/vox_speak_wav_stream           vox/routes/speech.py  (SSE: one message per chunk)
-    POST /api/vox_speak_wav                  vox/routes/speech.py  (one WAV)
-    POST /api/vox_stop(_speak), /api/stop_all_vox, GET /api/tts_is_speaking   vox/routes/speech.py
-    POST /api/tts_load(_turbo|_multilingual), /api/unload_tts                 vox/routes/speech.py
-    POST /api/vox_speak (?wait=true), GET /api/audio_devices                 vox/routes/speakers.py (host speakers)
-    GET/POST /api/voices, GET/PATCH/DELETE /api/voices/<id>, GET /api/voices/<id>/audio   vox/routes/voices.py
-    POST /api/chat, GET|DELETE /api/chat/history, POST /api/chat/heard      vox/routes/chat.py (local LLM)
-    POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  vox/routes/live.py (pushed text)
-    POST /v1/audio/speech, GET /v1/models, /v1/audio/models, /v1/audio/voices  vox/routes/openai.py (OpenAI)
+    GET  /health, /api/status, /api/engines  speech.py
+    POST /api/vox_speak_wav_stream           speech.py  (SSE: one message per chunk)
+    POST /api/vox_speak_wav                  speech.py  (one WAV)
+    POST /api/vox_stop(_speak), /api/stop_all_vox, GET /api/tts_is_speaking   speech.py
+    POST /api/tts_load(_turbo|_multilingual), /api/unload_tts                 speech.py
+    POST /api/vox_speak (?wait=true), GET /api/audio_devices                 speakers.py (host speakers)
+    GET/POST /api/voices, GET/PATCH/DELETE /api/voices/<id>, GET /api/voices/<id>/audio   voices.py
+    POST /api/chat, GET|DELETE /api/chat/history, POST /api/chat/heard      chat.py (local LLM)
+    POST /api/replies[/<id>/text|/end], DELETE /api/replies/<id>, GET /api/live  live.py (pushed text)
+    POST /v1/audio/speech, GET /v1/models, /v1/audio/models, /v1/audio/voices  openai.py (OpenAI)
     GET/POST /api/books, /api/books/<id>[/merge|/render|/pause|/cancel|/progress|/export|/download/<fmt>]
-                                             vox/routes/books.py (book projects, rendered in the background)
-    --book FILE --out FILE                   vox/books/cli.py (a book rendered without the window)
-    GET  /openapi.json, /docs                vox/routes/apidoc.py (the description: vox/routes/apispec.py)
-    --wyoming tcp://HOST:PORT                vox/wyoming.py (Home Assistant's Wyoming protocol, same Runtime)
-    GET  /api/serve/stats, POST /api/admin/stop_all                         vox/routes/serve.py (replicas, admin)
-    POST /api/stt_load, /api/listen, /api/listen/<id>/audio|/end, DELETE /api/listen/<id>  vox/routes/listen.py
+                                             books.py (book projects, rendered in the background)
+    GET  /openapi.json, /docs                apidoc.py (the description: apispec.py)
+    GET  /api/serve/stats, POST /api/admin/stop_all                         serve.py (replicas, admin)
+    POST /api/stt_load, /api/listen, /api/listen/<id>/audio|/end, DELETE /api/listen/<id>  listen.py
                                              (the page's microphone: turns, hands-free, barge-in)
-    POST /v1/audio/transcriptions            vox/routes/transcribe.py (OpenAI-compatible speech recognition)
-Every route calls one verb of the Runtime (vox/runtime.py); every reply takes one path (vox/pipeline.py -> an
-engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs.py).
+    POST /v1/audio/transcriptions            transcribe.py (OpenAI-compatible speech recognition)
+Outside HTTP:
+    --book FILE --out FILE                   vox/books/cli.py (a book rendered without the window)
+    --wyoming tcp://HOST:PORT                vox/wyoming/service.py (Home Assistant's Wyoming protocol, same Runtime)
+Every route calls Runtime verbs only (vox/runtime.py); every reply takes one path (vox/reply/generation.py -> an
+engine in vox/engines/), and every stop is one call on the Controller with a reason (vox/jobs/controller.py).
 """
 
 from __future__ import annotations
@@ -38,19 +39,20 @@ import webbrowser
 from flask import Flask
 
 from vox import config as vox_config
-from vox import hotkeys, speakers
-from vox.app import create_app
-from vox.guard import is_loopback
-from vox.memory import limit_malloc_arenas
+from vox.desktop import hotkeys
+from vox.engines.memory import limit_malloc_arenas
 from vox.runtime import Runtime, set_runtime
-from vox.server import make_server
-from vox.wyoming import WyomingService, check_uri
+from vox.speakers import playback as speakers
+from vox.web.app import create_app
+from vox.web.origin_guard import is_loopback
+from vox.web.server import make_server
+from vox.wyoming.service import WyomingService, check_uri
 
 log = logging.getLogger("vox")
 
 
 def serve(app: Flask, host: str, port: int, client_timeout: float = 10.0, max_connections: int = 64):
-    """The server (vox/server.py: werkzeug's, with timeouts and a connection limit) in the background; returns
+    """The server (vox/web/server.py: werkzeug's, with timeouts and a connection limit) in the background; returns
     it so the caller can shut it down."""
     server = make_server(host, port, app, client_timeout, max_connections)
     thread = threading.Thread(target=server.serve_forever, name="vox-http", daemon=True)
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def open_ui(url: str, config: vox_config.Config, stopping: threading.Event) -> None:
     """The desktop window when a display and pywebview's Qt backend exist, else a browser tab."""
-    from vox import window
+    from vox.desktop import window
 
     if window.run(url, config, stopping):
         return

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from vox.audio import wav_bytes
+from vox.audio.pcm import wav_bytes
 from vox.engines.base import Engine
 from vox.runtime import get_runtime
 from vox.text import SentenceStream, normalize_for_speech, speech_chunks, split_sentences
@@ -69,7 +69,7 @@ def generate_tts_wav_streamed(text: str, voice: str | None = None, **opts) -> It
 
 def speak_sentences_grouped(text: str, voice: str | None = None, wait: bool = True, **opts) -> None:
     """Speak on the host's speakers: generation runs ahead of one continuous output stream."""
-    from vox import speakers
+    from vox.speakers import playback as speakers
 
     speakers.speak(get_runtime(), text, voice_id=voice, wait=wait, **opts)
 

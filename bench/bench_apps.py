@@ -31,7 +31,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from bench.bench_server import REPLY10, SETTLE, wait_idle
 from bench.common import not_measured, row, spread
 from tests.conftest import free_port, start_server
-from vox.encode import FORMAT_NAMES, encoder
+from vox.audio.encoders import FORMAT_NAMES, encoder
 
 HERE = Path(__file__).resolve().parent
 JOE = "en_US-joe-medium"
@@ -68,9 +68,9 @@ def encoder_cost(fmt: str, pcm, rate: int, reps: int) -> float:
 
 def first_chunk() -> tuple[object, int]:
     """The first chunk of REPLY10 ("Sure,") as the pipeline hands it to a sink."""
-    from vox.cancel import Cancel
     from vox.engines import SynthesisOptions
     from vox.engines.piper import PiperEngine
+    from vox.jobs.cancel import Cancel
 
     engine = PiperEngine()
     engine.load()

@@ -34,10 +34,10 @@ def book_text(chapters: int) -> str:
 def engine_alone(text: str) -> tuple[float, float]:
     """(audio seconds, wall seconds) of Piper synthesising the render's own chunks of ``text`` in this process."""
     from vox.books.render import GROUP
-    from vox.cancel import Cancel
     from vox.config import Config
     from vox.engines.base import SynthesisOptions
     from vox.engines.piper import PiperEngine
+    from vox.jobs.cancel import Cancel
     from vox.text import SpeechPlanner
 
     c = Config().chunking

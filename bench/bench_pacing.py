@@ -5,7 +5,7 @@ machine is the engine hook ``tests.slow_engine:slow`` (VOX_TEST_SLOWDOWN=3): aft
 waits twice the seconds the call took, so every chunk costs 3x its measured compute, whatever else the
 machine is doing. The page is simulated from the SSE stream: each chunk plays from when it arrives or when the
 one before it ends, whichever is later (what static/js/player.js does), and a gap is the time a chunk started
-after the one before it ended. Vox (chunks sized as synthesis runs ahead, vox/pacing.py) and the static
+after the one before it ended. Vox (chunks sized as synthesis runs ahead, vox/reply/pacing.py) and the static
 grouping before it (1, 2, 4 ... up to 3 sentences: ``chunking.adaptive = false``) run interleaved in the same
 run. The engine's own speed here (compute / audio, 1x) is reported with the load average, since "3x slower"
 is relative to it: on an idle machine Piper needs about 0.07 s per second of speech.
@@ -34,9 +34,9 @@ from bench.common import row, spread
 from tests.conftest import decode_chunk, sse_messages, start_server
 from tests.slow_engine import slow_env
 from tests.speech_timing import clause_pause, leading_silence, pauses, trailing_silence
-from vox.cancel import Cancel
 from vox.engines import SynthesisOptions
 from vox.engines.piper import CLAUSE_PAUSE, SAMPLE_RATE, PiperEngine
+from vox.jobs.cancel import Cancel
 
 MARKDOWN10 = """Sure, here is the plan for tomorrow.
 

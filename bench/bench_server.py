@@ -21,9 +21,9 @@ from bench.common import p95, row, spread
 from tests.conftest import ROOT, free_port, sse_messages, start_server
 from vox import config as vox_config
 from vox import text as speech_text
-from vox.cancel import Cancel
 from vox.engines.base import SynthesisOptions
 from vox.engines.piper import PiperEngine
+from vox.jobs.cancel import Cancel
 
 OPTIONS = SynthesisOptions()
 

@@ -33,7 +33,7 @@ import requests
 from bench.common import not_measured, p95, row, spread
 from tests import pulse
 from tests.conftest import VoxServer, sse_messages, start_server
-from vox.audio import read_wav
+from vox.audio.pcm import read_wav
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",

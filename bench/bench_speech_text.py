@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
 
 from bench.bench_text import best_ms, long_reply  # noqa: E402
 from bench.common import not_measured  # noqa: E402
-from vox.live import TextFeed  # noqa: E402
+from vox.reply.text_feed import TextFeed  # noqa: E402
 from vox.text import SpeechPlanner  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "speech_text.json"
@@ -129,16 +129,16 @@ class Speaker:
     """Piper in-process, as the server drives it: each chunk through Engine.speakable, then synthesised."""
 
     def __init__(self) -> None:
-        from vox.cancel import Cancel
         from vox.engines.base import SynthesisOptions
         from vox.engines.piper import PiperEngine
+        from vox.jobs.cancel import Cancel
 
         self.engine = PiperEngine()
         self.engine.load()
         self._options, self._cancel = SynthesisOptions(), Cancel
 
     def audio(self, chunks: list[str]) -> np.ndarray:
-        from vox.audio import resample
+        from vox.audio.pcm import resample
 
         parts = [a for c in chunks for a in self.engine.synthesize(self.engine.speakable(c), None, self._options,
                                                                      self._cancel())]  # fmt: skip
@@ -224,7 +224,7 @@ def run(quick: bool = False) -> list[dict]:
                  "measure": (b - a) / 1e3, "limit": 0.001})  # fmt: skip
     whole = best_ms(lambda: SpeechPlanner().plan(reply), reps)
 
-    def first_of_whole() -> None:  # what the server does with a whole reply (vox/live.py: TextFeed.push_whole)
+    def first_of_whole() -> None:  # what the server does with a whole reply (TextFeed.push_whole)
         feed = TextFeed(SpeechPlanner(None))
         feed.push_whole(reply)
         feed.next_chunk(lambda: (1, 300))

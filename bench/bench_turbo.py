@@ -205,7 +205,7 @@ def _speed_row() -> dict:
     librosa stretching the same audio whole (what a per-chunk design would do), and the audio it holds back."""
     import librosa
 
-    from vox.stretch import Stretcher
+    from vox.audio.stretch import Stretcher
 
     rate, slice_samples = 24000, 35 * 960
     t = np.arange(10 * rate) / rate

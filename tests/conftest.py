@@ -21,7 +21,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vox.audio import read_wav  # noqa: E402
+from vox.audio.pcm import read_wav  # noqa: E402
 
 
 def free_port() -> int:

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from vox.cancel import Cancel
 from vox.engines.base import Engine
+from vox.jobs.cancel import Cancel
 
 STEPS = 8
 STEP_S = 0.35

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vox.audio import resample
+from vox.audio.pcm import resample
 from vox.stt import RATE
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "clips"
@@ -72,9 +72,9 @@ def piper_pcm(text: str) -> tuple[np.ndarray, int]:
     path = CACHE / f"{hashlib.sha1(text.encode()).hexdigest()[:16]}.npy"
     if path.exists():
         return np.load(path), 22050
-    from vox.cancel import Cancel
     from vox.engines.base import SynthesisOptions
     from vox.engines.piper import PiperEngine
+    from vox.jobs.cancel import Cancel
 
     engine = PiperEngine()
     engine.load()

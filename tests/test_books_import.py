@@ -16,9 +16,9 @@ from vox.books.epub import html_to_markdown
 from vox.books.export import Book, Part, write_book
 from vox.books.loudness import LoudnessMeter, common_target, measure
 from vox.books.sources import NO_SPEECH, read_document
-from vox.cancel import Cancel
 from vox.engines.manager import Priority, TurnLock
 from vox.errors import BadBook, TooLarge
+from vox.jobs.cancel import Cancel
 
 MB = 2**20
 

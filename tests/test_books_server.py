@@ -69,7 +69,7 @@ def transcribe(pcm: np.ndarray, rate: int) -> str:
     import faster_whisper
 
     from tests.whisper_weights import whisper_base
-    from vox.audio import resample
+    from vox.audio.pcm import resample
 
     global _model
     if _model is None:

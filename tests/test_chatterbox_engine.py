@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vox.cancel import Cancel
+from vox.audio.stretch import stretch
 from vox.config import Config
 from vox.engines.base import EngineUnavailable, SynthesisOptions, Voice
 from vox.engines.chatterbox import (
@@ -30,7 +30,7 @@ from vox.engines.chatterbox import (
     split_for_model,
 )
 from vox.errors import BadClip, UnsupportedLanguage, UnsupportedOption, VoiceRequired
-from vox.stretch import stretch
+from vox.jobs.cancel import Cancel
 
 pytestmark = pytest.mark.chatterbox
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ import requests
 from tests.conftest import ROOT, decode_chunk, free_port, sse_messages, start_server
 from tests.fake_llm import FakeLlm
 from tests.test_bad_input import GOOD_CLIP
-from vox.audio import read_wav
+from vox.audio.pcm import read_wav
 from vox.engines.piper import bundled_model
 from vox.voices import VoiceLibrary
 

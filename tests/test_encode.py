@@ -1,4 +1,4 @@
-"""The streaming encoders (vox/encode.py) on real Piper speech, decoded again with PyAV and soundfile."""
+"""The streaming encoders (vox/audio/encoders.py) on real Piper speech, decoded again with PyAV and soundfile."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from vox.audio import rms, wav_bytes
-from vox.cancel import Cancel
-from vox.encode import FORMAT_NAMES, FORMATS, content_type, encode_whole, encoder, format_for_content_type
+from vox.audio.encoders import FORMAT_NAMES, FORMATS, content_type, encode_whole, encoder, format_for_content_type
+from vox.audio.pcm import rms, wav_bytes
 from vox.engines import SynthesisOptions
 from vox.engines.piper import PiperEngine
+from vox.jobs.cancel import Cancel
 
 CONTAINERS = {"mp3": "mp3", "opus": "ogg", "aac": "aac", "flac": "flac", "wav": "wav"}
 

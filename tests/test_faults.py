@@ -13,12 +13,12 @@ import requests
 
 from app import serve
 from tests.conftest import sse_messages
-from vox.app import create_app
 from vox.config import Config
 from vox.engines import manager
 from vox.runtime import Runtime
 from vox.voices import VoiceLibrary
 from vox.voices import files as voice_files
+from vox.web.app import create_app
 
 
 @pytest.fixture

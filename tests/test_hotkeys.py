@@ -18,7 +18,7 @@ import requests
 
 from tests import pulse
 from tests.conftest import VoxServer, sse_messages, start_server
-from vox import hotkeys
+from vox.desktop import hotkeys
 
 LONG_TEXT = " ".join(
     ["The quick brown fox jumps over the lazy dog near the river bank.",

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from vox.cancel import Cancel
 from vox.errors import TooManyJobs
-from vox.jobs import POLICIES, Controller, JobKind, StopEvent, StopReason
+from vox.jobs.cancel import Cancel
+from vox.jobs.controller import POLICIES, Controller, JobKind, StopEvent, StopReason
 
 ALL_KINDS = list(JobKind)
 

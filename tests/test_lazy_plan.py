@@ -14,7 +14,7 @@ from tests.test_verbalise import numeric_text
 from tests.text_strategies import PROPERTY, markdown, realistic_text
 from vox.config import Config
 from vox.errors import NothingToSay
-from vox.live import WHOLE_SLICE, TextFeed
+from vox.reply.text_feed import WHOLE_SLICE, TextFeed
 from vox.runtime import Runtime
 from vox.text import SpeechPlanner
 

@@ -21,7 +21,7 @@ from tests.fake_llm import FakeLlm
 from tests.fake_mic import chat_page, launch_with_mic, mic_file
 from tests.speech_clips import CLIPS, wer
 from tests.whisper_weights import whisper_model_dir
-from vox.chat import INTERRUPTED_NOTE
+from vox.chat.conversation import INTERRUPTED_NOTE
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")

@@ -211,8 +211,8 @@ def test_llm_error_answer_is_reported(vox, fake):
 def test_hints_fit_the_server_they_are_about():
     """Ollama's address: start Ollama; pulling is suggested only once Ollama answers that it lacks the model.
     Any other address: start the server that belongs there."""
+    from vox.chat.llm_client import is_ollama, missing_model_hint, unreachable_hint
     from vox.config import Llm
-    from vox.llm import is_ollama, missing_model_hint, unreachable_hint
 
     ollama = Llm(base_url="http://127.0.0.1:11434/v1", model="llama3.2")
     other = Llm(base_url="http://127.0.0.1:8080/v1", model="qwen2.5-7b-instruct-q4_k_m.gguf")

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from tests.conftest import start_server
-from vox.audio import rms
-from vox.encode import FORMAT_NAMES
+from vox.audio.encoders import FORMAT_NAMES
+from vox.audio.pcm import rms
 
 TEXT = "Hello there. This is Vox, speaking through the OpenAI client. It should sound like a person."
 LONG = " ".join(f"This is sentence number {i} of a long reply that keeps going for a while." for i in range(1, 13))

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, start_server
-from vox.app import create_app
 from vox.config import Config
 from vox.runtime import Runtime
+from vox.web.app import create_app
 
 UNDESCRIBED = {"/static/{filename}"}
 """The page's own files."""

@@ -11,11 +11,11 @@ import pytest
 from tests.conftest import decode_chunk, start_server
 from tests.slow_engine import slow_env
 from tests.speech_timing import onset_after, silent_before
-from vox.audio import to_int16
+from vox.audio.pcm import to_int16
 from vox.engines.piper import CLAUSE_PAUSE
-from vox.pacing import SHARE, Pacer
+from vox.reply.pacing import SHARE, Pacer
+from vox.reply.piece_timing import SECONDS_PER_CHAR, SpeechRate, Starts, by_characters
 from vox.text import Piece, SpeechPlanner
-from vox.timing import SECONDS_PER_CHAR, SpeechRate, Starts, by_characters
 
 REPLY = (
     "Sure, here is the plan for tomorrow. We start at nine with a short meeting. After that, the design team "

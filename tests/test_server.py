@@ -10,7 +10,7 @@ import time
 import requests
 
 from tests.conftest import ROOT, decode_chunk, sse_messages, start_server
-from vox.audio import read_wav, rms
+from vox.audio.pcm import read_wav, rms
 
 REPLY = (
     "Good morning! The weather today is sunny with a light breeze. Dr. Smith said the meeting moved to 3 p.m. "

@@ -26,10 +26,10 @@ def test_default_vox_serves_a_reply_without_importing_ray():
     of Ray is in ``sys.modules`` afterwards (in a process of its own: this one may have imported Ray)."""
     script = r"""
 import json, sys, threading, urllib.request
-from vox.app import create_app
+from vox.web.app import create_app
 from vox.config import Config
 from vox.runtime import Runtime
-from vox.server import make_server
+from vox.web.server import make_server
 
 config = Config()
 assert config.serve.replicas == 0

@@ -26,7 +26,7 @@ import requests
 
 from tests import pulse
 from tests.conftest import ROOT, VoxServer, start_server
-from vox.audio import read_wav, rms
+from vox.audio.pcm import read_wav, rms
 
 pytestmark = pytest.mark.speakers
 

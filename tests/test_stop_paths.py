@@ -182,7 +182,7 @@ def test_unload_stops_running_replies_first_and_the_next_reply_loads_the_engine_
 def test_the_pushed_reply_registry_survives_concurrent_adds_removals_and_reads():
     from types import SimpleNamespace
 
-    from vox.replies import PushedReply, ReplyRegistry
+    from vox.reply.pushed import PushedReply, ReplyRegistry
 
     registry = ReplyRegistry()
     errors: list[BaseException] = []

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from vox.stretch import Stretcher, stretch
+from vox.audio.stretch import Stretcher, stretch
 
 RATE = 24000
 

@@ -13,8 +13,10 @@ VOX = ROOT / "vox"
 MODULES = sorted(VOX.rglob("*.py"))
 MAX_LINES = 400
 LONG_REASON = "Why this module is long:"
-WEB_LAYER = ("vox/app.py", "vox/guard.py", "vox/server.py", "vox/routes/")
+WEB_LAYER = ("vox/web/",)
 """The only modules that may import Flask or werkzeug: domain code does not speak HTTP."""
+ROOT_MODULES = {"__init__.py", "runtime.py", "errors.py", "config.py", "validate.py"}
+"""What the root of vox/ keeps: what every room shares. Everything else lives in a package named for its concern."""
 
 
 def module_name(path: Path) -> str:
@@ -95,16 +97,29 @@ def test_only_the_web_layer_speaks_http(path):
 
 
 def test_every_stop_goes_through_the_controller():
-    """Outside vox/jobs.py nothing stops a job or sets its cancel signal directly."""
+    """Outside vox/jobs/controller.py nothing stops a job or sets its cancel signal directly."""
     offenders = []
     pattern = re.compile(r"\b\w*job\.stop\(|\._stop\(|\.cancel\.set\(\)")
     for path in [*MODULES, ROOT / "app.py", ROOT / "clonevoice_turbo.py"]:
-        if path == VOX / "jobs.py":
+        if path == VOX / "jobs" / "controller.py":
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_root_of_vox_holds_only_the_shared_modules():
+    """A new module goes into the room of its concern (see vox/__init__.py), not onto the flat floor."""
+    flat = {p.name for p in VOX.glob("*.py")}
+    assert flat == ROOT_MODULES, f"move {sorted(flat - ROOT_MODULES)} into a package"
+
+
+@pytest.mark.parametrize("package", sorted(p.parent for p in VOX.rglob("__init__.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))  # fmt: skip
+def test_every_package_says_what_its_room_is_for(package):
+    doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text(encoding="utf-8"))) or ""
+    assert len(doc.split()) >= 8, f"{package.relative_to(ROOT)}/__init__.py: say what the room is for"
 
 
 def test_the_rest_of_vox_does_not_probe_engines_with_getattr():

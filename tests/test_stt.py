@@ -16,12 +16,12 @@ import requests
 from tests.conftest import start_server
 from tests.speech_clips import CLIPS, clip16k, silence, wer
 from tests.whisper_weights import whisper_model_dir
-from vox.chat import ChatHistory
+from vox.chat.conversation import ChatHistory
 from vox.config import Stt
 from vox.errors import TurnNotInterrupted, UnknownTurn
+from vox.listening.vad import WINDOW, StreamingVad
 from vox.stt import RATE
 from vox.stt.base import MAX_TAIL_S
-from vox.stt.vad import WINDOW, StreamingVad
 from vox.stt.whisper import WhisperRecogniser
 
 RECOGNISED = ("question", "names", "numbers", "travel")

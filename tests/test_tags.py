@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vox.cancel import Cancel
 from vox.engines.base import SynthesisOptions
 from vox.engines.chatterbox import ChatterboxMultilingualEngine, ChatterboxTurboEngine
 from vox.engines.piper import PiperEngine
 from vox.engines.tags import EVENT_TAGS, TAGS, find_tags, for_engine, strip_tags
+from vox.jobs.cancel import Cancel
 
 STRIP = [
     ("Oh, that's hilarious! [chuckle] Anyway, where were we?", "Oh, that's hilarious! Anyway, where were we?"),

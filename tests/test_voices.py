@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import VoxServer, decode_chunk, start_server
-from vox.audio import read_wav, rms
+from vox.audio.pcm import read_wav, rms
 from vox.engines.piper import bundled_model
 from vox.errors import InvalidRequest
 from vox.voices.names import ID_PATTERN, voice_id_from_name

@@ -16,7 +16,7 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
 from tests.conftest import ROOT, free_port, start_server
-from vox.audio import rms
+from vox.audio.pcm import rms
 
 TEXT = "Hello there. This is Vox, speaking to Home Assistant over Wyoming."
 LONG = " ".join(f"This is sentence number {i} of a long announcement that keeps going." for i in range(1, 21))

@@ -1,6 +1,6 @@
 """Domain errors: what went wrong, as a sentence a person can act on, plus details for programs.
 
-Modules below the routes raise these and never speak HTTP; ``vox/app.py`` holds the one table that maps each
+Modules below the routes raise these and never speak HTTP; ``vox/web/app.py`` holds the one table that maps each
 class to a status code (and the OpenAI-compatible routes to OpenAI's error shape). A message says what is
 wrong and what to do next, in plain words: no API paths, no exception names.
 """

@@ -17,19 +17,20 @@ import numpy as np
 
 from vox import text as speech_text
 from vox.books import Books
-from vox.chat import ChatHistory, chat_turn
+from vox.chat.conversation import ChatHistory, chat_turn
 from vox.config import Config
 from vox.engines import EngineManager, Priority, SynthesisOptions, describe, engine_class
 from vox.engines.base import Voice
+from vox.engines.memory import TrimWhenQuiet
 from vox.errors import NoPageOpen, NothingToSay, ReplyStopped, VoiceNeedsEngine
-from vox.events import chunk_event, done_event, error_event
-from vox.jobs import DEFAULT_SESSION, Controller, Job, JobKind, StopEvent, StopReason
-from vox.listening import ListenRegistry, ListenStream
-from vox.live import LiveHub, TextFeed
-from vox.memory import TrimWhenQuiet
-from vox.pacing import Pacer
-from vox.pipeline import Chunk, ChunkSource, FixedPlan, Generation
-from vox.replies import PushedReply, ReplyRegistry
+from vox.jobs.controller import DEFAULT_SESSION, Controller, Job, JobKind, StopEvent, StopReason
+from vox.listening.streams import ListenRegistry, ListenStream
+from vox.reply.generation import Chunk, ChunkSource, FixedPlan, Generation
+from vox.reply.pacing import Pacer
+from vox.reply.page_hub import LiveHub
+from vox.reply.pushed import PushedReply, ReplyRegistry
+from vox.reply.stream_events import chunk_event, done_event, error_event
+from vox.reply.text_feed import TextFeed
 from vox.stt import SttManager, Transcript
 from vox.text.verbalise import Verbaliser
 from vox.text.verbalise import warm as warm_verbaliser
@@ -104,7 +105,7 @@ class Runtime:
     def planner(self, lang: str | None = None, group_size: int | None = None) -> speech_text.SpeechPlanner:
         """The text plan for one reply (whole or streamed): markdown made speakable, a short first chunk,
         capped sizes, and where every spoken piece came from in the reply. ``group_size`` None: the
-        Generation sizes chunks as it takes them (vox/pacing.py)."""
+        Generation sizes chunks as it takes them (vox/reply/pacing.py)."""
         c = self.config.chunking
         opening = self.engines.capabilities().opens_with_clause
         day_first = self.config.text.day_first
@@ -273,7 +274,7 @@ class Runtime:
         def make() -> PushedReply:
             feed = self.text_feed(request.lang)
             if sink == "speakers":
-                from vox import speakers
+                from vox.speakers import playback as speakers
 
                 gen = speakers.start(self, feed, session=session, **request.speak_args()).gen
             else:

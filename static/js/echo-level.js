@@ -1,4 +1,4 @@
-/* How loud Vox is playing, for the server's echo guard (vox/stt/turns.py): speech in the microphone counts as
+/* How loud Vox is playing, for the server's echo guard (vox/listening/turns.py): speech in the microphone counts as
  * the user's only when it is not much quieter than what Vox plays, since Vox's own voice coming back (after the
  * browser's echo cancellation) is far quieter than Vox itself.
  *

@@ -112,7 +112,7 @@ export class Mic {
     try {
       stream = await navigator.mediaDevices.getUserMedia({
         // No automatic gain: it would raise what echo cancellation leaves of Vox's voice to the level of speech,
-        // and the server tells the two apart by level (vox/stt/turns.py).
+        // and the server tells the two apart by level (vox/listening/turns.py).
         audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false, channelCount: 1 },
       });
     } catch (e) {

@@ -10,7 +10,7 @@
     runner.py    the one render that runs at a time: start, pause, cancel, what a stop keeps
     loudness.py  BS.1770 loudness with numpy, and the gain that makes chapters match
     export.py    the book file: M4B with chapters, tagged MP3s, WAV, FLAC
-    service.py   Books, the facade the routes (vox/routes/books.py) and the command line (cli.py) call
+    service.py   Books, the facade the routes (vox/web/routes/books.py) and the command line (cli.py) call
 """
 
 from vox.books.service import Books

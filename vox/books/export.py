@@ -7,7 +7,7 @@ audio streams through, ten seconds at a time, so a long book costs no more memor
 output is written beside its final name and renamed into place only once complete (``files.atomic_path``): a
 failure, a stop or a kill never leaves half a book file.
 
-Encoders: FFmpeg's AAC and LAME through PyAV (as ``vox/encode.py``); WAV and FLAC through libsndfile
+Encoders: FFmpeg's AAC and LAME through PyAV (as ``vox/audio/encoders.py``); WAV and FLAC through libsndfile
 (soundfile); tags through mutagen (ID3 for the MP3s, Vorbis comments for the FLAC). The M4B's title, author and
 chapters are written by FFmpeg's muxer, which mutagen and every audiobook player read.
 """
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vox.audio.encoders import FORMATS, codec_rate
 from vox.books.files import atomic_path, part_path
 from vox.books.loudness import common_target, gain_for
-from vox.encode import FORMATS, codec_rate
 
 GAP_S = 1.0
 """Silence after each chapter."""

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vox.audio import to_int16
+from vox.audio.pcm import to_int16
 from vox.books.files import atomic_path, part_path, read_json, write_json
 from vox.books.loudness import LoudnessMeter
 from vox.books.project import Chapter, Project, Settings
-from vox.cancel import Cancel
 from vox.engines import Priority
-from vox.jobs import Job
+from vox.jobs.cancel import Cancel
+from vox.jobs.controller import Job
 
 log = logging.getLogger("vox.books")
 

@@ -28,7 +28,7 @@ from vox.books.render import (
 )
 from vox.books.sources import NO_SPEECH
 from vox.errors import VoxError
-from vox.jobs import Job, JobKind, StopReason
+from vox.jobs.controller import Job, JobKind, StopReason
 
 log = logging.getLogger("vox.books")
 SESSION = "books"

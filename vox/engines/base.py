@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from vox.cancel import Cancel
 from vox.engines.tags import for_engine
 from vox.errors import EngineUnavailable, UnsupportedOption
+from vox.jobs.cancel import Cancel
 
 if TYPE_CHECKING:
     from vox.config import Config
@@ -103,7 +103,7 @@ class Capabilities:
     """Synthesises every sentence on its own (Piper: one ONNX run per sentence, each normalised alone), so the
     pipeline may ask for a chunk one sentence per call within one turn: the audio is what one call gives, and
     where each sentence starts in it is exact. Other engines get one call per chunk, and the start of each
-    sentence is estimated (vox/timing.py)."""
+    sentence is estimated (vox/reply/piece_timing.py)."""
     clause_pause: float = 0.0
     """Seconds of silence (at speed 1) added after a piece said alone that ends inside its sentence ("Sure,"
     before the rest), so that the pause there is the one the engine makes at that comma when it reads the

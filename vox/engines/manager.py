@@ -25,12 +25,12 @@ import time
 from collections.abc import Callable, Iterator
 from enum import IntEnum
 
-from vox.cancel import Cancel
 from vox.config import Config
 from vox.engines.base import Engine, EngineUnavailable, Voice
+from vox.engines.memory import trim_heap
 from vox.engines.registry import create_engine, engine_class
-from vox.jobs import Job
-from vox.memory import trim_heap
+from vox.jobs.cancel import Cancel
+from vox.jobs.controller import Job
 
 log = logging.getLogger("vox.engines")
 

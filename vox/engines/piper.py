@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from vox.audio import resample
-from vox.cancel import Cancel
+from vox.audio.pcm import resample
 from vox.engines.base import Capabilities, Engine, EngineUnavailable, Progress, SynthesisOptions, Voice, no_progress
+from vox.jobs.cancel import Cancel
 
 SAMPLE_RATE = 22050
 MAX_CACHED_MODELS = 3

@@ -25,11 +25,11 @@ import numpy as np
 from ray import exceptions as ray_errors
 from ray.serve.exceptions import BackPressureError, RequestCancelledError
 
-from vox.cancel import Cancel
 from vox.config import Config
 from vox.engines.base import Engine, Progress, SynthesisOptions, Voice, no_progress
 from vox.engines.registry import engine_class
 from vox.errors import EngineUnavailable, ReplicaFailed, TooManyJobs, VoxError
+from vox.jobs.cancel import Cancel
 from vox.serve import cluster
 from vox.serve.stats import ServeStats
 

@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ray import serve
 
-from vox.cancel import Cancel
 from vox.config import Config
 from vox.engines.base import SynthesisOptions, Voice
 from vox.engines.registry import create_engine
+from vox.jobs.cancel import Cancel
 
 WARM_VOICES = 3
 """Voices kept warm per replica (Piper keeps three models loaded)."""

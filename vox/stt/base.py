@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vox.cancel import Cancel
+from vox.jobs.cancel import Cancel
 
 RATE = 16_000
 """Every recogniser takes 16 kHz mono PCM (Whisper's rate; the page sends it)."""

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from vox.cancel import Cancel
 from vox.config import Stt
 from vox.errors import RecogniserUnavailable
+from vox.jobs.cancel import Cancel
 from vox.stt.base import RATE, Progress, Recogniser, Segment, Transcript, no_progress
 
 log = logging.getLogger("vox.stt")

@@ -32,7 +32,7 @@ import numpy as np
 import psutil
 import soundfile
 
-from vox.audio import wav_bytes
+from vox.audio.pcm import wav_bytes
 from vox.engines.base import Voice
 from vox.engines.piper import SAMPLE_RATE as PIPER_RATE
 from vox.engines.piper import bundled_model

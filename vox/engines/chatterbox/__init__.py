@@ -13,7 +13,7 @@ Why this package does more than call ``model.generate()``:
 - Generation options: a request (or config.toml) may set the sampling options the model really uses
   (``Capabilities.options``); the others are refused, never ignored.
 - Speed: Chatterbox has no speed control; Vox time-stretches its audio without changing the pitch
-  (``vox.stretch``), slice by slice with no seam at the joins.
+  (``vox.audio.stretch``), slice by slice with no seam at the joins.
 - Voices: a reference clip's conditionals are computed once per clip *content* (sha256), kept in a small
   LRU in memory and on disk, and never left in the shared ``model.conds``.
 - Start-up: importing this package imports neither torch nor chatterbox; ``load()`` does, so Vox starts

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from vox.cancel import Cancel
+from vox.audio.stretch import Stretcher
 from vox.config import Config
 from vox.engines.base import GENERATION_OPTIONS, Engine, Progress, SynthesisOptions, Voice, no_progress
 from vox.engines.chatterbox.checkpoint import (
@@ -31,7 +31,7 @@ from vox.engines.chatterbox.sampling import Sampling, resolve
 from vox.engines.chatterbox.text import split_for_model
 from vox.engines.chatterbox.vocoder import VocoderSettings, _Vocoder
 from vox.errors import EngineUnavailable, VoiceRequired, VoxError
-from vox.stretch import Stretcher
+from vox.jobs.cancel import Cancel
 
 log = logging.getLogger("vox.engines.chatterbox")  # one logger name for the whole package
 

@@ -11,7 +11,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from vox.memory import trim_heap
+from vox.engines.memory import trim_heap
 
 log = logging.getLogger("vox.engines.chatterbox")  # one logger name for the whole package, as before
 
