@@ -134,7 +134,7 @@ IDS = [
     ("Flight BA2490 at noon.", "Flight B A twenty-four ninety at noon."),
     ("Set the port to 8080.", "Set the port to eighty eighty."),
     ("Enter the code 4821.", "Enter the code four eight two one."),
-    ("Ping 192.168.1.1 now.", "Ping one hundred ninety-two dot one hundred sixty-eight dot one dot one now."),
+    ("Ping 192.168.1.1 now.", "Ping one ninety-two dot one sixty-eight dot one dot one now."),
     ("It plays mp3 files, H2O is water.", "It plays M P three files, H two O is water."),
     ("I think I can.", "I think I can."),
 ]  # fmt: skip

@@ -111,8 +111,7 @@ SYMBOLS = [
     ("On a Mac press ⌘Q or Cmd-Option-W.", "On a Mac press Command Q or Command Option W."),
 ]  # fmt: skip
 NETWORK = [
-    ("The router is 192.168.0.1.", "The router is one hundred ninety-two dot one hundred sixty-eight dot zero "
-     "dot one."),
+    ("The router is 192.168.0.1.", "The router is one ninety-two dot one sixty-eight dot zero dot one."),
     ("Allow 10.20.0.0/16 only.", "Allow ten dot twenty dot zero dot zero slash sixteen only."),
     ("Ping ::1 or 2001:db8::7.", "Ping colon colon one or two zero zero one colon D B eight colon colon seven."),
     ("Its MAC is 3C:22:FB:0A:91:E4.", "Its M A C is three C, two two, F B, zero A, nine one, E four."),

@@ -79,7 +79,7 @@ def _strip_marks(tok: str) -> str:
     while not tok[b - 1].isalnum():
         b -= 1
     core = tok[a:b]
-    keep = "#" if core[:1].isdigit() else ""  # "#42" is a number, not a heading mark
+    keep = "#" if tok[a - 1 : a] == "#" else ""  # "#42", "#general": a number or a hashtag, not a heading
     lead = "".join(ch for ch in tok[:a].replace("![", "[").replace("~~", "") if ch not in _MARKS or ch == keep)
     trail = tok[b:].replace("~~", "")
     trail = "".join(ch for ch in trail if ch not in _MARKS or (ch == "]" and "[" in core))

@@ -39,9 +39,10 @@ _FENCE_CLOSE = re.compile(r"[ \t>]*(`{3,}|~{3,})\s*")
 _TASK_BOX = re.compile(r"\[[ xX]\](?:[ \t]|$)")
 _TABLE_CELL = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r"\s*:?-*:?\s*")
-_CJK_CUT = re.compile(r"[。！？｡][。！？｡!?]*[\"'”’»)\]}」』】〉》*_`]*(?=[^\s。！？｡!?])")
-"""After a Chinese or Japanese sentence end that more text follows with no space: a word boundary there (said
-with no space), so a streamed reply in those languages is released sentence by sentence, not at its end."""
+_CJK_CUT = re.compile(r"[。！？｡][。！？｡!?]*[\"'”’»)\]}」』】〉》*_`]*(?=[^\s。！？｡!?\"'”’»)\]}」』】〉》*_`])")
+"""After a Chinese or Japanese sentence end (and its closing marks) that more text follows with no space: a word
+boundary there (said with no space), so a streamed reply in those languages is released sentence by sentence,
+not at its end. A closing mark is never what follows: streamed, it may be the first of several."""
 _NONSEP_RUN = re.compile(r"[^\s\x00-\x08\x0e-\x1f\x7f-\x9f\u200b]+")
 _ENDS = re.compile(r"[.!?…‽。！？][\"'”’»)\]}」』]*$")
 _GLUED = re.compile(r"[.,;:!?…‽。！？，、]+")  # punctuation that lost its word ("job 🎉!") joins the last

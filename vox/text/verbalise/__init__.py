@@ -48,12 +48,13 @@ from vox.text.verbalise.engine import Rules, Segment
 from vox.text.verbalise.language import Language, for_language
 
 ORDER = (
-    "tag", "special", "email", "shortcut", "weekday", "month day", "month year", "abbreviation", "street type",
+    "tag", "special", "email", "shortcut", "weekday", "month day", "month year", "abbreviation",
+    "abbreviation in context", "street type",
     "address unit", "dotted initialism", "direction", "initial", "state zip", "state", "postcode",
     "house number", "hex", "mac", "ipv6", "host port", "iso date", "numeric date", "day month", "decade",
-    "hour range", "clock", "hour", "glued duration", "phone", "dashed id", "long id", "flight", "version",
+    "hour range", "ratio", "clock", "hour", "glued duration", "phone", "dashed id", "long id", "flight", "version",
     "dotted number", "hash number", "cents", "currency before", "code before", "currency after", "before number",
-    "percent", "dimensions", "unit", "ratio", "range", "fraction", "vulgar fraction", "slashed numbers",
+    "percent", "dimensions", "unit", "range", "fraction", "vulgar fraction", "slashed numbers",
     "ordinal", "negative", "scaled", "glued", "number", "variable", "dotted name", "path", "flag", "snake case",
     "camel case", "hashtag", "mention", "roman", "capitals", "symbol", "glued symbol", "power", "per", "point",
     "digits",
@@ -70,7 +71,7 @@ def _rules(language: Language) -> Rules:
     t = language.t
     names = frozenset(t.MONTHS) | {k.capitalize() for k in [*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS]}
     abbreviations = frozenset([*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS])
-    wanted = frozenset([*t.STREETS, *t.UNITS_IN_ADDRESSES, *t.DIRECTIONS, *t.MODIFIERS])
+    wanted = frozenset([*t.STREETS, *t.UNITS_IN_ADDRESSES, *(d for d in t.DIRECTIONS if len(d) > 1), *t.MODIFIERS])
     return Rules([by_name[name] for name in ORDER], language, names, abbreviations, wanted,
                  code_reading.reader(language))  # fmt: skip
 
@@ -175,13 +176,14 @@ class Verbaliser:
         mapped back to the text it came from."""
         if self._rules is None or not text:
             return [(text, 0, len(text))]
-        segments, unsettled = self._rules.segments(text, self.day_first, code)
-        segments = tidy(segments)
+        segments, unsettled, untidy = self._rules.segments(text, self.day_first, code)
+        if untidy:
+            segments = tidy(segments)
         for _ in range(_AGAIN):
             if not unsettled:
                 break
             said = "".join(seg[0] for seg in segments)
-            again, unsettled = self._rules.segments(said, self.day_first)
+            again, unsettled, _ = self._rules.segments(said, self.day_first)
             if len(again) == 1 and again[0][0] == said:
                 break
             segments = compose(text, segments, tidy(again))

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, choice
+from vox.text.verbalise.engine import Context, Rule
 from vox.text.verbalise.language import Language
+from vox.text.verbalise.places import choice
 
 
 def rules(lang: Language) -> list[Rule]:
@@ -55,7 +56,7 @@ def rules(lang: Language) -> list[Rule]:
         return f"{said}, {lang.spelled(plus4)}" if plus4 else said
 
     def state(m: re.Match[str], ctx: Context) -> str:
-        return t.STATES[m.group(1)]
+        return t.STATES[m.group(1) or m.group(2)]
 
     def postcode(m: re.Match[str], ctx: Context) -> str:
         return f"{lang.spelled(m.group(1))}, {lang.spelled(m.group(2))}"
@@ -69,6 +70,7 @@ def rules(lang: Language) -> list[Rule]:
         Rule("direction", rf"\b({directions})\.?(?= (?:{name} ){{1,3}}(?:{streets})\b)"
              rf"|(?<=\d )({directions})\.?(?= {name})", direction),
         Rule("state zip", rf"\b({states}),?\s+(\d{{5}})(?:-(\d{{4}}))?(?![\w-])", state_zip),
-        Rule("state", rf"(?<=[a-z], )(?!(?:{only_before_zip})\b)({states})(?=[.,;:!?)]*$|[,;:)]|\s[a-z])", state),
+        Rule("state", rf"(?<=[a-z], )(?!(?:{only_before_zip})\b)({states})(?=[.,;:!?)]*$|[,;:)]|\s[a-z])"
+             rf"|^(?!(?:{only_before_zip})\b)({states})(?=, [a-z])", state),  # "Austin, | TX, near": a cut piece
         Rule("postcode", r"\b([A-Z]{1,2}\d[A-Z\d]?) (?![KMGTP]B\b)(\d[A-Z]{2})\b", postcode),
     ]  # fmt: skip

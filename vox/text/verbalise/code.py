@@ -9,6 +9,7 @@ dot py", "dash dash verbose", "get user by id", "parse json response", "version 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from vox.text.verbalise.engine import Context, Rule, spaced
 from vox.text.verbalise.language import Language
@@ -17,15 +18,18 @@ from vox.text.verbalise.numbers import identifier
 _PART = r"\.?[\w~%+*-]+(?:\.[\w~%+*-]+)*"  # a path part: dots inside, or one before a dotfile (".bashrc")
 _VOWEL = re.compile(r"[AEIOUYaeiouy]")
 _HUMPS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_SEPARATORS = re.compile(r"[_\s]+")
+_SLASHES = re.compile(r"(/)")
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^\W\d_]+")  # the last: letters in other scripts
 
 
+@lru_cache(maxsize=4096)  # replies repeat their identifiers; the words of one never change
 def words_of(lang: Language, name: str) -> str:
     """An identifier's words: snake_case and camelCase split, capitals in short runs spelled ("ID" -> "I D"),
     SCREAMING_CASE said as words, digits as numbers."""
     out: list[str] = []
     screaming = name.isupper() and "_" in name
-    for part in re.split(r"[_\s]+", name):
+    for part in _SEPARATORS.split(name):
         if not part:
             continue
         if screaming or (part.isupper() and len(part) > 4):
@@ -67,17 +71,19 @@ def code_words(lang: Language, word: str, flag: bool = False) -> str:
     return " ".join(out)
 
 
+@lru_cache(maxsize=4096)
 def dotted(lang: Language, name: str) -> str:
     """"docs.python.org" -> "docs dot python dot org"; "app.run()" -> "app dot run"."""
     name = name.removesuffix("()")
     return f" {lang.w['dot']} ".join(words_of(lang, part) if part else "" for part in name.split("."))
 
 
+@lru_cache(maxsize=4096)
 def path(lang: Language, text: str) -> str:
     """"~/.config/app/*.py" -> "tilde slash dot config slash app slash star dot py"."""
     w = lang.w
     out: list[str] = []
-    for part in re.split(r"(/)", text):
+    for part in _SLASHES.split(text):
         if part == "/":
             out.append(w["slash"])
         elif part == "~":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from vox.text.verbalise.code import code_words
 from vox.text.verbalise.ids import hexadecimal
@@ -44,6 +45,7 @@ def reader(lang: Language) -> Callable[[str], str]:
             return lang.pairs(digits)
         return lang.integer(digits)
 
+    @lru_cache(maxsize=4096)  # a reply repeats its commands and names
     def read(token: str) -> str:
         url = _URL.fullmatch(token)
         if url:  # a URL in code: its host (and a repository's owner and name), as the markdown stage says it
@@ -67,9 +69,10 @@ def reader(lang: Language) -> Callable[[str], str]:
                 if len(parts) == 2 and not (before is not None and (before.group() in _VERSION_SIGNS or (
                         before.lastgroup == "name" and before.group().lower() in t.VERSION_AFTER))):  # fmt: skip
                     out.append(lang.number(text))  # "3.14"; "numpy>=1.26", "python3.12" are versions
+                elif len(parts) == 4:  # an IP address
+                    out.append(f" {w['dot']} ".join(lang.pairs(p) for p in parts))
                 else:
-                    joint = w["dot"] if len(parts) == 4 else w["point"]
-                    out.append(f" {joint} ".join(lang.integer(p) for p in parts))
+                    out.append(f" {w['point']} ".join(lang.integer(p) for p in parts))
             elif kind == "version":
                 out.append(f"{w['version']} " + f" {w['point']} ".join(lang.integer(p) for p in text[1:].split(".")))
             elif kind == "hex":

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, choice, spaced
+from vox.text.verbalise.engine import Context, Rule, spaced
 from vox.text.verbalise.language import Language
 from vox.text.verbalise.numbers import is_year
+from vox.text.verbalise.places import choice
 
 _AMPM = r"([AaPp])\.?[Mm](?:\.|\b)"
 _ORD = r"(?:st|nd|rd|th)?"

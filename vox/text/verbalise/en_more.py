@@ -33,7 +33,8 @@ STATES = {
     "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia",
     "WI": "Wisconsin", "WY": "Wyoming", "DC": "D C", "PR": "Puerto Rico",
 }  # fmt: skip
-STATES_ONLY_BEFORE_ZIP = frozenset("OK OR IN ME HI ID AS DE CO AL LA PA MA MD MO GA NE SC MS MT DC".split())
+STATES_ONLY_BEFORE_ZIP = frozenset("OK OR IN ME HI ID AS DE CO AL LA PA MA MD MO GA NE SC MS MT DC PR SD AR UT "
+                                   "CT".split())  # fmt: skip
 """Codes that are also words or other abbreviations: a state only before a ZIP code."""
 
 REGNAL_NAMES = frozenset(

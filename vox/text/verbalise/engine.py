@@ -2,11 +2,12 @@
 
 Rules are tried only where a token (a run of non-spaces) needs one: a digit, a symbol, a dot inside a word
 or after a word the language abbreviates, two capitals or one inside a word, a month or weekday name before
-a number. One regex finds those tokens; it starts with a single character class, so the regex engine skips
-plain words without trying anything. At such a token the rules are matched at its start and wherever letters
-or digits begin inside it; the first rule in table order that matches wins, and a match may run on over the
-next tokens ("5 p.m.", "Jan. 5, 2025"). Only the rules that can start with the character there are tried
-(firsts.py reads that from each pattern), joined into one alternation without their groups. Text no rule
+a number (places.py: one regex finds those tokens). At such a token the rules are matched at its start, at
+each symbol and wherever letters or digits begin inside it; the first rule in table order that matches wins,
+and a match may run on over the next tokens ("5 p.m.", "Jan. 5, 2025"). Only the rules that can match there
+are tried (those the character can start and that can go on with what follows its run of digits or letters:
+firsts.py reads both from each pattern), joined into one alternation without their groups. A rule whose say
+reads no context says the same for the same match, so the engine keeps what it said for the next time. Text no rule
 matches is kept as written. Each rewrite is one segment ``(spoken, start, end)`` over the piece, so the
 planner can map what is said back to where it was written.
 
@@ -21,12 +22,25 @@ settles (see ``Verbaliser.segments``).
 
 from __future__ import annotations
 
+import dis
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from vox.text.verbalise.firsts import may_start
+from vox.text.verbalise.firsts import may_follow, may_start
 from vox.text.verbalise.language import Language
+from vox.text.verbalise.places import (
+    FOLLOW,
+    FOLLOW_SAMPLES,
+    PUNCTUATION,
+    RUN_OF,
+    RUN_TESTS,
+    CodeToken,
+    code_places,
+    next_start,
+    triggers,
+    uncaptured,
+)
 
 Segment = tuple[str, int, int]
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -34,22 +48,11 @@ _UPPER = re.compile(r"[A-Z]+")
 _NEXT = re.compile(r"\s*(\S+)")
 _ENDS = frozenset(".!?…")
 _CLOSERS = "\"'”’»)]}"
-_SYMBOLS = r"\d$€£¥₹₩₽₿₺₪₱₦#&@_/\\~+=×÷±≈<>≤≥→%°¢\[^²³½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞–∼≠⌘⌥⇧⌃*"
-_TRIGGERS = (
-    rf"[{_SYMBOLS}.\-A-Z]"  # one character class first, so the regex engine skips plain text quickly
-    rf"(?:(?<=[{_SYMBOLS}])"  # a digit or symbol
-    r"|(?<=\.)(?:(?<=\w\.)(?=\w)|(?<=(?<!\S)\.)(?=[A-Za-z_])|(?<=\b[A-Za-z]\.){abbreviations})"  # a dot inside a
-    # word ("e.g.", "3.5") or starting one (".env"), after a letter ("J.") or a word the language abbreviates
-    r"|(?<=[A-Z])(?:(?<=[a-z][A-Z])|(?<=(?<![\w.'’-])[A-Z])[A-Z]{names})"  # a capital inside a word
-    # ("parseJson"), two starting one ("FBI", "(NASA)"), a month or weekday before a number or a name
-    r"|(?<=(?<!\S)-)"  # a dash starting a word ("--verbose", "-5")
-    r"|(?<=(?<![\w.'’-])[VXLCDM])(?![\w'’-])|(?<=(?<![\w.'’-])I)(?=[.,;:!?)]+(?:\s|$)|$)"  # "Act V", "War I."
-    r"{words}"  # a word a rule wants: an address's part ("Pkwy", "Ste", "NW"), a key ("Ctrl-Shift-T")
-    r")\S*"  # the rest of the token: it is looked at whole
-)
-"""Where a rule may have something to do; the engine looks at the token (run of non-spaces) around each."""
+_WORDS_ONLY = re.compile(r"(?:[a-z ',]|(?<=[a-z])-(?=[a-z])|\b[A-Z](?=[a-z])|\b[ABFGHJKOPQRTUYZ]\b)*")
+"""Said text no trigger can fire on (words, capitalised or not, and letters no rule reads: "Doctor", "U S"):
+the usual rewrite, settled."""
 _OPENERS = re.compile("[(\\[{\"'“‘«¿¡]*")
-_CLOSERS_TO_SPACE = re.compile(r"[,;:!?)\]}\"'”’»…]+(?: |$)")
+_CLOSERS_TO_SPACE = re.compile(r"[.,;:!?)\]}\"'”’»…]+(?: |$)")
 _CLOSERS_TO_END = re.compile(r"[.,;:!?)\]}\"'”’»…]+$")
 
 
@@ -131,63 +134,79 @@ class Rules:
         compiled = [re.compile(r.pattern) for r in rules]
         self._own = [p if p.groups else None for p in compiled]  # None: the joined match serves
         self._say = [r.say for r in rules]
+        self._pure = [not _looks_around(r.say) for r in rules]
+        self._said: dict[tuple[int, str], str] = {}  # what a pure rule said for what it matched
         self._starts = [may_start(r.pattern) for r in rules]
-        self._at: dict[str, tuple[re.Pattern[str], tuple[int, ...]] | None] = {}  # by a place's character
+        self._follows = {bucket: [may_follow(r.pattern, test) for r in rules] for bucket, test in RUN_TESTS.items()}
+        self._at: dict[object, tuple[re.Pattern[str], tuple[int, ...]] | None] = {}  # by a place's key
         self._joined: dict[tuple[int, ...], tuple[re.Pattern[str], tuple[int, ...]]] = {}
 
     def warm(self) -> None:
-        """Compile the alternations for the usual places now (a few hundred milliseconds on a slow machine),
-        so a reply's first chunk does not wait for them; the server calls this in the background at start."""
-        for ch in "0Aa.$#@~-_/([\"'":
+        """Compile the alternations for the usual places now (a few seconds on a slow machine), so a reply's
+        first chunk does not wait for them; the server calls this in the background at start."""
+        for ch in ".$#@~-_/([\"'":
             self._rules_at(ch)
+        for bucket in RUN_TESTS:  # a place is keyed by its character and the one after its run
+            for follow in ("", " ", "a", "0", "é", *PUNCTUATION):
+                self._rules_at((bucket[0], follow))
 
-    def _rules_at(self, ch: str) -> tuple[re.Pattern[str], tuple[int, ...]] | None:
-        """The rules that may match at a place starting with ch, joined into one alternation in table order,
-        and which rule each of its groups is (None: no rule may): the same first match as the whole table,
-        without trying the rules that cannot match there. ASCII digits, capitals and small letters share one
-        alternation each (the rules any of them may start), as compiling one costs tens of milliseconds."""
+    def _rules_at(self, key: object) -> tuple[re.Pattern[str], tuple[int, ...]] | None:
+        """The rules that may match at a place, joined into one alternation in table order, and which rule each
+        of its groups is (None: no rule may): the same first match as the whole table, without trying the
+        rules that cannot match there. A place is keyed by its character, or, where it starts a run of
+        digits or letters, by the run's kind and the kind of character after the run ("83%": digits, "%";
+        "Dr.": letters, "."), as compiling an alternation costs tens of milliseconds."""
         try:
-            return self._at[ch]
+            return self._at[key]
         except KeyError:
             pass
-        bucket = _BUCKETS.get(ch, ch)
-        which = tuple(k for k, test in enumerate(self._starts) if any(test(c) for c in bucket))
+        if isinstance(key, tuple):
+            bucket, follow = RUN_OF[key[0]][0], FOLLOW.get(key[1], "other")
+            after = FOLLOW_SAMPLES.get(follow)
+            pairs = enumerate(zip(self._starts, self._follows[bucket], strict=True))
+            which = tuple(k for k, (starts, follows) in pairs
+                          if any(starts(c) for c in bucket) and (after is None or any(follows(c) for c in after)))
+        else:
+            which = tuple(k for k, test in enumerate(self._starts) if test(key))
         found = self._joined.get(which) if which else None
         if which and found is None:
             # the rules' own groups left out: in a long alternation the regex engine saves every group
             # set so far at each optional part, which cost more than the matching (the rule's own pattern,
             # run once at the winning place, gives its groups)
-            found = re.compile("|".join(f"({_uncaptured(self.rules[k].pattern)})" for k in which)), (-1, *which)
+            found = re.compile("|".join(f"({uncaptured(self.rules[k].pattern)})" for k in which)), (-1, *which)
             self._joined[which] = found
-        for c in bucket if len(self._at) < 4096 else ():  # bounded: text in any script passes through here
-            self._at[c] = found
+        if len(self._at) < 16384:  # bounded: text in any script passes through here
+            self._at[key] = found
         return found
 
     def needs(self, token: str) -> bool:
         return self._needs.search(token) is not None
 
     def segments(self, text: str, day_first: bool = False,
-                 code: Sequence[tuple[int, int]] = ()) -> tuple[list[Segment], bool]:  # fmt: skip
-        """The piece as said: segments over text, in order, covering it (identity where nothing applies), and
+                 code: Sequence[tuple[int, int]] = ()) -> tuple[list[Segment], bool, bool]:  # fmt: skip
+        """The piece as said: segments over text, in order, covering it (identity where nothing applies);
         whether a rewrite is glued to text kept as written inside one word ("0:0x0", "24-hour"): saying the
-        result again may then change it (the verbaliser does, until it does not). ``code``: the ranges of
-        text inside a code span, in order (read by the code reader)."""
+        result again may then change it (the verbaliser does, until it does not); and whether a rewrite said
+        nothing or a space at its edge (the spaces then want tidying). ``code``: the ranges of text inside a
+        code span, in order (read by the code reader)."""
         out: list[Segment] = []
         pos = 0  # text before this is said
         ctx: Context | None = None
         said = ""  # the end of what has been said, for spacing
-        unsettled = False
-        at = self._at
-        hits = _places(self._needs, text, code) if code else self._needs.finditer(text)
+        unsettled = untidy = False
+        at, memo, pure, own_patterns, says, needs = self._at, self._said, self._pure, self._own, self._say, self._needs
+        n = len(text)
+        hits = code_places(needs, text, code) if code else needs.finditer(text)
         for hit in hits:  # tokens with something a rule may want
             h = hit.start()
             if h < pos:
                 continue
-            if hit.__class__ is _CodeToken:  # read whole, as a developer reads it aloud
+            if hit.__class__ is CodeToken:  # read whole, as a developer reads it aloud
                 end = hit.end()
                 spoken = self._read_code(text[h:end])
                 if spoken == text[h:end]:
                     continue
+                untidy = untidy or not spoken or "  " in spoken
                 if h > pos:
                     out.append((text[pos:h], pos, h))
                     said = text[h - 1]
@@ -203,180 +222,83 @@ class Rules:
             e = hit.end()  # the trigger runs on to the token's end
             c = s if s > pos else pos
             while c < e:
-                found = at.get(text[c], _UNSEEN)
+                ch = text[c]
+                run = RUN_OF.get(ch)
+                if run is not None:  # a run of digits or letters: keyed by what follows it
+                    k = run[1].match(text, c).end()
+                    key: object = (ch, text[k : k + 1])
+                else:
+                    key = ch
+                found = at.get(key, _UNSEEN)
                 if found is _UNSEEN:
-                    found = self._rules_at(text[c])
+                    found = self._rules_at(key)
                 m = found[0].match(text, c) if found is not None else None
                 if m is None or m.end() == c:  # nothing here, or an empty match that says nothing: move on
-                    c = _next_start(text, c, e)
+                    c = next_start(text, c, e)
                     continue
-                if ctx is None:
-                    ctx = Context(text, self.lang, day_first)
                 k = found[1][m.lastindex]  # type: ignore[index]
-                own = self._own[k]
-                if own is not None:  # the rule has groups: its own match holds them
-                    m = own.match(text, c)
-                spoken = self._say[k](m, ctx)  # type: ignore[arg-type]
-                end = m.end()  # type: ignore[union-attr]
-                if text[end - 1] == "." and ctx.at_end(end) and spoken[-1:] not in _ENDS:
+                end = m.end()
+                said_as = memo.get((k, m.group())) if pure[k] else None
+                if said_as is None:
+                    own = own_patterns[k]
+                    if own is not None:  # the rule has groups: its own match holds them
+                        m = own.match(text, c)
+                    if pure[k]:
+                        said_as = _said_as(says[k](m, None), needs)  # type: ignore[arg-type]
+                        if len(memo) < 8192:
+                            memo[(k, m.group())] = said_as  # type: ignore[union-attr]
+                    else:
+                        if ctx is None:
+                            ctx = Context(text, self.lang, day_first)
+                        said_as = _said_as(says[k](m, ctx), needs)  # type: ignore[arg-type]
+                spoken, edgy, leads, trails, wanted = said_as
+                untidy = untidy or edgy
+                if text[end - 1] == "." and spoken[-1:] not in _ENDS and not text[end:].strip().strip(_CLOSERS):
                     spoken += "."  # the abbreviation's period also ended the sentence: keep one
                 if c > pos:
                     out.append((text[pos:c], pos, c))
                     said = text[c - 1]
                     if c > s and not unsettled:
                         unsettled = not _OPENERS.fullmatch(text, max(s, pos), c)
-                if spoken and said and (said[-1].isalnum() or said[-1] in "%$,;") and spoken[0].isalnum():
+                if leads and said and (said[-1].isalnum() or said[-1] in "%$,;"):
                     spoken = " " + spoken
-                if spoken and end < len(text) and text[end].isalnum() and spoken[-1].isalnum():
-                    spoken += " "
-                if not unsettled:  # what it says, or what it left glued to it, is something a rule may want
-                    unsettled = (self._needs.search(spoken) is not None and spoken != text[c:end]) or (
-                        end < len(text) and text[end] != " " and _CLOSERS_TO_END.match(text, end) is None
-                        and _CLOSERS_TO_SPACE.match(text, end) is None)  # fmt: skip
+                if end < n:
+                    after = text[end]
+                    if trails and after.isalnum():
+                        spoken += " "
+                    if not unsettled and after != " ":  # what is glued to it may be something a rule wants
+                        unsettled = (_CLOSERS_TO_END.match(text, end) is None and (
+                            _CLOSERS_TO_SPACE.match(text, end) is None or (after == "." and spoken[-1:].isupper())))
+                if not unsettled and wanted:  # what it says is something a rule may want
+                    unsettled = spoken != text[c:end]
                 out.append((spoken, c, end))
                 said = spoken or said
                 pos = c = end
         if not out:
-            return [(text, 0, len(text))], False
+            return [(text, 0, len(text))], False, False
         if pos < len(text):
             out.append((text[pos:], pos, len(text)))
-        return out, unsettled
+        return out, unsettled, untidy
 
 
-class _CodeToken:
-    """A token (run of non-spaces) inside a code span: a place like a trigger's match, read whole."""
-
-    __slots__ = ("_end", "_start")
-
-    def __init__(self, start: int, end: int) -> None:
-        self._start, self._end = start, end
-
-    def start(self) -> int:
-        return self._start
-
-    def end(self) -> int:
-        return self._end
+def _said_as(spoken: str, needs: re.Pattern[str]) -> tuple[str, bool, bool, bool, bool]:
+    """What a rule said, and what the engine asks of it: whether it said nothing or a space at its edge (to
+    tidy), whether it starts and ends with a letter or digit (to space from its neighbours), and whether a
+    rule may want something in it (to say it again)."""
+    edgy = not spoken or spoken[0] == " " or spoken[-1] == " " or "  " in spoken
+    wanted = _WORDS_ONLY.fullmatch(spoken) is None and needs.search(spoken) is not None
+    return spoken, edgy, spoken[:1].isalnum(), spoken[-1:].isalnum(), wanted
 
 
-_TOKEN = re.compile(r"\S+")
-
-
-def _places(needs: re.Pattern[str], text: str, code: Sequence[tuple[int, int]]) -> list:
-    """The trigger's matches outside the code ranges and every token inside them, in order."""
-    tokens = [_CodeToken(*m.span()) for a, b in code for m in _TOKEN.finditer(text, a, b)]
-    places: list = []
-    k = 0
-    for hit in needs.finditer(text):
-        h = hit.start()
-        while k < len(tokens) and tokens[k].start() <= h:
-            places.append(tokens[k])
-            k += 1
-        if not any(a <= h < b for a, b in code):
-            places.append(hit)
-    return places + tokens[k:]
+def _looks_around(say: Callable) -> bool:
+    """Whether a rule's say reads its context (its second argument): one that does not says the same for the
+    same match anywhere, so the engine keeps what it said (a reply repeats its "e.g.", "87%", "config.yaml")
+    and gives it no context at all (a say that used one anyway would fail, not go wrong)."""
+    name = say.__code__.co_varnames[1]
+    return any(i.argval == name for i in dis.get_instructions(say) if i.opname.startswith("LOAD"))
 
 
 _UNSEEN = object()
-_BUCKETS = {c: group for group in ("0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-            for c in group}  # fmt: skip
-
-
-def _uncaptured(pattern: str) -> str:
-    """pattern with its groups made non-capturing ("(" and "(?P<name>" become "(?:"; no back-references)."""
-    out: list[str] = []
-    i, n, in_class = 0, len(pattern), False
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            out.append(ch)
-            i += 1
-            for lead in "^]":  # "[^]...]" and "[]...]": a leading "]" is a member
-                if i < n and pattern[i] == lead:
-                    out.append(lead)
-                    i += 1
-            continue
-        elif ch == "(" and pattern.startswith("(?P<", i):
-            out.append("(?:")
-            i = pattern.index(">", i) + 1
-            continue
-        elif ch == "(" and not pattern.startswith("(?", i):
-            out.append("(?:")
-            i += 1
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _next_start(text: str, c: int, e: int) -> int:
-    """The next place inside a token where a rule may match: every symbol ("PATH=$HOME": the "=" and the
-    "$"), where letters or digits begin ("(555)" after its bracket), and where digits begin after letters
-    ("x0": no digit is left unsaid); "mp3" is matched whole at its start."""
-    c += 1
-    while c < e:
-        a, b = text[c - 1], text[c]
-        if not b.isalnum() or not a.isalnum() or (b.isdigit() and not a.isdigit()) or (
-                b.isdecimal() and not a.isdecimal()):  # fmt: skip
-            break
-        c += 1
-    return c
-
-
-def triggers(names: frozenset[str], abbreviations: frozenset[str], words: frozenset[str] = frozenset()) -> str:
-    """``_TRIGGERS`` with the language's month and weekday names (before a number or a name), the words it
-    abbreviates with a period (lookbehinds need one width: one per length) and other words a rule wants."""
-    by_first: dict[str, list[str]] = {}
-    for name in sorted(names, key=len, reverse=True):
-        by_first.setdefault(name[0], []).append(re.escape(name[1:]))
-    months = "".join(f"|(?<={re.escape(first)})(?:{'|'.join(rest)})" for first, rest in sorted(by_first.items()))
-    if months:
-        letters = "".join(sorted(by_first))
-        months = f"|(?<=\\b[{letters}])(?:{months[1:]})(?=\\.?,?\\s+[\\dA-Z]|,$)"
-    by_length: dict[int, list[str]] = {}
-    for word in sorted(abbreviations):
-        by_length.setdefault(len(word), []).append(re.escape(word))
-    dots = "".join(f"|(?<=\\b(?i:{'|'.join(words)})\\.)" for _, words in sorted(by_length.items()))
-    wanted = ""
-    if words:
-        by_first = {}
-        for word in sorted(words, key=len, reverse=True):
-            by_first.setdefault(word[0], []).append(re.escape(word[1:]))
-        starts = "|".join(f"(?<={re.escape(first)})(?:{'|'.join(rest)})" for first, rest in sorted(by_first.items()))
-        wanted = f"|(?<=(?<![\\w.'’-])[{''.join(sorted(by_first))}])(?:{starts})(?![\\w'’]|-[a-z])"
-    return _TRIGGERS.replace("{names}", months).replace("{abbreviations}", dots).replace("{words}", wanted)
-
-
-def choice(words: Iterable[str], *, fold: bool = False) -> str:
-    """One of words, as a regex (non-capturing): a trie, longest first, so the regex engine rejects a place
-    by its first letter instead of trying each word (a plain "dr|mr|mrs|..." of 150 words, case-insensitive,
-    cost microseconds at every place). ``fold``: either case, as [dD] (a class the engine checks at once)."""
-    tree: dict[str, dict] = {}
-    for word in words:
-        node = tree
-        for ch in word.lower() if fold else word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def char(ch: str) -> str:
-        up = ch.upper()
-        return f"[{re.escape(ch)}{re.escape(up)}]" if fold and up != ch and len(up) == 1 else re.escape(ch)
-
-    def emit(node: dict[str, dict]) -> str:
-        parts = [char(ch) + emit(node[ch]) for ch in sorted(node) if ch]
-        if not parts:
-            return ""
-        if "" in node:  # a word ends here: tried after the longer ones
-            return "(?:" + "|".join(parts) + ")?"
-        return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
-
-    return emit(tree) or "(?!)"
 
 
 def spaced(parts: list[str]) -> str:

@@ -62,7 +62,10 @@ def rules(lang: Language) -> list[Rule]:
         address, _, prefix = m.group().partition("/")
         parts = address.split(".")
         joint = w["dot"] if len(parts) >= 4 else w["point"]  # an IP address is said with "dot"
-        said = f" {joint} ".join(lang.integer(p) for p in parts)
+        if joint == w["dot"]:  # an address's parts in pairs: "one ninety-two dot one sixty-eight"
+            said = f" {joint} ".join(lang.pairs(p) for p in parts)
+        else:
+            said = f" {joint} ".join(lang.integer(p) for p in parts)
         return f"{said} {w['slash']} {lang.cardinal(int(prefix))}" if prefix else said
 
     def mac(m: re.Match[str], ctx: Context) -> str:
@@ -74,7 +77,7 @@ def rules(lang: Language) -> list[Rule]:
     def host_port(m: re.Match[str], ctx: Context) -> str:
         host, port = m.group(1), m.group(2)
         if host[0].isdecimal():
-            said = f" {w['dot']} ".join(lang.integer(p) for p in host.split("."))
+            said = f" {w['dot']} ".join(lang.pairs(p) for p in host.split("."))
         else:
             said = f" {w['dot']} ".join(p.replace("-", " ") for p in host.split("."))
         return f"{said} {w['colon']} {lang.pairs(port)}"

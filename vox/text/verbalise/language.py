@@ -29,6 +29,7 @@ class Language:
         self.w: dict[str, str] = tables.WORDS
         self._own = getattr(tables, "NUMBER_WORDS", None)
         self._words: dict[tuple[int, str], str] = {}
+        self._numbers: dict[str, str] = {}
         self._digit_words = [self.cardinal(d) for d in range(10)]
 
     def _n2w(self, n: int, to: str) -> str:
@@ -98,9 +99,14 @@ class Language:
 
     def number(self, s: str) -> str:
         """An unsigned number as written: "1,234", "3.14", ".5" -> words."""
-        whole, _, frac = s.partition(".")
-        head = self.integer(whole) if whole else self.cardinal(0)
-        return f"{head} {self.w['point']} {self.digits(frac)}" if frac else head
+        said = self._numbers.get(s)
+        if said is None:
+            whole, _, frac = s.partition(".")
+            head = self.integer(whole) if whole else self.cardinal(0)
+            said = f"{head} {self.w['point']} {self.digits(frac)}" if frac else head
+            if len(self._numbers) < 4096:  # kept for the process, as number words are
+                self._numbers[s] = said
+        return said
 
     def fraction(self, num: int, den: int) -> str:
         """3/4 "three quarters", 1/2 "one half", 2/3 "two thirds"."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, choice, spaced
+from vox.text.verbalise.engine import Context, Rule, spaced
 from vox.text.verbalise.language import Language
+from vox.text.verbalise.places import choice
 
 NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _NOT_AFTER = r"(?<![\w.,/:#-])"
@@ -126,8 +127,9 @@ def rules(lang: Language) -> list[Rule]:
             words += [w["to"], _quantity(lang, high)]
         return spaced([*words, one if single else many])
 
-    def ratio(m: re.Match[str], ctx: Context) -> str:
-        return f"{lang.integer(m.group(1))} {w['to']} {lang.integer(m.group(2))}"
+    def ratio(m: re.Match[str], ctx: Context) -> str:  # "3:1", "1:250", "a 16:10 monitor" (else a time)
+        a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        return f"{lang.integer(a)} {w['to']} {lang.integer(b)}"
 
     def number_range(m: re.Match[str], ctx: Context) -> str:
         a, b = m.group(1), m.group(2)
@@ -188,7 +190,8 @@ def rules(lang: Language) -> list[Rule]:
         Rule("dimensions", rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?"
              rf"(?:\s?({units})(?![\w/²³]|\.\w))?(?!\w|\.\d|\s?=)", dimensions),
         Rule("unit", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)", unit),
-        Rule("ratio", r"(?<![\w.:,])(\d+):(\d|\d{3,})(?![\d:])", ratio),
+        Rule("ratio", r"(?<![\w.:,])(\d+):(\d|\d{3,})(?![\d:])|(?<![\w.:,])(\d+):(\d+)(?=\s(?:aspect|ratio|monitor"
+             r"|screen|display|format|split|mix)\b)", ratio),
         Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?(?!0\d)({NUM})(?![\w\-–/]|\.\d)", number_range),
         Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
         Rule("vulgar fraction", rf"(?<![\w.,])(\d+)?\s?([{''.join(t.VULGAR_FRACTIONS)}])", vulgar),

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 
 from vox.text.verbalise.code import words_of
-from vox.text.verbalise.engine import Context, Rule, choice
+from vox.text.verbalise.engine import Context, Rule
 from vox.text.verbalise.language import Language
+from vox.text.verbalise.places import choice
 
 _GLYPHS = re.compile("[⌘⌥⇧⌃]*")
 _KEY_SEPARATOR = re.compile(r"(?<=[^+-])[+-]")

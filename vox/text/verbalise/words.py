@@ -20,8 +20,9 @@ import re
 
 from vox.text.tags import TAG_PATTERN
 from vox.text.verbalise.code import words_of
-from vox.text.verbalise.engine import Context, Rule, choice, spaced
+from vox.text.verbalise.engine import Context, Rule, spaced
 from vox.text.verbalise.language import Language
+from vox.text.verbalise.places import choice
 
 _ROMAN = re.compile(r"(?=[IVXLCDM])(M{0,3})(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
@@ -56,7 +57,10 @@ def initialism(lang: Language, word: str, shouting: bool = False) -> str:
 
 def rules(lang: Language) -> list[Rule]:
     t = lang.t
-    abbreviations = choice({*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS}, fold=True)
+    contextual = frozenset([*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS, *t.BEFORE_NUMBER, "st", "dr"])
+    """Abbreviations said by what is around them ("St." Saint or Street, "p. 55" page, "Jan." January)."""
+    plain_ones = choice(set(t.ABBREVIATIONS) - contextual, fold=True)
+    in_context = choice(contextual, fold=True)
     specials = choice(t.SPECIALS)
 
     def tag(m: re.Match[str], ctx: Context) -> str:
@@ -65,13 +69,12 @@ def rules(lang: Language) -> list[Rule]:
     def special(m: re.Match[str], ctx: Context) -> str:
         return t.SPECIALS[m.group()]
 
-    contextual = frozenset([*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS, *t.BEFORE_NUMBER, "st", "dr"])
+    def abbreviation(m: re.Match[str], ctx: Context) -> str:  # the usual one: said the same wherever it is
+        return t.ABBREVIATIONS[m.group()[:-1].lower()]
 
-    def abbreviation(m: re.Match[str], ctx: Context) -> str:
+    def abbreviation_in_context(m: re.Match[str], ctx: Context) -> str:
         written = m.group()[:-1]
         key = written.lower()
-        if key not in contextual:  # the usual one: said the same wherever it is
-            return t.ABBREVIATIONS.get(key, written)
         end = ctx.at_end(m.end())
         after = ctx.next_word(m.end())
         if key in t.MONTH_ABBREVIATIONS and written[0].isupper():
@@ -137,7 +140,8 @@ def rules(lang: Language) -> list[Rule]:
     return [
         Rule("tag", f"(?i:{TAG_PATTERN.pattern})", tag),
         Rule("special", rf"(?<![\w/])(?:{specials})(?![\w/])", special),
-        Rule("abbreviation", rf"(?<![\w.]){abbreviations}\.", abbreviation),
+        Rule("abbreviation", rf"(?<![\w.]){plain_ones}\.", abbreviation),
+        Rule("abbreviation in context", rf"(?<![\w.]){in_context}\.", abbreviation_in_context),
         Rule("dotted initialism", r"(?<![\w.])(?:[A-Za-z]\.){2,}(?:[A-Za-z](?![\w.]))?", acronym),
         Rule("initial", r"(?<![\w.])([A-Z])\.(?=\s+[A-Z])", initial),
         Rule("roman", r"(?<![\w.'’-])([IVXLCDM]+)(?![\w'’-]|\.\w)", roman),
