@@ -253,7 +253,7 @@ class MarkdownStream:
                     cut = _CJK_CUT.search(line, a, b)
                     b = cut.end() if cut else b
                     raw = line[a:b]
-                    emit(self._said(raw), out, at + a, at + b, raw)
+                    emit(self._said(raw) if self._ticks or "`" in raw else spoken_token(raw), out, at + a, at + b, raw)
                     self._glue = cut is not None
                 m = _NONSEP_RUN.search(line, b)
             self._cur = self._seen = n
