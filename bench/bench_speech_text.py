@@ -6,8 +6,8 @@ bench/data/speech_text.json holds assistant-style sentences in categories (numbe
 units, abbreviations, versions and ids, web and code), each with the spoken form a careful person would
 use; bench/data/speech_text_forms.json the harder forms of issue 29 (addresses, Roman numerals, identifiers,
 phone numbers, code and paths, symbols, network addresses and keys, mixed forms), rows T19. Each sentence
-is spoken twice by Piper (Joe), through the planner as the server plans a reply: once as Vox says the text (markdown, sentences, verbalisation), once as the hand-written spoken form (said as
-written). faster-whisper (Whisper base, int8, CPU, 2 threads; tests/whisper_weights.py assembles the offline
+is spoken twice by Piper (Joe), through the planner as the server plans a reply: once as Vox says the text
+(markdown, sentences, verbalisation), once as the hand-written spoken form (said as written). faster-whisper (Whisper base, int8, CPU, 2 threads; tests/whisper_weights.py assembles the offline
 weights and checks their sha256) transcribes both after 0.5 s of silence, and each transcript is scored
 against the spoken form. Transcripts are kept in bench/.cache/speech_text_heard.json by what was said (the
 chunks), the voice, the model and the settings, so a run transcribes only sentences whose spoken text changed
