@@ -3,19 +3,19 @@
     python -m bench.bench_speech_text [--quick]
 
 bench/data/speech_text.json holds assistant-style sentences in categories (numbers, money, dates, times,
-units, abbreviations, versions and ids, web and code), each with the spoken form a careful person would
-use; bench/data/speech_text_forms.json the harder forms of issue 29 (addresses, Roman numerals, identifiers,
-phone numbers, code and paths, symbols, network addresses and keys, mixed forms), rows T19. Each sentence
-is spoken twice by Piper (Joe), through the planner as the server plans a reply: once as Vox says the text
-(markdown, sentences, verbalisation), once as the hand-written spoken form (said as written). faster-whisper (Whisper base, int8, CPU, 2 threads; tests/whisper_weights.py assembles the offline
-weights and checks their sha256) transcribes both after 0.5 s of silence, and each transcript is scored
-against the spoken form. Transcripts are kept in bench/.cache/speech_text_heard.json by what was said (the
-chunks), the voice, the model and the settings, so a run transcribes only sentences whose spoken text changed
-(a full run took over 30 minutes on a loaded 2-core machine); VOX_BENCH_FRESH=1 transcribes everything again.
-Every sentence's result is written to bench/.cache/speech_text_report.json. Both sides are normalised the
-same way before scoring: Whisper's own English normaliser (whisper-normalizer: "forty-two dollars" and "$42"
-both become "$42"), then symbols split off ("parser.py" = "parser dot py") and spelled letters joined
-("U S" = "US").
+units, abbreviations, versions and ids, web and code), each with the spoken form a careful person would use;
+bench/data/speech_text_forms.json the harder forms of issue 29 (addresses, Roman numerals, identifiers, phone
+numbers, code and paths, symbols, network addresses and keys, mixed forms), rows T19. Each sentence is spoken
+twice by Piper (Joe), through the planner as the server plans a reply: once as Vox says the text (markdown,
+sentences, verbalisation), once as the hand-written spoken form (said as written). faster-whisper (Whisper
+base, int8, CPU, 2 threads; tests/whisper_weights.py assembles the offline weights and checks their sha256)
+transcribes both after 0.5 s of silence, and each transcript is scored against the spoken form. Transcripts
+are kept in bench/.cache/speech_text_heard.json by what was said (the chunks), the voice, the model and the
+settings, so a run transcribes only sentences whose spoken text changed (a full run took over 30 minutes on a
+loaded 2-core machine); VOX_BENCH_FRESH=1 transcribes everything again. Every sentence's result is written to
+bench/.cache/speech_text_report.json. Both sides are normalised the same way before scoring: Whisper's own
+English normaliser (whisper-normalizer: "forty-two dollars" and "$42" both become "$42"), then symbols split
+off ("parser.py" = "parser dot py") and spelled letters joined ("U S" = "US").
 
 Targets: Vox's WER within 1.3x of the spoken form's in every category and overall (issue 20, T18), within
 1.1x for the forms of issue 29 (T19); as a category's spoken-form errors can be zero, a category also passes
