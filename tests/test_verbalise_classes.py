@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tests.test_verbalise import check_segments
 from tests.text_strategies import PROPERTY, cut
-from vox.text import SpeechPlanner
+from vox.config import load
+from vox.text import SpeechPlanner, normalize_for_speech, split_sentences
 from vox.text.markdown import MarkdownSegments
 from vox.text.verbalise import Verbaliser, verbalise
 from vox.text.verbalise.language import for_language, groups
@@ -346,3 +347,27 @@ def test_said_once_no_digit_left_nothing_lost(text: str) -> None:
     spoken = check_segments(text)
     assert Verbaliser().say(spoken) == spoken
     assert Verbaliser("en-GB").say(Verbaliser("en-GB").say(text)) == Verbaliser("en-GB").say(text)
+
+
+# -- the stages around the verbaliser -------------------------------------------------------------------------
+
+
+def test_a_numbered_abbreviation_before_a_roman_numeral_keeps_its_sentence() -> None:
+    assert split_sentences("Start with Vol. II, then Ch. XIV. It is short.", 1) == [
+        "Start with Vol. II, then Ch. XIV.", "It is short."]  # fmt: skip
+    assert split_sentences("No. I think not.", 1) == ["No.", "I think not."]  # "I" alone is a word there
+
+
+def test_hashtags_and_mentions_reach_the_verbaliser_through_markdown() -> None:
+    assert normalize_for_speech("Post in #general, cc @sam.") == "Post in #general, cc @sam."
+    said = " ".join(c.text for c in SpeechPlanner(opening_clause=False).plan("Post in #general, cc @sam."))
+    assert said == "Post in hashtag general, cc at sam."
+
+
+def test_the_date_order_setting_auto_follows_the_locale(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    for written, day_first in (("auto", None), ("month-first", False), ("day-first", True)):
+        path.write_text(f'[text]\ndate_order = "{written}"\n')
+        assert load(path).text.day_first is day_first
+    path.write_text("[text]\n")
+    assert load(path).text.date_order == "auto"  # the default
