@@ -23,8 +23,10 @@ first that matches at a place wins; ``ORDER`` below):
     numbers.py    money, percentages, units, dimensions, ratios, ranges, fractions, ordinals, numbers
     code_reading.py  a token inside a code span, read as a developer reads code aloud (not a rule: the
                   markdown stage says where code is, and the engine hands it each token there)
-    engine.py     the rule engine: where rules are tried, segments with source ranges; firsts.py says
-                  which characters each rule can start with
+    engine.py     the rule engine: segments with source ranges, what a rule said kept for the next time;
+                  places.py says where rules are tried (the tokens that need one, and at a place only the
+                  rules firsts.py finds can start there and go on with what follows its run of digits or
+                  letters)
     language.py   a language and its locales: tables (en.py, en_more.py; en_gb.py changes what British
                   English says differently) and number words (en_numbers.py for English, num2words for others)
 
@@ -72,7 +74,8 @@ def _rules(language: Language) -> Rules:
     names = frozenset(t.MONTHS) | {k.capitalize() for k in [*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS]}
     abbreviations = frozenset([*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS])
     wanted = frozenset([*t.STREETS, *t.UNITS_IN_ADDRESSES, *(d for d in t.DIRECTIONS if len(d) > 1), *t.MODIFIERS])
-    return Rules([by_name[name] for name in ORDER], language, names, abbreviations, wanted,
+    numbered = frozenset(w.capitalize() for w in t.ROMAN_AFTER if w.isalpha()) | t.REGNAL_NAMES
+    return Rules([by_name[name] for name in ORDER], language, names, abbreviations, wanted, numbered,
                  code_reading.reader(language))  # fmt: skip
 
 

@@ -48,7 +48,7 @@ _UPPER = re.compile(r"[A-Z]+")
 _NEXT = re.compile(r"\s*(\S+)")
 _ENDS = frozenset(".!?…")
 _CLOSERS = "\"'”’»)]}"
-_WORDS_ONLY = re.compile(r"(?:[a-z ',]|(?<=[a-z])-(?=[a-z])|\b[A-Z](?=[a-z])|\b[ABFGHJKOPQRTUYZ]\b)*")
+_WORDS_ONLY = re.compile(r"(?:[a-z ',]|(?<=[a-z])-(?=[a-z])|\b[A-Z](?=[a-z])|\b[A-HJ-Z]\b)*")
 """Said text no trigger can fire on (words, capitalised or not, and letters no rule reads: "Doctor", "U S"):
 the usual rewrite, settled."""
 _OPENERS = re.compile("[(\\[{\"'“‘«¿¡]*")
@@ -126,16 +126,17 @@ class Rules:
 
     def __init__(self, rules: list[Rule], lang: Language, names: frozenset[str],
                  abbreviations: frozenset[str] = frozenset(), words: frozenset[str] = frozenset(),
-                 read_code: Callable[[str], str] = str) -> None:  # fmt: skip
+                 numbered: frozenset[str] = frozenset(), read_code: Callable[[str], str] = str) -> None:  # fmt: skip
         self.rules = rules
         self.lang = lang
         self._read_code = read_code
-        self._needs = re.compile(triggers(names, abbreviations, words))
+        self._needs = re.compile(triggers(names, abbreviations, words, numbered))
         compiled = [re.compile(r.pattern) for r in rules]
         self._own = [p if p.groups else None for p in compiled]  # None: the joined match serves
         self._say = [r.say for r in rules]
         self._pure = [not _looks_around(r.say) for r in rules]
-        self._said: dict[tuple[int, str], str] = {}  # what a pure rule said for what it matched
+        self._said: dict[tuple[int, str], tuple] = {}  # what a pure rule said for what it matched (see _said_as)
+        self._seen: dict[str, tuple] = {}  # what the engine asks of a spoken text (see _said_as)
         self._starts = [may_start(r.pattern) for r in rules]
         self._follows = {bucket: [may_follow(r.pattern, test) for r in rules] for bucket, test in RUN_TESTS.items()}
         self._at: dict[object, tuple[re.Pattern[str], tuple[int, ...]] | None] = {}  # by a place's key
@@ -194,7 +195,10 @@ class Rules:
         ctx: Context | None = None
         said = ""  # the end of what has been said, for spacing
         unsettled = untidy = False
+        glued = -1  # where the last rewrite ended: text kept from there is glued to it
+        last = ""  # what it said
         at, memo, pure, own_patterns, says, needs = self._at, self._said, self._pure, self._own, self._say, self._needs
+        seen = self._seen
         n = len(text)
         hits = code_places(needs, text, code) if code else needs.finditer(text)
         for hit in hits:  # tokens with something a rule may want
@@ -250,35 +254,48 @@ class Rules:
                     else:
                         if ctx is None:
                             ctx = Context(text, self.lang, day_first)
-                        said_as = _said_as(says[k](m, ctx), needs)  # type: ignore[arg-type]
+                        spoken = says[k](m, ctx)  # type: ignore[arg-type]
+                        said_as = seen.get(spoken)
+                        if said_as is None:
+                            said_as = _said_as(spoken, needs)
+                            if len(seen) < 8192:
+                                seen[spoken] = said_as
                 spoken, edgy, leads, trails, wanted = said_as
                 untidy = untidy or edgy
                 if text[end - 1] == "." and spoken[-1:] not in _ENDS and not text[end:].strip().strip(_CLOSERS):
                     spoken += "."  # the abbreviation's period also ended the sentence: keep one
                 if c > pos:
+                    if not unsettled:  # kept text glued to a rewrite before it, or to this one, inside a word
+                        unsettled = (pos == glued and _glued_after(text, pos, last)) or (
+                            text[c - 1] != " " and not _OPENERS.fullmatch(text, text.rfind(" ", pos, c) + 1, c))
                     out.append((text[pos:c], pos, c))
                     said = text[c - 1]
-                    if c > s and not unsettled:
-                        unsettled = not _OPENERS.fullmatch(text, max(s, pos), c)
+                last = spoken  # as the rule said it, before spacing
                 if leads and said and (said[-1].isalnum() or said[-1] in "%$,;"):
                     spoken = " " + spoken
-                if end < n:
-                    after = text[end]
-                    if trails and after.isalnum():
-                        spoken += " "
-                    if not unsettled and after != " ":  # what is glued to it may be something a rule wants
-                        unsettled = (_CLOSERS_TO_END.match(text, end) is None and (
-                            _CLOSERS_TO_SPACE.match(text, end) is None or (after == "." and spoken[-1:].isupper())))
+                if end < n and trails and text[end].isalnum():
+                    spoken += " "
                 if not unsettled and wanted:  # what it says is something a rule may want
                     unsettled = spoken != text[c:end]
                 out.append((spoken, c, end))
                 said = spoken or said
-                pos = c = end
+                pos = c = glued = end
         if not out:
             return [(text, 0, len(text))], False, False
         if pos < len(text):
+            unsettled = unsettled or (pos == glued and _glued_after(text, pos, last))
             out.append((text[pos:], pos, len(text)))
         return out, unsettled, untidy
+
+
+def _glued_after(text: str, at: int, spoken: str) -> bool:
+    """Whether text kept as written from at, right after a rewrite that said spoken, is glued to it inside a
+    word ("0:0x0" leaves "x0" after "zero to zero"): saying the result again may change it. Closing marks
+    before a space or the end are not ("5%)."), nor a full stop after anything but a capital ("F." would be an
+    initial)."""
+    if text[at] == " " or spoken[-1:] == " " or _CLOSERS_TO_END.match(text, at) is not None:
+        return False
+    return _CLOSERS_TO_SPACE.match(text, at) is None or (text[at] == "." and spoken[-1:].isupper())
 
 
 def _said_as(spoken: str, needs: re.Pattern[str]) -> tuple[str, bool, bool, bool, bool]:

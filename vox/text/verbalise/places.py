@@ -14,12 +14,12 @@ TRIGGERS = (
     rf"[{_SYMBOLS}.\-A-Z]"  # one character class first, so the regex engine skips plain text quickly
     rf"(?:(?<=[{_SYMBOLS}])"  # a digit or symbol
     r"|(?<=\.)(?:(?=\w)(?:(?<=\w\.)|(?<=(?<!\S)\.)(?=[A-Za-z_]))"  # a dot inside a word ("e.g.", "3.5") or
-    r"|(?<=[^\W\d_°º]\.|[°º]\.)(?:(?<=\b[A-Za-z]\.){abbreviations}))"  # starting one (".env"); after a letter ("J.") or
-    # a word the language abbreviates ("Dr.", "etc.")
-    r"|(?<=[A-Z])(?:(?=[a-z])(?:(?<=[a-z][A-Z]){names}{words})"  # before a small letter: a capital inside a word
-    # ("parseJson"), a month or weekday before a number or a name, a word a rule wants ("Pkwy", "Ctrl-Shift-T")
+    r"|(?<=[^\W\d_°º]\.|[°º]\.)(?:(?<=\b[A-Za-z]\.){abbreviations}))"  # starting one (".env"); after a
+    # letter ("J.") or a word the language abbreviates ("Dr.", "etc.")
+    r"|(?<=[A-Z])(?:(?=[a-z])(?:(?<=[a-z][A-Z]){names}{words}{numbered})"  # before a small letter: a capital
+    # inside a word ("parseJson"), a month or weekday before a number or a name, a word a rule wants ("Pkwy",
+    # "Ctrl-Shift-T"), a word before a Roman numeral that is a number ("Act V", "Henry V", "War I": runs on over it)
     r"|(?![a-z])(?:(?<=(?<![\w.'’-])[A-Z])[A-Z]"  # else: two capitals starting a word ("FBI", "(NASA)"),
-    r"|(?<=(?<![\w.'’-])[VXLCDM])(?![\w'’-])|(?<=(?<![\w.'’-])I)(?=[.,;:!?)]+(?:\s|$)|$)"  # "Act V", "War I.",
     r"|(?<=(?<![\w.'’-])[NSEW])(?=\.? (?:[A-Z][a-z]|\d+(?:st|nd|rd|th)))"  # a direction ("W 5th Ave"),
     r"|(?<=[a-z][A-Z])"  # a capital inside a word before another capital or a digit ("getHTTP", "fooV2"),
     r"{words}))"  # a word a rule wants that is one letter or in capitals ("N", "NW")
@@ -127,16 +127,21 @@ def next_start(text: str, c: int, e: int) -> int:
     return c
 
 
-def triggers(names: frozenset[str], abbreviations: frozenset[str], words: frozenset[str] = frozenset()) -> str:
+def triggers(names: frozenset[str], abbreviations: frozenset[str], words: frozenset[str] = frozenset(),
+             numbered: frozenset[str] = frozenset()) -> str:  # fmt: skip
     """``TRIGGERS`` with the language's month and weekday names (before a number or a name), the words it
-    abbreviates with a period (lookbehinds need one width: one per length) and other words a rule wants."""
+    abbreviates with a period (lookbehinds need one width: one per length), other words a rule wants, and
+    words a Roman numeral after them is a number of (the match runs on over the numeral, which a rule reads
+    with the word: a lone "V" or "I" elsewhere is a letter, and no trigger)."""
     by_length: dict[int, list[str]] = {}
     for word in sorted(abbreviations):
         by_length.setdefault(len(word), []).append(re.escape(word))
     dots = "".join(f"|(?<=\\b(?i:{'|'.join(words)})\\.)" for _, words in sorted(by_length.items()))
     months = _capitalised(names, r"(?=\.?,?\s+[\dA-Z]|,$)")
     wanted = _capitalised(words, r"(?![\w'’]|-[a-z])")
-    return TRIGGERS.replace("{names}", months).replace("{abbreviations}", dots).replace("{words}", wanted)
+    before_numeral = _capitalised(numbered, r"\.? (?=[IVXLCDM]+(?![\w'’-]))")
+    return (TRIGGERS.replace("{names}", months).replace("{abbreviations}", dots).replace("{words}", wanted)
+            .replace("{numbered}", before_numeral))  # fmt: skip
 
 
 def _capitalised(words: frozenset[str], ahead: str) -> str:

@@ -17,6 +17,7 @@ are kept exactly as written for the engine to perform or remove.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from vox.text.tags import TAG_PATTERN
 from vox.text.verbalise.code import words_of
@@ -32,6 +33,7 @@ _NOT_NAMES = frozenset("The A An This That These Those My Our Your His Her Its T
 _VOWEL = re.compile(r"[AEIOUY]")
 
 
+@lru_cache(maxsize=1024)
 def roman_value(s: str) -> int:
     if not _ROMAN.fullmatch(s):
         return 0
