@@ -110,13 +110,19 @@ _FORMS = [
     "Clone github.com/{user}/{tool} and keep the keys in `.env`, not in `{tool}.yaml`.",
     "The subnet is 192.168.{byte}.0/{cidr} and the docs live at docs.{tool}.dev.",
     "That is all for now, and the rest of the plan stays the same as before.",
+    "If anything looks wrong, tell me and we can go through it again step by step.",
+    "Most of this is set up once; after that it simply works in the background.",
+    "Keep a copy of the old settings before you change anything, just in case.",
+    "Nothing else needs to change on your side.",
+    "The second option is slower, but it is easier to undo later.",
 ]
 _CITIES = [("Austin", "TX"), ("Denver", "CO"), ("Madison", "WI"), ("Dayton", "OH"), ("Reno", "NV"), ("Tampa", "FL")]
 
 
 def dense_reply(words: int = 10_000, seed: int = 29) -> str:
-    """An assistant reply of about `words` words dense in the forms of issue 29: addresses, phone numbers,
-    identifiers, code spans, hexadecimal codes, IP and MAC addresses, Roman numerals, symbols, shortcuts."""
+    """An assistant reply of about `words` words dense in the forms of issue 29 (addresses, phone numbers,
+    identifiers, code spans, hexadecimal codes, IP and MAC addresses, Roman numerals, symbols, shortcuts) as
+    long_reply is in numbers: about one rewrite in five words."""
     rng = random.Random(seed)
     parts: list[str] = []
     count = 0

@@ -43,11 +43,14 @@ from vox.text.verbalise.places import (
 )
 
 Segment = tuple[str, int, int]
+Alternation = tuple[Callable[[str, int], "re.Match[str] | None"], tuple[int, ...]]
+"""The rules that may match at a place joined into one regex (its match method), and which rule each group is."""
 _LETTERS = re.compile(r"[^\W\d_]+")
 _UPPER = re.compile(r"[A-Z]+")
 _NEXT = re.compile(r"\s*(\S+)")
 _ENDS = frozenset(".!?…")
 _CLOSERS = "\"'”’»)]}"
+_CLOSING = frozenset(".,;:!?)]}\"'”’»…")
 _WORDS_ONLY = re.compile(r"(?:[a-z ',]|(?<=[a-z])-(?=[a-z])|\b[A-Z](?=[a-z])|\b[A-HJ-Z]\b)*")
 """Said text no trigger can fire on (words, capitalised or not, and letters no rule reads: "Doctor", "U S"):
 the usual rewrite, settled."""
@@ -134,13 +137,13 @@ class Rules:
         compiled = [re.compile(r.pattern) for r in rules]
         self._own = [p if p.groups else None for p in compiled]  # None: the joined match serves
         self._say = [r.say for r in rules]
-        self._pure = [not _looks_around(r.say) for r in rules]
-        self._said: dict[tuple[int, str], tuple] = {}  # what a pure rule said for what it matched (see _said_as)
+        self._memos: list[dict[str, tuple] | None] = [None if _looks_around(r.say) else {} for r in rules]
+        """What each pure rule said for what it matched (see _said_as); None for a rule that reads context."""
         self._seen: dict[str, tuple] = {}  # what the engine asks of a spoken text (see _said_as)
         self._starts = [may_start(r.pattern) for r in rules]
         self._follows = {bucket: [may_follow(r.pattern, test) for r in rules] for bucket, test in RUN_TESTS.items()}
-        self._at: dict[object, tuple[re.Pattern[str], tuple[int, ...]] | None] = {}  # by a place's key
-        self._joined: dict[tuple[int, ...], tuple[re.Pattern[str], tuple[int, ...]]] = {}
+        self._at: dict[object, Alternation | None] = {}  # by a place's key
+        self._joined: dict[tuple[int, ...], Alternation] = {}
 
     def warm(self) -> None:
         """Compile the alternations for the usual places now (a few seconds on a slow machine), so a reply's
@@ -151,7 +154,7 @@ class Rules:
             for follow in ("", " ", "a", "0", "é", *PUNCTUATION):
                 self._rules_at((bucket[0], follow))
 
-    def _rules_at(self, key: object) -> tuple[re.Pattern[str], tuple[int, ...]] | None:
+    def _rules_at(self, key: object) -> Alternation | None:
         """The rules that may match at a place, joined into one alternation in table order, and which rule each
         of its groups is (None: no rule may): the same first match as the whole table, without trying the
         rules that cannot match there. A place is keyed by its character, or, where it starts a run of
@@ -162,11 +165,11 @@ class Rules:
         except KeyError:
             pass
         if isinstance(key, tuple):
-            bucket, follow = RUN_OF[key[0]][0], FOLLOW.get(key[1], "other")
-            after = FOLLOW_SAMPLES.get(follow)
+            bucket, follow = RUN_OF[key[0]][0], key[1]
+            after = FOLLOW_SAMPLES[FOLLOW[follow]] if follow in FOLLOW else (follow,)  # "×", "–": itself
             pairs = enumerate(zip(self._starts, self._follows[bucket], strict=True))
             which = tuple(k for k, (starts, follows) in pairs
-                          if any(starts(c) for c in bucket) and (after is None or any(follows(c) for c in after)))
+                          if any(starts(c) for c in bucket) and any(follows(c) for c in after))
         else:
             which = tuple(k for k, test in enumerate(self._starts) if test(key))
         found = self._joined.get(which) if which else None
@@ -174,7 +177,7 @@ class Rules:
             # the rules' own groups left out: in a long alternation the regex engine saves every group
             # set so far at each optional part, which cost more than the matching (the rule's own pattern,
             # run once at the winning place, gives its groups)
-            found = re.compile("|".join(f"({uncaptured(self.rules[k].pattern)})" for k in which)), (-1, *which)
+            found = re.compile("|".join(f"({uncaptured(self.rules[k].pattern)})" for k in which)).match, (-1, *which)
             self._joined[which] = found
         if len(self._at) < 16384:  # bounded: text in any script passes through here
             self._at[key] = found
@@ -193,11 +196,11 @@ class Rules:
         out: list[Segment] = []
         pos = 0  # text before this is said
         ctx: Context | None = None
-        said = ""  # the end of what has been said, for spacing
+        said = ""  # the last character said, for spacing
         unsettled = untidy = False
         glued = -1  # where the last rewrite ended: text kept from there is glued to it
         last = ""  # what it said
-        at, memo, pure, own_patterns, says, needs = self._at, self._said, self._pure, self._own, self._say, self._needs
+        at, memos, own_patterns, says, needs = self._at, self._memos, self._own, self._say, self._needs
         seen = self._seen
         n = len(text)
         hits = code_places(needs, text, code) if code else needs.finditer(text)
@@ -214,12 +217,12 @@ class Rules:
                 if h > pos:
                     out.append((text[pos:h], pos, h))
                     said = text[h - 1]
-                if spoken and said and said[-1].isalnum() and spoken[0].isalnum():
+                if spoken and said.isalnum() and spoken[0].isalnum():
                     spoken = " " + spoken
-                if spoken and end < len(text) and text[end].isalnum() and spoken[-1].isalnum():
+                if spoken and end < n and text[end].isalnum() and spoken[-1].isalnum():
                     spoken += " "
                 out.append((spoken, h, end))
-                said = spoken or said
+                said = spoken[-1:] or said
                 pos = end
                 continue
             s = text.rfind(" ", 0, h) + 1
@@ -228,29 +231,25 @@ class Rules:
             while c < e:
                 ch = text[c]
                 run = RUN_OF.get(ch)
-                if run is not None:  # a run of digits or letters: keyed by what follows it
-                    k = run[1].match(text, c).end()
-                    key: object = (ch, text[k : k + 1])
-                else:
-                    key = ch
-                found = at.get(key, _UNSEEN)
+                found = at.get((ch, text[(k := run[1].match(text, c).end()) : k + 1]) if run is not None else ch,
+                               _UNSEEN)  # keyed by the character, and at a run of digits or letters what follows
                 if found is _UNSEEN:
-                    found = self._rules_at(key)
-                m = found[0].match(text, c) if found is not None else None
-                if m is None or m.end() == c:  # nothing here, or an empty match that says nothing: move on
+                    found = self._rules_at((ch, text[k : k + 1]) if run is not None else ch)
+                m = found[0](text, c) if found is not None else None
+                if m is None or (end := m.end()) == c:  # nothing here, or an empty match: move on
                     c = next_start(text, c, e)
                     continue
                 k = found[1][m.lastindex]  # type: ignore[index]
-                end = m.end()
-                said_as = memo.get((k, m.group())) if pure[k] else None
+                memo = memos[k]
+                said_as = memo.get(m.group()) if memo is not None else None
                 if said_as is None:
                     own = own_patterns[k]
                     if own is not None:  # the rule has groups: its own match holds them
                         m = own.match(text, c)
-                    if pure[k]:
+                    if memo is not None:
                         said_as = _said_as(says[k](m, None), needs)  # type: ignore[arg-type]
-                        if len(memo) < 8192:
-                            memo[(k, m.group())] = said_as  # type: ignore[union-attr]
+                        if len(memo) < 2048:
+                            memo[m.group()] = said_as  # type: ignore[union-attr]
                     else:
                         if ctx is None:
                             ctx = Context(text, self.lang, day_first)
@@ -261,7 +260,8 @@ class Rules:
                             if len(seen) < 8192:
                                 seen[spoken] = said_as
                 spoken, edgy, leads, trails, wanted = said_as
-                untidy = untidy or edgy
+                if edgy:
+                    untidy = True
                 if text[end - 1] == "." and spoken[-1:] not in _ENDS and not text[end:].strip().strip(_CLOSERS):
                     spoken += "."  # the abbreviation's period also ended the sentence: keep one
                 if c > pos:
@@ -271,20 +271,23 @@ class Rules:
                     out.append((text[pos:c], pos, c))
                     said = text[c - 1]
                 last = spoken  # as the rule said it, before spacing
-                if leads and said and (said[-1].isalnum() or said[-1] in "%$,;"):
+                if leads and (said.isalnum() or said in "%$,;") and said:
                     spoken = " " + spoken
-                if end < n and trails and text[end].isalnum():
+                if trails and end < n and text[end].isalnum():
                     spoken += " "
-                if not unsettled and wanted:  # what it says is something a rule may want
+                if wanted and not unsettled:  # what it says is something a rule may want
                     unsettled = spoken != text[c:end]
                 out.append((spoken, c, end))
-                said = spoken or said
+                if spoken:
+                    said = spoken[-1]
                 pos = c = glued = end
+                if c < e and text[c] in _CLOSING and _CLOSERS_TO_END.match(text, c, e):
+                    c = e  # only closing marks left in the token ("87%),"): no rule starts there
         if not out:
             return [(text, 0, len(text))], False, False
-        if pos < len(text):
+        if pos < n:
             unsettled = unsettled or (pos == glued and _glued_after(text, pos, last))
-            out.append((text[pos:], pos, len(text)))
+            out.append((text[pos:], pos, n))
         return out, unsettled, untidy
 
 

@@ -16,6 +16,7 @@ from vox.text.verbalise.places import choice
 NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _NOT_AFTER = r"(?<![\w.,/:#-])"
 _RANGE = r"(?:\s?(?:-|–|to)\s?)"
+_AFTER_A = r"(?:(?<=\b[Aa] )|(?<=\b[Aa]n ))"  # "a 12 km run": a unit said once, as an adjective
 
 
 def is_year(s: str) -> bool:
@@ -108,24 +109,28 @@ def rules(lang: Language) -> list[Rule]:
         return spaced([minus(m.group(1)), _quantity(lang, m.group(2)), w["to"] if high else "",
                        _quantity(lang, high) if high else "", w["percent"]])  # fmt: skip
 
-    def dimensions(m: re.Match[str], ctx: Context) -> str:
+    def dimensions(m: re.Match[str], ctx: Context, single: bool = False) -> str:
         *sides, symbol = m.groups()
         said = f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdecimal() else _quantity(lang, g)
                                    for g in sides if g)  # fmt: skip
         if symbol:  # "3×2 m": the unit after the last side
             one, many = t.UNITS[symbol]
-            said += f" {one if ctx.prev_word(m.start()).lower() in ('a', 'an') else many}"
+            said += f" {one if single else many}"
         return said
 
-    def unit(m: re.Match[str], ctx: Context) -> str:
+    def unit(m: re.Match[str], ctx: Context, single: bool = False) -> str:
         sign, low, high, symbol = m.groups()
         one, many = t.UNITS[symbol]
-        value = high or low
-        single = _one(value) or ctx.prev_word(m.start()).lower() in ("a", "an")
         words = [minus(sign), _quantity(lang, low)]
         if high:
             words += [w["to"], _quantity(lang, high)]
-        return spaced([*words, one if single else many])
+        return spaced([*words, one if single or _one(high or low) else many])
+
+    def unit_after_a(m: re.Match[str], ctx: Context) -> str:  # "a 12 km run": an adjective
+        return unit(m, None, single=True)  # type: ignore[arg-type]
+
+    def dimensions_after_a(m: re.Match[str], ctx: Context) -> str:  # "a 3×2 m room"
+        return dimensions(m, None, single=True)  # type: ignore[arg-type]
 
     def ratio(m: re.Match[str], ctx: Context) -> str:  # "3:1", "1:250", "a 16:10 monitor" (else a time)
         a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
@@ -180,6 +185,9 @@ def rules(lang: Language) -> list[Rule]:
     def number(m: re.Match[str], ctx: Context) -> str:
         return plain(lang, m.group(), ctx, m.start())
 
+    unit_pattern = rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)"
+    dims_pattern = (rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?"
+                    rf"(?:\s?({units})(?![\w/²³]|\.\w))?(?!\w|\.\d|\s?=)")  # fmt: skip
     return [
         Rule("cents", rf"{_NOT_AFTER}(\d{{1,2}})\s?¢", cents),
         Rule("currency before", rf"(?<![\w.,])(-|−)?({symbols})\s?({NUM})(?:\s?({scales})\b)?", currency_before),
@@ -187,9 +195,10 @@ def rules(lang: Language) -> list[Rule]:
         Rule("currency after", rf"{_NOT_AFTER}(-|−)?({NUM})(?:\s?({scales}))?\s?({symbols}|{codes}\b)",
              currency_after),
         Rule("percent", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?%", percent),
-        Rule("dimensions", rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?"
-             rf"(?:\s?({units})(?![\w/²³]|\.\w))?(?!\w|\.\d|\s?=)", dimensions),
-        Rule("unit", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)", unit),
+        Rule("dimensions after a", rf"{_AFTER_A}{dims_pattern}", dimensions_after_a),
+        Rule("dimensions", dims_pattern, dimensions),
+        Rule("unit after a", rf"{_AFTER_A}{unit_pattern}", unit_after_a),
+        Rule("unit", unit_pattern, unit),
         Rule("ratio", r"(?<![\w.:,])(\d+):(\d|\d{3,})(?![\d:])|(?<![\w.:,])(\d+):(\d+)(?=\s(?:aspect|ratio|monitor"
              r"|screen|display|format|split|mix)\b)", ratio),
         Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?(?!0\d)({NUM})(?![\w\-–/]|\.\d)", number_range),

@@ -70,10 +70,9 @@ _LETTER_RUN = re.compile(r"[^\W\d_]*")
 RUN_OF = {c: (bucket, re.compile(r"\d*") if bucket is DIGITS else _LETTER_RUN) for bucket in RUN_TESTS
            for c in bucket}  # fmt: skip
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-FOLLOW_SAMPLES: dict[str, str | tuple[str] | None] = {
-    "": ("",), " ": " ", "letter": UPPER_CASE + LOWER_CASE, "digit": DIGITS, "other": None} | {
-    c: c for c in PUNCTUATION}  # fmt: skip
-"""What may follow a run, by kind: the characters a rule is asked about (None: any, every rule may)."""
+FOLLOW_SAMPLES: dict[str, str | tuple[str]] = {
+    "": ("",), " ": " ", "letter": UPPER_CASE + LOWER_CASE, "digit": DIGITS} | {c: c for c in PUNCTUATION}  # fmt: skip
+"""What may follow a run, by kind: the characters a rule is asked about (any other is asked about itself)."""
 FOLLOW = {"": "", " ": " "} | {c: "letter" for c in UPPER_CASE + LOWER_CASE} | {c: "digit" for c in DIGITS} | {
     c: c for c in PUNCTUATION}  # fmt: skip
 
