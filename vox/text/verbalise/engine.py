@@ -183,9 +183,6 @@ class Rules:
             self._at[key] = found
         return found
 
-    def needs(self, token: str) -> bool:
-        return self._needs.search(token) is not None
-
     def segments(self, text: str, day_first: bool = False,
                  code: Sequence[tuple[int, int]] = ()) -> tuple[list[Segment], bool, bool]:  # fmt: skip
         """The piece as said: segments over text, in order, covering it (identity where nothing applies);
