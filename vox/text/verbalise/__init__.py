@@ -50,15 +50,16 @@ from vox.text.verbalise.engine import Rules, Segment
 from vox.text.verbalise.language import Language, for_language
 
 ORDER = (
-    "tag", "special", "email", "shortcut", "weekday", "month day", "month year", "abbreviation",
-    "abbreviation in context", "street type", "address unit", "dotted initialism", "direction", "initial",
-    "state zip", "state", "postcode", "house number", "hex", "mac", "ipv6", "host port", "iso date", "numeric date",
-    "day month", "decade", "hour range", "ratio", "clock", "hour", "glued duration", "phone", "dashed id", "long id",
-    "flight", "version", "dotted number", "hash number", "cents", "currency before", "code before", "currency after",
-    "before number", "percent", "dimensions after a", "dimensions", "unit after a", "unit", "range", "fraction",
-    "vulgar fraction", "slashed numbers", "ordinal", "negative", "scaled", "glued", "number", "variable",
-    "dotted name", "path", "flag", "snake case", "camel case", "hashtag", "mention", "roman", "capitals", "symbol",
-    "glued symbol", "power", "per", "point", "digits",
+    "tag", "special", "email", "shortcut", "weekday", "month day", "month year", "abbreviation", "dated abbreviation",
+    "abbreviation before a name", "abbreviation before a number", "abbreviation in context", "street type",
+    "address unit", "dotted initialism", "direction", "initial", "state zip", "state", "postcode", "house number",
+    "hex", "mac", "ipv6", "host port", "iso date", "numeric date", "day month", "decade", "hour range", "ratio",
+    "clock", "hour", "glued duration", "phone", "dashed id", "long id", "flight", "version", "dotted number",
+    "hash number", "cents", "currency before", "code before", "currency after", "before number", "percent",
+    "dimensions after a", "dimensions", "unit after a", "unit", "range", "fraction", "vulgar fraction",
+    "slashed numbers", "ordinal", "negative", "scaled", "glued", "number", "variable", "dotted name", "path", "flag",
+    "snake case", "camel case", "hashtag", "mention", "roman", "capitals", "symbol", "glued symbol", "power", "per",
+    "point", "digits",
 )  # fmt: skip
 """Which rule wins where several match at one place: the more specific first."""
 

@@ -63,6 +63,9 @@ def rules(lang: Language) -> list[Rule]:
     """Abbreviations said by what is around them ("St." Saint or Street, "p. 55" page, "Jan." January)."""
     plain_ones = choice(set(t.ABBREVIATIONS) - contextual, fold=True)
     in_context = choice(contextual, fold=True)
+    dated = choice([*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS], fold=True)
+    numbered = choice(t.BEFORE_NUMBER, fold=True)
+    after = r"(?=\s*[.,;:!?\"'()\[\]{}]*"  # the next word's first letter or digit, as Context.next_word reads it
     specials = choice(t.SPECIALS)
 
     def tag(m: re.Match[str], ctx: Context) -> str:
@@ -73,6 +76,10 @@ def rules(lang: Language) -> list[Rule]:
 
     def abbreviation(m: re.Match[str], ctx: Context) -> str:  # the usual one: said the same wherever it is
         return t.ABBREVIATIONS[m.group()[:-1].lower()]
+
+    def dated_abbreviation(m: re.Match[str], ctx: Context) -> str:  # "Jan.", "Tue." capitalised
+        key = m.group()[:-1].lower()
+        return t.MONTHS[t.MONTH_ABBREVIATIONS[key] - 1] if key in t.MONTH_ABBREVIATIONS else t.WEEKDAYS[key]
 
     def abbreviation_in_context(m: re.Match[str], ctx: Context) -> str:
         written = m.group()[:-1]
@@ -143,6 +150,9 @@ def rules(lang: Language) -> list[Rule]:
         Rule("tag", f"(?i:{TAG_PATTERN.pattern})", tag),
         Rule("special", rf"(?<![\w/])(?:{specials})(?![\w/])", special),
         Rule("abbreviation", rf"(?<![\w.]){plain_ones}\.", abbreviation),
+        Rule("dated abbreviation", rf"(?<![\w.])(?=[A-Z]){dated}\.", dated_abbreviation),
+        Rule("abbreviation before a name", rf"(?<![\w.])[SsDd][tr](?<=[Ss]t|[Dd]r)\.{after}[A-Z])", abbreviation),
+        Rule("abbreviation before a number", rf"(?<![\w.]){numbered}\.{after}\d)", abbreviation),
         Rule("abbreviation in context", rf"(?<![\w.]){in_context}\.", abbreviation_in_context),
         Rule("dotted initialism", r"(?<![\w.])(?:[A-Za-z]\.){2,}(?:[A-Za-z](?![\w.]))?", acronym),
         Rule("initial", r"(?<![\w.])([A-Z])\.(?=\s+[A-Z])", initial),
