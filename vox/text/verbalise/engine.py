@@ -151,15 +151,16 @@ class Rules:
         for ch in ".$#@~-_/([\"'":
             self._rules_at(ch)
         for bucket in RUN_TESTS:  # a place is keyed by its character and the one after its run
-            for follow in ("", " ", "a", "0", "é", *PUNCTUATION):
+            for follow in ("", " ", "a", "0", "×", "–", "°", "’", *PUNCTUATION):
                 self._rules_at((bucket[0], follow))
 
     def _rules_at(self, key: object) -> Alternation | None:
         """The rules that may match at a place, joined into one alternation in table order, and which rule each
         of its groups is (None: no rule may): the same first match as the whole table, without trying the
         rules that cannot match there. A place is keyed by its character, or, where it starts a run of
-        digits or letters, by the run's kind and the kind of character after the run ("83%": digits, "%";
-        "Dr.": letters, "."), as compiling an alternation costs tens of milliseconds."""
+        digits or letters, by its character and the one after the run ("83%": "8" and "%"; "Dr.": "D" and
+        "."); the rules are chosen by the run's kind and the kind of character after it, and places that
+        choose the same rules share one compiled alternation (compiling one costs tens of milliseconds)."""
         try:
             return self._at[key]
         except KeyError:
