@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from vox.text.verbalise.firsts import may_follow, may_start
 from vox.text.verbalise.language import Language
 from vox.text.verbalise.places import (
+    CODE_TOKEN,
     FOLLOW,
     FOLLOW_SAMPLES,
     PUNCTUATION,
     RUN_OF,
     RUN_TESTS,
-    CodeToken,
     code_places,
     next_start,
     triggers,
@@ -206,7 +206,7 @@ class Rules:
             h = hit.start()
             if h < pos:
                 continue
-            if hit.__class__ is CodeToken:  # read whole, as a developer reads it aloud
+            if hit.re is CODE_TOKEN:  # a token in a code span: read whole, as a developer reads it aloud
                 end = hit.end()
                 spoken = self._read_code(text[h:end])
                 if spoken == text[h:end]:
@@ -229,10 +229,16 @@ class Rules:
             while c < e:
                 ch = text[c]
                 run = RUN_OF.get(ch)
-                found = at.get((ch, text[(k := run[1].match(text, c).end()) : k + 1]) if run is not None else ch,
-                               _UNSEEN)  # keyed by the character, and at a run of digits or letters what follows
+                if run is None:
+                    key: object = ch
+                else:  # a run of digits or letters: keyed by what follows it too
+                    after = text[c + 1 : c + 2]
+                    if after.isalnum():  # the run goes on ("83%", "Dr."): where does it end?
+                        after = text[(k := run[1].match(text, c).end()) : k + 1]
+                    key = (ch, after)
+                found = at.get(key, _UNSEEN)
                 if found is _UNSEEN:
-                    found = self._rules_at((ch, text[k : k + 1]) if run is not None else ch)
+                    found = self._rules_at(key)
                 m = found[0](text, c) if found is not None else None
                 if m is None or (end := m.end()) == c:  # nothing here, or an empty match: move on
                     c = next_start(text, c, e)
@@ -264,7 +270,7 @@ class Rules:
                     spoken += "."  # the abbreviation's period also ended the sentence: keep one
                 if c > pos:
                     if not unsettled:  # kept text glued to a rewrite before it, or to this one, inside a word
-                        unsettled = (pos == glued and _glued_after(text, pos, last)) or (
+                        unsettled = (pos == glued and text[pos] != " " and _glued_after(text, pos, last)) or (
                             text[c - 1] != " " and not _OPENERS.fullmatch(text, text.rfind(" ", pos, c) + 1, c))
                     out.append((text[pos:c], pos, c))
                     said = text[c - 1]

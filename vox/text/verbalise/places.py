@@ -29,35 +29,25 @@ TRIGGERS = (
 """Where a rule may have something to do; the engine looks at the token (run of non-spaces) around each. It
 starts with a single character class, so the regex engine skips plain words without trying anything."""
 
-class CodeToken:
-    """A token (run of non-spaces) inside a code span: a place like a trigger's match, read whole."""
 
-    __slots__ = ("_end", "_start")
-
-    def __init__(self, start: int, end: int) -> None:
-        self._start, self._end = start, end
-
-    def start(self) -> int:
-        return self._start
-
-    def end(self) -> int:
-        return self._end
+CODE_TOKEN = re.compile(r"\S+")
+"""A token (run of non-spaces) inside a code span: its match is a place like a trigger's, read whole."""
 
 
-_TOKEN = re.compile(r"\S+")
-
-
-def code_places(needs: re.Pattern[str], text: str, code: Sequence[tuple[int, int]]) -> list:
-    """The trigger's matches outside the code ranges and every token inside them, in order."""
-    tokens = [CodeToken(*m.span()) for a, b in code for m in _TOKEN.finditer(text, a, b)]
-    places: list = []
-    k = 0
+def code_places(needs: re.Pattern[str], text: str, code: Sequence[tuple[int, int]]) -> list[re.Match[str]]:
+    """The trigger's matches outside the code ranges (in order, not overlapping) and every token inside them,
+    in order."""
+    tokens = [m for a, b in code for m in CODE_TOKEN.finditer(text, a, b)]
+    places: list[re.Match[str]] = []
+    k = r = 0  # the next code token, the next code range
     for hit in needs.finditer(text):
         h = hit.start()
         while k < len(tokens) and tokens[k].start() <= h:
             places.append(tokens[k])
             k += 1
-        if not any(a <= h < b for a, b in code):
+        while r < len(code) and code[r][1] <= h:
+            r += 1
+        if r == len(code) or h < code[r][0]:
             places.append(hit)
     return places + tokens[k:]
 
