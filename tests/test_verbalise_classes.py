@@ -173,6 +173,7 @@ CODE_SPANS = [
     ("Pipe it: `grep -v '#' app.log | wc -l`.", "Pipe it: grep dash v hash app dot log pipe w c dash l."),
     ("Edit `__main__.py` and `_private.py`.", "Edit dunder main dot py and underscore private dot py."),
     ("Clone `https://github.com/psf/black` now.", "Clone github dot com slash p s f slash black now."),
+    ("Open `café/naïve_λ.py` and `a→b` or `a§b`.", "Open café slash naïve λ dot py and a arrow b or a § b."),
 ]  # fmt: skip
 
 
@@ -311,6 +312,7 @@ _PIECES = ["1847 Maple Ave", "CA 94043", "Vol. IV", "Henry V", "1Z4E7R3803621588
            "3840×2160", "27–24", "Tue–Sat", "#OpenSource", "@maria_k", "Ctrl+Shift+Esc", "192.168.0.1",
            "10.20.0.0/16", "::1", "3C:22:FB:0A:91:E4", "localhost:3000", ".env", "~/.zshrc", "$HOME", "-U",
            "github.com/psf/requests", "`ls -la ~/.ssh`", "`PATH=$HOME/bin`", "`0xFF`", "`~1.4`", "`a", "b`", "`",
+           "`café/naïve_λ.py`", "`x≥y`",
            "Ste 410", "N Elm St", "KL1602", "A380", "UTF-8", "MCMXCIV", "5500 0000 0000 0004", "the", "and",
            ","]  # fmt: skip
 

@@ -51,6 +51,8 @@ def code_words(lang: Language, word: str, flag: bool = False) -> str:
     letters without a vowel spelled ("ls" -> "l s"). ``flag``: after a single dash, short runs are options,
     one letter each ("-la" -> "l a")."""
     t = lang.t
+    if not word.isascii():  # letters in another script: a name said as written
+        return word
     if flag and (len(word) <= 2 or not _VOWEL.search(word)):
         return " ".join(word)
     out = []

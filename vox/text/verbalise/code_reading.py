@@ -4,11 +4,12 @@
 
 In prose the same characters may be words ("~4%" is "about four percent", ">10%" "more than ten percent",
 "No. 5" "number five"); inside a code span (the markdown stage says where) a token is read whole, piece by
-piece: names split at underscores and capitals ("get_user_by_id" -> "get user by id", "parseJson" -> "parse
+piece: names split at underscores and capitals ("get_user_by_id" -> "get user by i d", "parseJson" -> "parse
 json"), a name in capitals said as a word ("PATH" -> "path") unless it is an initialism said as letters
-("API", "SSH"), numbers as numbers (a port after a host's colon in pairs, "8080" -> "eighty eighty"),
-versions with "point", hexadecimal in groups, and every symbol by its name (en.py's CODE_SYMBOLS: "=" equals,
-"|" pipe, "~" tilde). Brackets and quotes are not said; a hyphen inside a name is not either ("apt-get").
+("API", "SSH"), numbers as numbers (four digits, and a port after a colon, in pairs: "8080" -> "eighty
+eighty"), versions with "point", hexadecimal in groups, and every symbol by its name (en.py's CODE_SYMBOLS:
+"=" equals, "|" pipe, "~" tilde). Brackets and quotes are not said, nor a hyphen inside a name ("apt-get");
+a character the tables do not know is kept as written (a letter outside ASCII, "café", is a name's).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from vox.text.verbalise.language import Language
 
 _URL = re.compile(r"[A-Za-z][\w+.-]*://([^/\s?#]+)(/[^\s?#]*)?[^\s]*")
 _VERSION_SIGNS = frozenset(">= <= == != ~= ~ ^ > < @ v".split())
+_QUIET = frozenset("()[]{}\"'`“”‘’")  # brackets and quotes: not said
 _LEXEME = re.compile(
     r"(?P<hex>0[xX][0-9A-Fa-f]+)(?![\w])"
     r"|(?P<version>(?<![A-Za-z])[vV]\d+(?:\.\d+)+)"
     r"|(?P<dotted>\d+(?:\.\d+)+)(?![\w])"
     r"|(?P<number>\d+)"
-    r"|(?P<name>[A-Za-z]+)"
+    r"|(?P<name>[^\W\d_]+)"
     r"|(?P<under>_+)"
     r"|(?P<symbol>\.\.\.|==|!=|~=|>=|<=|&&|\|\||->|=>|::|\*\*|<<|>>|\+=|-=|\.\.|--|\S)"
 )
@@ -104,7 +106,7 @@ def reader(lang: Language) -> Callable[[str], str]:
                 return ""  # a hyphen inside a name: "apt-get", "pre-commit"
         if text == ".":
             return w["dot"]
-        return symbols.get(text, "")
+        return symbols.get(text, "" if text in _QUIET else text)
 
     return read
 

@@ -78,6 +78,7 @@ CODE_SYMBOLS = {
     "**": "star star", "+": "plus", "+=": "plus equals", "-=": "minus equals", "-": "dash", "--": "dash dash",
     "/": "slash", "//": "slash slash", "\\": "backslash", "!": "bang", "?": "question mark", "..": "dot dot",
     "...": "dot dot dot", "<<": "less than less than", ">>": "greater than greater than", ",": ",",
+    "→": "arrow", "≥": "greater than or equal to", "≤": "less than or equal to", "≠": "not equals", "×": "times",
 }  # fmt: skip
 """How a developer says a symbol in code ("export PATH=$HOME/bin" is "export path equals dollar home slash
 bin"); brackets and quotes are not said."""
