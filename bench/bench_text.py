@@ -91,6 +91,68 @@ def long_reply(words: int = 10_000, seed: int = 7) -> str:
     return " ".join(parts)
 
 
+_FORMS = [
+    "Ship it to {house} {name} {street}, {city}, {state} {zip} before {weekday}.",
+    "Call {phone} or +44 20 {four} {four2} and ask for extension {three}.",
+    "Order {three}-{seven}-{seven2} left gate {two}; the tracking number is 1Z{serial}.",
+    "Run `pip install -U {tool}=={version}`, then add `export {VAR}=$HOME/{tool}/bin:$PATH` to `~/.{rc}`.",
+    "It failed with 0x{hex} at 10.{byte}.{byte2}.{byte3}:{port}, and the MAC is {mac}.",
+    "Read Vol. {roman} and Chapter {roman2}, the part about King {king} {roman3}.",
+    "Prices rose ~{pct}% while latency stayed <{two} ms on a {width}×{height} screen at {ratio}.",
+    "Press Ctrl+Shift+{key} or Cmd+{key}, then post in #{tool} and tag @{user}_{two}.",
+    "Flight {airline} {three} leaves Mon–Fri; the home side won {two}–{two2} at {two3}°C, ±{pct}%.",
+    "Clone github.com/{user}/{tool} and keep the keys in `.env`, not in `{tool}.yaml`.",
+    "The subnet is 192.168.{byte}.0/{cidr} and the docs live at docs.{tool}.dev.",
+    "That is all for now, and the rest of the plan stays the same as before.",
+    "If anything looks wrong, tell me and we can go through it again step by step.",
+    "Most of this is set up once; after that it simply works in the background.",
+    "Keep a copy of the old settings before you change anything, just in case.",
+    "Nothing else needs to change on your side.",
+    "The second option is slower, but it is easier to undo later.",
+]
+_CITIES = [("Austin", "TX"), ("Denver", "CO"), ("Madison", "WI"), ("Dayton", "OH"), ("Reno", "NV"), ("Tampa", "FL")]
+
+
+def dense_reply(words: int = 10_000, seed: int = 29) -> str:
+    """An assistant reply of about `words` words dense in the forms of issue 29 (addresses, phone numbers,
+    identifiers, code spans, hexadecimal codes, IP and MAC addresses, Roman numerals, symbols, shortcuts) as
+    long_reply is in numbers: about one rewrite in five words."""
+    rng = random.Random(seed)
+    parts: list[str] = []
+    count = 0
+    while count < words:
+        city, state = rng.choice(_CITIES)
+        fields = {
+            "house": rng.randint(10, 9999), "name": rng.choice(["Maple", "Harbor", "Elm", "Sunset", "Lakeshore"]),
+            "street": rng.choice(["St", "Ave", "Blvd", "Pkwy", "Ln", "Rd"]), "city": city, "state": state,
+            "zip": f"{rng.randint(10000, 99999)}", "weekday": rng.choice(["Mon.", "Tue.", "Fri."]),
+            "phone": f"({rng.randint(200, 999)}) 555-{rng.randint(0, 9999):04d}", "four": f"{rng.randint(0, 9999):04d}",
+            "four2": f"{rng.randint(0, 9999):04d}", "seven2": f"{rng.randint(0, 9999999):07d}",
+            "byte2": rng.randint(0, 255), "byte3": rng.randint(0, 255), "two2": rng.randint(2, 99),
+            "two3": rng.randint(2, 99), "roman2": rng.choice(["I", "V", "X", "XX", "LI"]),
+            "roman3": rng.choice(["II", "III", "IV", "V", "VIII"]),
+            "three": rng.randint(100, 999), "seven": f"{rng.randint(0, 9999999):07d}", "two": rng.randint(2, 99),
+            "serial": "".join(rng.choice("0123456789ABCDEFX") for _ in range(16)),
+            "tool": rng.choice(["vox", "piper", "ruff", "flask", "numpy"]),
+            "version": f"{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}",
+            "VAR": rng.choice(["VOX_HOME", "TOOL_PATH", "DATA_DIR"]), "rc": rng.choice(["bashrc", "zshrc", "profile"]),
+            "hex": f"{rng.getrandbits(32):08X}", "byte": rng.randint(0, 255), "port": rng.choice([22, 443, 8080, 5432]),
+            "mac": ":".join(f"{rng.getrandbits(8):02X}" for _ in range(6)),
+            "roman": rng.choice(["II", "III", "IV", "VI", "IX", "XII", "XIV"]),
+            "king": rng.choice(["Henry", "Louis", "George", "Charles"]), "pct": rng.randint(2, 60),
+            "width": rng.choice([1920, 2560, 3840]), "height": rng.choice([1080, 1440, 2160]),
+            "ratio": rng.choice(["16:9", "4:3", "21:9"]), "key": rng.choice("TPKN"),
+            "user": rng.choice(["maria", "devops", "sam", "lee"]), "airline": rng.choice(["UA", "BA", "DL", "LH"]),
+            "cidr": rng.choice([16, 24, 28]),
+        }  # fmt: skip
+        sentence = rng.choice(_FORMS).format(**fields)
+        if rng.random() < 0.05:
+            sentence = f"\n\n{rng.randint(1, 9)}. {sentence}\n"
+        parts.append(sentence)
+        count += len(sentence.split())
+    return " ".join(parts)
+
+
 def best_ms(fn: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):

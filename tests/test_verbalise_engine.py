@@ -13,14 +13,16 @@ from hypothesis import strategies as st
 from num2words import num2words
 
 from tests.test_verbalise import _NUMERIC, TABLES
+from tests.test_verbalise_classes import TABLES as MORE_TABLES
 from tests.text_strategies import PROPERTY
 from vox.text.verbalise import ORDER, Verbaliser, en_numbers, warm
-from vox.text.verbalise.engine import _uncaptured, choice
-from vox.text.verbalise.firsts import may_start
+from vox.text.verbalise.firsts import may_follow, may_start
+from vox.text.verbalise.places import DIGITS, LOWER_CASE, RUN_OF, UPPER_CASE, choice, uncaptured
 
 _RULES = Verbaliser()._rules
 assert _RULES is not None
 _SAMPLES = [text for table in TABLES.values() for case in table for text in case] + _NUMERIC
+_MORE_SAMPLES = [text for table in MORE_TABLES.values() for case in table for text in case]
 
 
 def _reference(n: int, to: str) -> str:
@@ -43,7 +45,7 @@ def test_a_rule_is_tried_wherever_it_can_match(name: str) -> None:
     """may_start (read from the parsed pattern) never refuses a place where the rule's pattern matches."""
     rule = next(r for r in _RULES.rules if r.name == name)
     pattern, test = re.compile(rule.pattern), may_start(rule.pattern)
-    for text in _SAMPLES:
+    for text in _SAMPLES + _MORE_SAMPLES:
         for at in range(len(text)):
             m = pattern.match(text, at)
             if m and m.end() > at:
@@ -58,7 +60,7 @@ def test_may_start_reads_classes_cases_and_optional_parts() -> None:
 @pytest.mark.parametrize("name", ORDER)
 def test_an_alternation_without_groups_matches_what_the_rule_matches(name: str) -> None:
     rule = next(r for r in _RULES.rules if r.name == name)
-    own, bare = re.compile(rule.pattern), re.compile(_uncaptured(rule.pattern))
+    own, bare = re.compile(rule.pattern), re.compile(uncaptured(rule.pattern))
     assert bare.groups == 0
     for text in _SAMPLES:
         for at in range(len(text)):
@@ -80,5 +82,30 @@ def test_a_word_trie_matches_what_the_longest_first_alternation_matches(words: s
 
 def test_warm_compiles_the_usual_places() -> None:
     warm("en")
-    assert all(c in _RULES._at for c in "0Aa.$#")
+    assert all(c in _RULES._at for c in ".$#")
+    assert all((bucket[0], follow) in _RULES._at for bucket in (DIGITS, UPPER_CASE, LOWER_CASE)
+               for follow in ("", " ", ".", ",", "%", "a"))  # fmt: skip
     warm("de")  # no tables: nothing to do, no error
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_a_rule_is_tried_wherever_what_follows_a_run_lets_it_match(name: str) -> None:
+    """may_follow (read from the parsed pattern) never leaves a rule out of the alternation for a place whose
+    run of digits or letters is followed by a character the rule's match goes on with."""
+    k = next(i for i, r in enumerate(_RULES.rules) if r.name == name)
+    pattern = re.compile(_RULES.rules[k].pattern)
+    for text in _SAMPLES + _MORE_SAMPLES:
+        for at in range(len(text)):
+            m = pattern.match(text, at)
+            run = RUN_OF.get(text[at])
+            if m and m.end() > at and run is not None:
+                end = run[1].match(text, at).end()
+                found = _RULES._rules_at((text[at], text[end : end + 1]))
+                assert found is not None and k in found[1], (name, text, at)
+
+
+def test_may_follow_reads_runs_lookaheads_and_optional_parts() -> None:
+    follows = may_follow(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:%|km)(?=\s|$)", str.isdecimal)
+    assert [c for c in " .%kx:" if follows(c)] == list(" .%k")
+    assert may_follow(r"\d+", str.isdecimal)("")  # it may end inside the run: anything may follow
+    assert not may_follow(r"\d+(?=[ap]m)", str.isdecimal)(" ")

@@ -83,9 +83,15 @@ class Chunking:
 
 @dataclass
 class Text:
-    date_order: str = "month-first"
-    """month-first | day-first: how an all-number date whose order is ambiguous ("03/04/2025") is read, and
-    how dates are said ("April third" or "the third of April")."""
+    date_order: str = "auto"
+    """auto | month-first | day-first: how an all-number date whose order is ambiguous ("03/04/2025") is read,
+    and how dates are said ("April third" or "the third of April"); auto: as the reply's language says (en and
+    en-US month-first, en-GB day-first)."""
+
+    @property
+    def day_first(self) -> bool | None:
+        """date_order for the verbaliser: None where the language decides."""
+        return {"month-first": False, "day-first": True}.get(self.date_order)
 
 
 @dataclass
@@ -313,7 +319,8 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         ("books.max_source_mb", 1 <= cfg.books.max_source_mb <= 1024, f"{k} 1 and 1024"),
         ("books.format", cfg.books.format in ("m4b", "mp3", "wav", "flac"), "must be m4b, mp3, wav or flac"),
         ("books.loudness_lufs", -40.0 <= cfg.books.loudness_lufs <= -10.0, f"{k} -40 and -10"),
-        ("text.date_order", cfg.text.date_order in ("month-first", "day-first"), "must be month-first or day-first"),
+        ("text.date_order", cfg.text.date_order in ("auto", "month-first", "day-first"),
+         "must be auto, month-first or day-first"),
         ("serve.replicas", 0 <= cfg.serve.replicas <= 256, f"{k} 0 and 256"),
         ("serve.gpus_per_replica", 0 < cfg.serve.gpus_per_replica <= 8, f"{k} 0 and 8"),
         ("serve.cpus_per_replica", 0 < cfg.serve.cpus_per_replica <= 256, f"{k} 0 and 256"),

@@ -89,7 +89,7 @@ class Runtime(VoiceVerbs, BookVerbs, ListeningVerbs):
         it takes it (vox/reply/pacing.py)."""
         c = self.config.chunking
         opening = self.engines.capabilities().opens_with_clause
-        day_first = self.config.text.date_order == "day-first"
+        day_first = self.config.text.day_first
         return speech_text.SpeechPlanner(None, c.max_chars, c.first_chunk_chars, opening,
                                          lang=lang or self.config.engine.lang,
                                          verbaliser=partial(Verbaliser, day_first=day_first))  # fmt: skip

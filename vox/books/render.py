@@ -149,7 +149,7 @@ class ChapterRenderer:
         from vox.text.verbalise import Verbaliser
 
         cfg = self.runtime.config
-        day_first = cfg.text.date_order == "day-first"
+        day_first = cfg.text.day_first
         size = min(PIECE_CHARS, cfg.chunking.max_chars)
         return speech_text.SpeechPlanner(GROUP, size, size, False,
                                          lang=self.options.lang or cfg.engine.lang,

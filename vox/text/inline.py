@@ -3,7 +3,9 @@
 Every token is rewritten on its own (no construct is matched across spaces), which is what lets the
 markdown layer stream: a token is final once the space after it has arrived. Emphasis, link targets,
 inline-code ticks, footnote marks, HTML tags and emoji go; a link keeps its text, a bare URL becomes its
-host name, an escaped character stays itself.
+host name (and a repository's owner and name: "github.com/owner/name"), an escaped character stays itself.
+Inside a code span (which may run over several tokens: the caller carries the open backticks from one to the
+next) every character is kept as written, and the verbaliser is told where it is (``spoken_code_token``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ _HTML_TAG = re.compile(
 )
 _URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"`]+", re.IGNORECASE)
 _MARKS = frozenset("*_[]#")
+_REPOSITORY = re.compile(r"/[\w.-]+/[\w.-]+/?")
+"""A path of exactly two parts: a repository's owner and name (GitHub, GitLab, Hugging Face ...)."""
+_TICKS = re.compile(r"`+")
+_CODE_BASE = 0x100000  # a code span's characters sit in a private plane while the token is rewritten
+_CODED = re.compile("[\U00100000-\U0010ffff]+")
 _EMOTICON = re.compile(r"[:;=]['-]?[()DPp/\\|]|<3")
 
 
@@ -50,10 +57,13 @@ def _host(m: re.Match[str]) -> str:
             closed -= 1
         end -= 1
     url, tail = url[:end], url[end:]
-    authority = re.split(r"[/?#]", re.sub(r"^[a-z]+://", "", url, flags=re.IGNORECASE), maxsplit=1)[0]
+    authority, *rest = re.split(r"([/?#])", re.sub(r"^[a-z]+://", "", url, flags=re.IGNORECASE), maxsplit=1)
     host = authority.rsplit("@", 1)[-1].split(":")[0]
     if host.lower().startswith("www."):
         host = host[4:]
+    path = "".join(rest)
+    if _REPOSITORY.fullmatch(path):  # "github.com/owner/name": the name is the point
+        host += path.rstrip("/")
     return host + tail
 
 
@@ -69,7 +79,7 @@ def _strip_marks(tok: str) -> str:
     while not tok[b - 1].isalnum():
         b -= 1
     core = tok[a:b]
-    keep = "#" if core[:1].isdigit() else ""  # "#42" is a number, not a heading mark
+    keep = "#" if tok[a - 1 : a] == "#" else ""  # "#42", "#general": a number or a hashtag, not a heading
     lead = "".join(ch for ch in tok[:a].replace("![", "[").replace("~~", "") if ch not in _MARKS or ch == keep)
     trail = tok[b:].replace("~~", "")
     trail = "".join(ch for ch in trail if ch not in _MARKS or (ch == "]" and "[" in core))
@@ -90,6 +100,34 @@ def spoken_token(tok: str) -> str:
     tok = _URL.sub(_host, tok.replace("`", ""))
     tok = " ".join(_strip_marks(part) for part in tok.split())
     return _UNESCAPE.sub(lambda m: chr(ord(m.group(0)) - _ESC_BASE), tok).strip()
+
+
+def spoken_code_token(tok: str, ticks: str) -> tuple[str, list[tuple[int, int]], str]:
+    """A token with backticks, or inside a code span that ``ticks`` (the backticks that opened it, "" for
+    none) left open: (what is said, where the code is in it, the backticks still open after it). A code
+    span's characters are kept exactly as written (no emphasis, link or URL rule touches them); the rest of
+    the token is said as spoken_token says it. A span closes at a run of as many backticks as opened it."""
+    parts: list[str] = []
+    pos = 0
+    for run in _TICKS.finditer(tok):
+        part = tok[pos : run.start()]
+        parts.append(_coded(part) if ticks else _CODED.sub("", part))
+        if not ticks:
+            ticks = run.group()
+        elif run.group() == ticks:
+            ticks = ""
+        else:  # a shorter or longer run inside the span is code
+            parts.append(_coded(run.group()))
+        pos = run.end()
+    parts.append(_coded(tok[pos:]) if ticks else _CODED.sub("", tok[pos:]))
+    said = spoken_token("".join(parts))
+    code = [m.span() for m in _CODED.finditer(said)]
+    return _CODED.sub(lambda m: "".join(chr(ord(c) - _CODE_BASE) for c in m.group()), said), code, ticks
+
+
+def _coded(text: str) -> str:
+    """text moved into the private plane (characters beyond the first plane, emoji, are left out)."""
+    return "".join(chr(_CODE_BASE + ord(c)) for c in text if ord(c) < 0x10000)
 
 
 _LOOK = 256  # how far past a removed stretch (a link target, a URL's scheme) aligned() looks for what follows

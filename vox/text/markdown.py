@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from vox.text.chars import CJK_CHAR, need_str
-from vox.text.inline import aligned, spoken_token
+from vox.text.inline import aligned, spoken_code_token, spoken_token
 from vox.text.spans import Segment
 from vox.text.tags import LONGEST, TAG_PATTERN, may_be_tag
 
@@ -39,9 +39,10 @@ _FENCE_CLOSE = re.compile(r"[ \t>]*(`{3,}|~{3,})\s*")
 _TASK_BOX = re.compile(r"\[[ xX]\](?:[ \t]|$)")
 _TABLE_CELL = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r"\s*:?-*:?\s*")
-_CJK_CUT = re.compile(r"[。！？｡][。！？｡!?]*[\"'”’»)\]}」』】〉》*_`]*(?=[^\s。！？｡!?])")
-"""After a Chinese or Japanese sentence end that more text follows with no space: a word boundary there (said
-with no space), so a streamed reply in those languages is released sentence by sentence, not at its end."""
+_CJK_CUT = re.compile(r"[。！？｡][。！？｡!?]*[\"'”’»)\]}」』】〉》*_`]*(?=[^\s。！？｡!?\"'”’»)\]}」』】〉》*_`])")
+"""After a Chinese or Japanese sentence end (and its closing marks) that more text follows with no space: a word
+boundary there (said with no space), so a streamed reply in those languages is released sentence by sentence,
+not at its end. A closing mark is never what follows: streamed, it may be the first of several."""
 _NONSEP_RUN = re.compile(r"[^\s\x00-\x08\x0e-\x1f\x7f-\x9f\u200b]+")
 _ENDS = re.compile(r"[.!?…‽。！？][\"'”’»)\]}」』]*$")
 _GLUED = re.compile(r"[.,;:!?…‽。！？，、]+")  # punctuation that lost its word ("job 🎉!") joins the last
@@ -151,6 +152,8 @@ class MarkdownStream:
         self._last = ""  # the last token said in the current block
         self._glue = False  # the next token follows a CJK sentence end inside a word: no space before it
         self._last_end = 0  # where the last text said came from ends: added text is anchored there
+        self._ticks = ""  # the backticks of a code span still open in this line
+        self._code: list[tuple[int, int]] | None = None  # where the token being said holds code
 
     def feed(self, delta: str) -> str:
         return "".join(self._run(need_str(delta, "delta")))
@@ -172,6 +175,7 @@ class MarkdownStream:
                 self._progress(out, True)
                 self._line_start += len(self._line) + 1
                 self._line, self._kind, self._cur, self._seen, self._wait = "", "", 0, 0, 0
+                self._ticks = ""
             else:
                 self._progress(out, False)
         return out
@@ -249,7 +253,7 @@ class MarkdownStream:
                     cut = _CJK_CUT.search(line, a, b)
                     b = cut.end() if cut else b
                     raw = line[a:b]
-                    emit(spoken_token(raw), out, at + a, at + b, raw)
+                    emit(self._said(raw) if self._ticks or "`" in raw else spoken_token(raw), out, at + a, at + b, raw)
                     self._glue = cut is not None
                 m = _NONSEP_RUN.search(line, b)
             self._cur = self._seen = n
@@ -273,7 +277,7 @@ class MarkdownStream:
             cut = _CJK_CUT.search(line, j, e.start() if e else n)
             if cut is not None:
                 raw = line[j : cut.end()]
-                self._emit(spoken_token(raw), out, at + j, at + cut.end(), raw)
+                self._emit(self._said(raw), out, at + j, at + cut.end(), raw)
                 self._glue = True
                 i = self._seen = cut.end()
                 continue
@@ -281,8 +285,16 @@ class MarkdownStream:
                 self._cur, self._seen = j, n
                 return
             raw = line[j : e.start()]
-            self._emit(spoken_token(raw), out, at + j, at + e.start(), raw)
+            self._emit(self._said(raw), out, at + j, at + e.start(), raw)
             i = self._seen = e.start()
+
+    def _said(self, raw: str) -> str:
+        """A token as said; where it holds code (a code span's part) is left in self._code for _emit."""
+        if self._ticks or "`" in raw:
+            said, code, self._ticks = spoken_code_token(raw, self._ticks)
+            self._code = code or None
+            return said
+        return spoken_token(raw)
 
     def _table(self, out: list) -> None:
         """A table row is said as its cells' text, "Alice, 30."; a delimiter row says nothing."""
@@ -299,8 +311,10 @@ class MarkdownStream:
             cell = row[pos:end]
             if not _DELIMITER_CELL.fullmatch(cell):
                 words = []
+                self._ticks = ""  # a code span ends with its cell
                 for w in _NONSEP_RUN.finditer(cell):
-                    said = spoken_token(w.group())
+                    said = self._said(w.group())
+                    self._code = None  # a table is said cell by cell, not as code
                     if said:
                         words.append((said, w.group(), at + pos + w.start()))
                 if words:
@@ -315,6 +329,7 @@ class MarkdownStream:
 
     def _emit(self, tok: str, out: list, start: int, end: int, raw: str | None) -> None:
         """Say tok, made from raw at start (or, when raw is None, added for original[start:end])."""
+        self._code = None
         if not tok:
             return
         glue, self._glue = self._glue, False
@@ -345,7 +360,12 @@ class MarkdownStream:
 class MarkdownSegments(MarkdownStream):
     """MarkdownStream giving segments (text, source start, source end) instead of a string: feed(delta)
     and flush() return lists whose texts add up to what MarkdownStream would give. Offsets count from the
-    start of the whole text fed since the last flush()."""
+    start of the whole text fed since the last flush(). ``take_code()`` says where the segments just given
+    hold code (a code span's characters), for the verbaliser to read them as code."""
+
+    def __init__(self, *, eager: bool = False) -> None:
+        super().__init__(eager=eager)
+        self._code_marks: list[tuple[int, list[tuple[int, int]]]] = []
 
     def feed(self, delta: str) -> list[Segment]:  # type: ignore[override]
         return self._run(need_str(delta, "delta"))
@@ -353,17 +373,25 @@ class MarkdownSegments(MarkdownStream):
     def flush(self) -> list[Segment]:  # type: ignore[override]
         return self._finish()
 
+    def take_code(self) -> list[tuple[int, list[tuple[int, int]]]]:
+        """Where the segments of the last feed() or flush() hold code: (the index of a token's first segment,
+        the ranges of code in that token's text), in order."""
+        marks, self._code_marks = self._code_marks, []
+        return marks
+
     def _emit(self, tok: str, out: list, start: int, end: int, raw: str | None) -> None:
+        code, self._code = self._code, None
         if not tok:
             return
         glue, self._glue = self._glue, False
         last = self._last_end
+        plain = raw is tok and code is None and tok[-1] not in ",;:"  # the usual word, said as written
         if self._open:
             if self._held:
                 out.append((self._held, *self._held_at))
                 self._held = ""
             if not glue and (tok[0] not in _GLUED_START or not _GLUED.fullmatch(tok)):
-                if raw is tok and tok[-1] not in ",;:":  # the usual word, said as written, after a space
+                if plain:  # after a space
                     out += ((" ", last, last), (tok, start, end))
                     self._last, self._last_end = tok, end
                     return
@@ -371,7 +399,7 @@ class MarkdownSegments(MarkdownStream):
         elif self._blocks and not self._eager:
             out.append(("\n", last, last))
         self._held = ""
-        if raw is tok and tok[-1] not in ",;:":  # the usual word, said as written
+        if plain:
             out.append((tok, start, end))
             self._last, self._last_end, self._open = tok, end, True
             return
@@ -384,6 +412,8 @@ class MarkdownSegments(MarkdownStream):
             if len(text) > 1:
                 segments.append((text[:-1], s, e - 1 if linear else e))
         if tok:
+            if code is not None:  # the verbaliser reads these characters as code
+                self._code_marks.append((len(out), [(a, min(b, len(tok))) for a, b in code if a < len(tok)]))
             out += segments
             self._last = tok
             self._last_end = segments[-1][2]

@@ -10,6 +10,10 @@ One planner per reply. Its stages, each replaceable alone:
                         a piece that grew past its limit is cut again (verbalise/)
     Groups              chunks: static grouping, or the caller's with take()
 
+The markdown stage also says where code spans are (``take_code``); the planner keeps them as ranges of the
+speech text and hands each piece the ones inside it, so the verbaliser reads "~/.bashrc" in a code span as
+code and "~4%" in prose as words.
+
 Verbalisation runs per piece, after the scanner: the scanner decides sentence ends on the text as written
 (its abbreviation tables), and a piece's spoken form depends on the piece alone, so feed()/end() give the
 same chunks (texts and offsets) as plan() however the reply is cut into deltas. With verbaliser=None the
@@ -19,8 +23,10 @@ speech_chunks(normalize_for_speech(reply), ...)) for the same settings.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import replace
+from itertools import accumulate
 
 from vox.text.abbreviations import for_language
 from vox.text.chars import need_count, need_str, speakable
@@ -94,6 +100,8 @@ class SpeechPlanner:
         self._verbaliser = self._new_verbaliser(self.lang) if self._new_verbaliser else None
         self._scanner = Scanner(self._abbreviations, spans=True)
         self._map = OffsetMap()
+        self._code: list[tuple[int, int]] = []  # code spans: ranges of the speech text, in order
+        self._code_ends: list[int] = []
         self._cutter = Cutter(self.max_chars, self.first_chunk_chars, self.opening_clause)
         self._groups = Groups(self.group_size, self.max_chars)
         self.sentences: list[Piece] = []
@@ -158,8 +166,35 @@ class SpeechPlanner:
 
     def _speech(self, segments: list[Segment]) -> list[Sentence]:
         """Sentences completed by more speech text."""
+        base = self._map.length
         text = self._map.add(segments)
+        marks = self._markdown.take_code()
+        if marks:
+            at = list(accumulate((len(seg[0]) for seg in segments), initial=base))
+            for k, ranges in marks:
+                self._code += [(at[k] + a, at[k] + b) for a, b in ranges]
+            self._code_ends = [b for _, b in self._code]
         return self._scanner.push(text) if text else []
+
+    def _code_in(self, where: list[int] | None, at: int, i: int, j: int) -> list[tuple[int, int]]:
+        """The code spans inside the piece s[i:j] of a sentence at speech offset at (where: see _collapsed),
+        as ranges of the piece."""
+        if not self._code:
+            return []
+        first = at + (i if where is None else where[i])
+        last = at + (j if where is None else where[j - 1] + 1)
+        out = []
+        for k in range(bisect_right(self._code_ends, first), len(self._code)):
+            a, b = self._code[k]
+            if a >= last:
+                break
+            if where is None:
+                a, b = max(a - at, i), min(b - at, j)
+            else:
+                a, b = bisect_left(where, a - at, i, j), bisect_left(where, b - at, i, j)
+            if a < b:
+                out.append((a - i, b - i))
+        return out
 
     def _chunks(self, sentences: list[Sentence]) -> list[Chunk]:
         out: list[Chunk] = []
@@ -203,7 +238,8 @@ class SpeechPlanner:
         ``continues``: the piece ends inside its sentence (see Piece.continues); pieces cut from it here do."""
         if self._verbaliser is None:
             return [self._piece(s, where, at, i, j, sentence, continues=continues)]
-        segments = self._verbaliser.segments(s[i:j])
+        code = self._code_in(where, at, i, j)
+        segments = self._verbaliser.segments(s[i:j], code)
         if len(segments) == 1 and segments[0][0] == s[i:j]:  # nothing to rewrite: the usual piece
             return [self._piece(s, where, at, i, j, sentence, continues=continues)]
         said = "".join([seg[0] for seg in segments])

@@ -34,6 +34,7 @@ _DIGIT = re.compile(r"\d")
 _SPACE = re.compile(r"\s")
 _ACRONYM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]|ph\.d")
 _MARKER = re.compile(r"(\d{1,3}|[A-Za-z])(\.\)|\.|\))\s")
+_ROMAN_WORD = re.compile(r"[IVXLCDM]{2,}|[VXLCDM]")
 _MARKER_WORD = re.compile(r"\d{1,3}|[A-Za-z]|[ivx]{1,4}|[IVX]{1,4}")
 
 Sentence = tuple[str, int, int]
@@ -210,6 +211,15 @@ class Scanner:
             k += 1
         return buf[k:p]
 
+    def _roman(self, t: int) -> bool:
+        """Whether the word at t is a Roman numeral ("IV", "XII"), as a numbered abbreviation's number ("I"
+        alone is not: "No. I think so." is two sentences)."""
+        m = _LETTERS.match(self.buf, t)
+        k = m.end() if m else t
+        if k >= self.n and not self.final:
+            raise _NeedMore
+        return _ROMAN_WORD.fullmatch(self.buf, t, k) is not None
+
     def _starter(self, t: int) -> bool:
         """Whether the word at t usually begins a sentence ("The", "How"), and is not an initial ("A.")."""
         m = _LETTERS.match(self.buf, t)
@@ -375,6 +385,8 @@ class Scanner:
         if nc.isdigit():  # "p. 55", "Jan. 5", "U.S. 2020"
             known = key in abbr.before_number
             return not (single or acronym or known)
+        if key in abbr.numbered and self._roman(t):  # "Vol. IV", "Ch. XII"
+            return False
         if key in abbr.times:  # "at 6 p.m. Mr. Smith ..." ends, a fronted "At 5 a.m. Mr. Smith went" does not
             w = self._first_word(p)
             return not (p - w < 40 and abbr.fronted_time.fullmatch(self.buf, w, p))

@@ -10,16 +10,25 @@ One module per rule family, each a table of (pattern -> spoken form) rules, trie
 first that matches at a place wins; ``ORDER`` below):
 
     words.py      paralinguistic tags kept verbatim, fixed phrases ("24/7"), abbreviations ("Dr.", "e.g."),
-                  dotted initialisms ("U.S."), initials; later Roman numerals, capitals ("FBI", "NASA"),
-                  words glued to numbers ("mp3", "H2O"), symbols ("&", "+")
-    code.py       emails, phone numbers, versions, "#42"; later dotted names and URLs' hosts, paths, flags,
-                  snake_case and camelCase identifiers
+                  dotted initialisms ("U.S."), initials; later Roman numerals ("Vol. III", "Henry VIII"),
+                  capitals ("FBI", "NASA"), words glued to numbers ("mp3", "H2O", "A380")
+    addresses.py  house numbers, street types ("Pkwy"), directions, state codes and ZIP codes, postcodes
+    ids.py        phone numbers, hexadecimal codes, MAC and IPv6 addresses, a host's port, order and tracking
+                  numbers and serials in groups, flight numbers, IP addresses
+    code.py       emails, versions, "#42"; later environment variables, dotted names and repository paths,
+                  paths and dotfiles, flags, snake_case and camelCase identifiers
+    symbols.py    keyboard shortcuts, symbols before a number ("~4%", ">10%"), alone ("="), glued between
+                  words ("R&D", "Mon–Fri"), hashtags, @mentions
     dates.py      dates, decades, times of day, durations
     numbers.py    money, percentages, units, dimensions, ratios, ranges, fractions, ordinals, numbers
-    engine.py     the rule engine: where rules are tried, segments with source ranges; firsts.py says
-                  which characters each rule can start with
-    language.py   a language: its tables (en.py) and number words (en_numbers.py for English, num2words
-                  for the others)
+    code_reading.py  a token inside a code span, read as a developer reads code aloud (not a rule: the
+                  markdown stage says where code is, and the engine hands it each token there)
+    engine.py     the rule engine: segments with source ranges, what a rule said kept for the next time;
+                  places.py says where rules are tried (the tokens that need one, and at a place only the
+                  rules firsts.py finds can start there and go on with what follows its run of digits or
+                  letters)
+    language.py   a language and its locales: tables (en.py, en_more.py; en_gb.py changes what British
+                  English says differently) and number words (en_numbers.py for English, num2words for others)
 
 Said once means said: a piece whose rewrite left something a rule would take ("0:0x0" -> "zero to zero
 x0") is said again until nothing changes (``Verbaliser.segments``), so no digit is ever left and saying
@@ -32,34 +41,42 @@ names into xx.py, register it in language.py, and give it table tests like tests
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
 
-from vox.text.verbalise import code, dates, numbers, words
+from vox.text.verbalise import addresses, code, code_reading, dates, ids, numbers, symbols, words
 from vox.text.verbalise.engine import Rules, Segment
 from vox.text.verbalise.language import Language, for_language
 
 ORDER = (
-    "tag", "special", "email", "weekday", "month day", "month year", "abbreviation", "dotted initialism",
-    "initial", "iso date", "numeric date", "day month", "decade", "hour range", "clock", "hour", "glued duration",
-    "phone", "version", "dotted number", "hash number", "cents", "currency before", "code before",
-    "currency after", "percent", "dimensions", "unit", "ratio", "range", "fraction", "vulgar fraction",
-    "slashed numbers", "ordinal", "negative", "scaled", "glued", "number", "dotted name", "path", "flag",
-    "snake case", "camel case", "roman", "capitals", "symbol", "ampersand", "about", "power", "per", "point",
-    "digits",
+    "tag", "special", "email", "shortcut", "weekday", "month day", "month year", "abbreviation", "dated abbreviation",
+    "abbreviation before a name", "abbreviation before a number", "abbreviation in context", "street type",
+    "address unit", "dotted initialism", "direction", "initial", "state zip", "state", "postcode", "house number",
+    "hex", "mac", "ipv6", "host port", "iso date", "numeric date", "day month", "decade", "hour range", "ratio",
+    "clock", "hour", "glued duration", "phone", "dashed id", "long id", "flight", "version", "dotted number",
+    "hash number", "cents", "currency before", "code before", "currency after", "before number", "percent",
+    "dimensions after a", "dimensions", "unit after a", "unit", "range", "fraction", "vulgar fraction",
+    "slashed numbers", "ordinal", "negative", "scaled", "glued", "number", "variable", "dotted name", "path", "flag",
+    "snake case", "camel case", "hashtag", "mention", "roman", "capitals", "symbol", "glued symbol", "power", "per",
+    "point", "digits",
 )  # fmt: skip
 """Which rule wins where several match at one place: the more specific first."""
 
 
 @lru_cache(maxsize=8)
 def _rules(language: Language) -> Rules:
-    by_name = {r.name: r for module in (words, code, dates, numbers) for r in module.rules(language)}
+    modules = (words, addresses, ids, code, symbols, dates, numbers)
+    by_name = {r.name: r for module in modules for r in module.rules(language)}
     if set(by_name) != set(ORDER):
         raise RuntimeError(f"rules without a place in ORDER, or ORDER naming none: {set(by_name) ^ set(ORDER)}")
     t = language.t
     names = frozenset(t.MONTHS) | {k.capitalize() for k in [*t.MONTH_ABBREVIATIONS, *t.WEEKDAYS]}
     abbreviations = frozenset([*t.ABBREVIATIONS, *t.MONTH_ABBREVIATIONS, *t.WEEKDAYS])
-    return Rules([by_name[name] for name in ORDER], language, names, abbreviations)
+    wanted = frozenset([*t.STREETS, *t.UNITS_IN_ADDRESSES, *(d for d in t.DIRECTIONS if len(d) > 1), *t.MODIFIERS])
+    numbered = frozenset(w.capitalize() for w in t.ROMAN_AFTER if w.isalpha()) | t.REGNAL_NAMES
+    return Rules([by_name[name] for name in ORDER], language, names, abbreviations, wanted, numbered,
+                 code_reading.reader(language))  # fmt: skip
 
 
 _AGAIN = 3
@@ -141,32 +158,35 @@ def tidy(segments: list[Segment]) -> list[Segment]:
 class Verbaliser:
     """The verbalisation of one reply's pieces in one language (identity where the language has no tables).
 
-    ``day_first``: an all-number date whose order is ambiguous ("03/04/2025") is day-first, and dates are
-    said "the fourth of March"; the default is month-first ("April third"), as in the US.
+    ``lang``: a language, or a locale where its readings differ ("en-GB": en_gb.py). ``day_first``: an
+    all-number date whose order is ambiguous ("03/04/2025") is day-first, and dates are said "the fourth of
+    March"; None: as the locale says (month-first, "April third", in the US; day-first in the UK).
     """
 
-    def __init__(self, lang: str = "en", *, day_first: bool = False) -> None:
+    def __init__(self, lang: str = "en", *, day_first: bool | None = None) -> None:
         self.lang = lang
-        self.day_first = bool(day_first)
         language = for_language(lang)
+        self.day_first = bool(language.t.DAY_FIRST if day_first is None and language else day_first)
         self._rules = _rules(language) if language is not None else None
 
-    def segments(self, text: str) -> list[Segment]:
+    def segments(self, text: str, code: Sequence[tuple[int, int]] = ()) -> list[Segment]:
         """What a piece (single spaces, no space at its ends) is said as: segments (spoken, start, end) over
-        text, in order, covering it; joined they have single spaces too.
+        text, in order, covering it; joined they have single spaces too. ``code``: the ranges of text inside
+        a code span (the markdown stage knows them), in order: read as a developer reads code aloud.
 
         Said once means said: where a rewrite is glued to text kept as written ("0:0x0" -> "zero to zero x0"),
         the result is said again (at most a few times) until saying it changes nothing, with each segment
         mapped back to the text it came from."""
         if self._rules is None or not text:
             return [(text, 0, len(text))]
-        segments, unsettled = self._rules.segments(text, self.day_first)
-        segments = tidy(segments)
+        segments, unsettled, untidy = self._rules.segments(text, self.day_first, code)
+        if untidy:
+            segments = tidy(segments)
         for _ in range(_AGAIN):
             if not unsettled:
                 break
             said = "".join(seg[0] for seg in segments)
-            again, unsettled = self._rules.segments(said, self.day_first)
+            again, unsettled, _ = self._rules.segments(said, self.day_first)
             if len(again) == 1 and again[0][0] == said:
                 break
             segments = compose(text, segments, tidy(again))
@@ -184,7 +204,7 @@ def warm(lang: str = "en") -> None:
         _rules(language).warm()
 
 
-def verbalise(text: str, lang: str = "en", *, day_first: bool = False) -> str:
+def verbalise(text: str, lang: str = "en", *, day_first: bool | None = None) -> str:
     """``text`` (one sentence, or part of one) as it is said; see Verbaliser."""
     return Verbaliser(lang, day_first=day_first).say(" ".join(text.split()))
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, choice, spaced
+from vox.text.verbalise.engine import Context, Rule, spaced
 from vox.text.verbalise.language import Language
 from vox.text.verbalise.numbers import is_year
+from vox.text.verbalise.places import choice
 
 _AMPM = r"([AaPp])\.?[Mm](?:\.|\b)"
 _ORD = r"(?:st|nd|rd|th)?"
@@ -94,7 +95,7 @@ def rules(lang: Language) -> list[Rule]:
         return f"{t.MONTHS[month_number(lang, m.group(1)) - 1]} {lang.year(int(m.group(2)))}"
 
     def weekday(m: re.Match[str], ctx: Context) -> str:
-        return t.WEEKDAYS[(m.group(1) or m.group(2)).lower()]
+        return t.WEEKDAYS[next(g for g in m.groups() if g).lower()]
 
     def decade(m: re.Match[str], ctx: Context) -> str:
         century, tens, short = m.group(1), m.group(2), m.group(3) or m.group(4)
@@ -129,7 +130,8 @@ def rules(lang: Language) -> list[Rule]:
     return [
         Rule("iso date", r"(?<![\w./-])(\d{4})-(\d{2})-(\d{2})(?![\w/-]|\.\d)", iso),
         Rule("numeric date", r"(?<![\w./-])(\d{1,2})([/.])(\d{1,2})([/.])(\d{4}|\d{2})(?![\w/-]|\.\d)", numeric),
-        Rule("weekday", rf"\b({t.WEEKDAY_PATTERN})\.?(?=,?\s+(?:{month}|\d))|\b({t.WEEKDAY_AT_END})(?=,$)", weekday),
+        Rule("weekday", rf"\b({t.WEEKDAY_PATTERN})\.?(?=,?\s+(?:{month}|\d))|\b({t.WEEKDAY_AT_END})(?=,$)"
+             rf"|\b({t.WEEKDAY_PATTERN})(?=[–-]{t.WEEKDAY_PATTERN})|(?<=[a-z][–-])({t.WEEKDAY_PATTERN})", weekday),
         Rule("month day", rf"\b({month})\.?\s+(\d{{1,2}}){_ORD}(?![\d:.,]\d|\w)(?:,?\s+(\d{{4}})(?![\w.]\d|\w))?",
              month_first),
         Rule("day month", rf"(?<![\w.,])(\d{{1,2}}){_ORD}\s+(?:of\s+)?({month})\.?(?:,?\s+(\d{{4}})(?!\w|[.,]\d))?",

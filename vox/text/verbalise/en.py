@@ -1,13 +1,16 @@
 """English: the words the rules say, as tables (the rules themselves are language-neutral patterns).
 
 US usage, to match the default voice (Joe, en_US): no "and" inside numbers, "March fifteenth" for dates
-unless the reply's date order is day-first. To add a language, write ``xx.py`` with the same names and add
-it in ``language.py``; the number words come from num2words in that language.
+unless the reply's date order is day-first, "zero" in a phone number, a house number in pairs ("1234 Elm St"
+is "twelve thirty-four Elm Street"). British usage (en-GB and the other day-first Englishes) is en_gb.py,
+which changes only what differs. To add a language, write ``xx.py`` with the same names and add it in
+``language.py``; the number words come from num2words in that language. Addresses, keys and code: en_more.py.
 """
 
 from __future__ import annotations
 
 import vox.text.verbalise.en_numbers as en_numbers
+from vox.text.verbalise.en_more import *  # noqa: F403 (addresses, keys, code: their own module, same names)
 
 NUMBER_WORDS = en_numbers
 """Number words: cardinal, ordinal and year (languages without one use num2words)."""
@@ -20,8 +23,16 @@ WORDS = {
     "backslash": "backslash", "am": "a m", "pm": "p m", "oclock": "o'clock", "hundred": "hundred", "oh": "oh",
     "degrees": "degrees", "over": "over", "plus": "plus", "hour": "hour", "hours": "hours", "minute": "minute",
     "minutes": "minutes", "second": "second", "seconds": "seconds", "day": "day", "days": "days", "week": "week",
-    "weeks": "weeks", "a": "a", "power": "to the power of",
+    "weeks": "weeks", "a": "a", "power": "to the power of", "hex": "hex", "underscore": "underscore",
+    "dunder": "dunder", "hashtag": "hashtag", "caret": "caret", "star": "star", "dollar": "dollar",
 }  # fmt: skip
+DAY_FIRST = False
+"""How an all-number date whose order is ambiguous ("03/04/2025") is read, and how dates are said ("April
+third"), unless ``[text] date_order`` says otherwise."""
+ZERO = "zero"
+"""Zero said alone in a phone number, a code or an identifier (British English says "oh")."""
+HOUSE_NUMBERS = "pairs"
+"""A house number: "pairs" ("1234 Elm St": "twelve thirty-four") or "cardinal" ("one thousand two hundred ...")."""
 DROP_AND = True  # "one hundred three", not "one hundred and three"
 
 FRACTIONS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
@@ -104,7 +115,7 @@ ABBREVIATIONS = {
     "hwy": "Highway", "govt": "Government", "intl": "International", "natl": "National", "dist": "District",
     "est": "established", "avg": "average", "max": "maximum", "min": "minimum", "hrs": "hours", "mins": "minutes",
     "a.m": "a m", "p.m": "p m", "ph.d": "P H D", "u.s": "U S", "u.k": "U K", "e.u": "E U", "u.n": "U N",
-    "u.s.a": "U S A", "d.c": "D C",
+    "u.s.a": "U S A", "d.c": "D C", "ext": "extension",
 }  # fmt: skip
 STREET = "Street"  # "Baker St." (after a name), where "St. Patrick" is Saint
 DRIVE = "Drive"  # "Elm Dr." (after a name, nothing capitalised after)
@@ -160,24 +171,38 @@ UNITS: dict[str, tuple[str, str]] = {
     "x": ("times", "times"), "×": ("times", "times"), "sq ft": ("square foot", "square feet"),
     "m²": ("square meter", "square meters"), "km²": ("square kilometer", "square kilometers"),
     "m2": ("square meter", "square meters"), "m³": ("cubic meter", "cubic meters"),
+    "mmHg": ("millimeter of mercury", "millimeters of mercury"),
 }  # fmt: skip
 DURATION_UNITS = {"h": "h", "m": "min", "s": "s", "d": "d", "ms": "ms", "w": "wk"}
 """Glued durations "2h 15m 30s": the letter -> the unit above."""
 
 SYMBOLS = {"&": "and", "+": "plus", "=": "equals", "×": "times", "÷": "divided by", "±": "plus or minus",
            "≈": "approximately", "~": "about", "<": "less than", ">": "greater than", "≤": "at most",
-           "≥": "at least", "→": "to", "%": "percent", "@": "at", "#": "number", "°": "degrees"}  # fmt: skip
+           "≥": "at least", "→": "to", "%": "percent", "@": "at", "#": "number", "°": "degrees", "–": "to",
+           "<=": "at most", ">=": "at least", "->": "to", "=>": "to", "≠": "is not", "!=": "is not"}  # fmt: skip
+"""A symbol standing alone; glued between two words, "&" "=" "+" "→" and an en dash ("R&D", "x=5", "Mon–Fri")
+are said too."""
+BEFORE_NUMBERS = {"~": "about", "∼": "about", "≈": "approximately", ">": "more than", "<": "less than",
+                  ">=": "at least", "≥": "at least", "<=": "at most", "≤": "at most", "±": "plus or minus",
+                  "+/-": "plus or minus", "^": "caret"}  # fmt: skip
+"""A symbol glued to a number: "~4%" about four percent, ">10%" more than ten percent, "^1.2" caret (a
+version range; "~1.2" in a code span is "tilde one point two")."""
 
 ROMAN_AFTER = frozenset(
     "chapter part volume book act phase stage episode section article title class level type war season round "
-    "world appendix tier grade".split()
+    "world appendix tier grade vol ch chap pt bk sec sect art bowl scene canto psalm plate figure fig no".split()
 )
-"""A Roman numeral after these is a cardinal ("Chapter four"); after another capitalised name, an ordinal with
-"the" ("Henry the Eighth")."""
-DIGITS_AFTER = frozenset("code pin otp passcode zip extension ext serial".split())
-"""Numbers after these are read digit by digit ("code four eight two one")."""
-PAIRS_AFTER = frozenset("port flight route model".split())
-"""Four-digit numbers after these are read in pairs ("port eighty eighty")."""
+"""A Roman numeral after these is a cardinal ("Chapter four", "Vol. three", "Super Bowl fifty-eight")."""
+DIGITS_AFTER = frozenset(
+    """code pin otp passcode zip extension ext serial order tracking account acct invoice ticket confirmation
+    reference ref case customer member policy booking receipt transaction id sku routing""".split()
+)
+"""Numbers after these are identifiers, read digit by digit in groups ("order four eight two, one nine three")."""
+PAIRS_AFTER = frozenset(
+    "port flight route model room gate bus platform suite unit apartment highway hwy rte interstate rfc iso pep"
+    .split()
+)
+"""Numbers after these are read in pairs ("port eighty eighty", "flight nine oh one")."""
 VERSION_AFTER = frozenset(
     """version release v ver update build patch python node ruby java go rust php perl ios android macos ubuntu
     debian fedora kotlin swift django react vue angular chrome firefox bluetooth usb http tls ssl gcc clang llvm
@@ -185,6 +210,13 @@ VERSION_AFTER = frozenset(
 """.split()
 )
 """A dotted number after these is a version ("Python three point twelve"), elsewhere a decimal."""
+NUMBER_AFTER = {word: "digits" for word in DIGITS_AFTER} | {word: "pairs" for word in PAIRS_AFTER} | {
+    word: "version" for word in VERSION_AFTER} | {word: "phone" for word in ("call", "dial", "text")}  # fmt: skip
+"""How a number after a word reads, one lookup for the three tables above; a word in NUMBER_FILLERS may
+stand between ("order number is 4839203")."""
+NUMBER_FILLERS = frozenset("to is at of the was as be = : number no num nr ~ ^ > < >= <= == ≥ ≤ v".split())
+EMERGENCY = frozenset("911 999 112 988 000 111".split())
+"""Emergency numbers, said digit by digit after "call" or "dial" ("call nine one one")."""
 LOWER_WORDS = {"src": "source", "utils": "utils", "config": "config", "init": "init", "lib": "lib"}
 """Path and identifier parts said as words."""
 

@@ -12,6 +12,7 @@ from types import ModuleType
 from num2words import num2words
 
 import vox.text.verbalise.en as en_tables
+import vox.text.verbalise.en_gb as en_gb_tables
 
 MAX_DIGITS = 15  # longer integers are read digit by digit: nobody says "one quadrillion ..." and means it
 _LIMIT = 10**MAX_DIGITS
@@ -28,6 +29,7 @@ class Language:
         self.w: dict[str, str] = tables.WORDS
         self._own = getattr(tables, "NUMBER_WORDS", None)
         self._words: dict[tuple[int, str], str] = {}
+        self._numbers: dict[str, str] = {}
         self._digit_words = [self.cardinal(d) for d in range(10)]
 
     def _n2w(self, n: int, to: str) -> str:
@@ -66,6 +68,28 @@ class Language:
         """Each digit of s (digits only) on its own: "0199" -> "zero one nine nine"."""
         return " ".join(self._digit_words[int(c)] for c in s if c.isdecimal())
 
+    def spelled(self, chars: str) -> str:
+        """Each character said alone: digits as digit words (zero as the locale says it in a code: "zero" or
+        "oh"), letters as capitals: "1Z9" -> "one Z nine"."""
+        zero, words = self.t.ZERO, self._digit_words
+        return " ".join(zero if c == "0" else words[int(c)] if "0" <= c <= "9" else c.upper() for c in chars)
+
+    def grouped(self, chars: str) -> str:
+        """chars spelled in the groups a reader makes (see groups), with a pause between them."""
+        return ", ".join(self.spelled(g) for g in groups(chars))
+
+    def pairs(self, s: str) -> str:
+        """A number that names (a flight, a house, a port, a model) in pairs: "901" "nine oh one", "123" "one
+        twenty-three", "2490" "twenty-four ninety", "1600" "sixteen hundred"; longer ones digit by digit."""
+        if len(s) <= 2 or (len(s) == 3 and s[1:] == "00"):
+            return self.integer(s)
+        if s[0] == "0" or len(s) > 4:
+            return self.spelled(s)
+        if len(s) == 4:
+            return self.year(int(s))
+        tail = f"{self.w['oh']} {self._digit_words[int(s[2])]}" if s[1] == "0" else self.cardinal(int(s[1:]))
+        return f"{self._digit_words[int(s[0])]} {tail}"
+
     def integer(self, s: str) -> str:
         """An integer as written (digits, maybe with "," or "_" between groups of three)."""
         s = s.replace(",", "").replace("_", "")
@@ -75,9 +99,14 @@ class Language:
 
     def number(self, s: str) -> str:
         """An unsigned number as written: "1,234", "3.14", ".5" -> words."""
-        whole, _, frac = s.partition(".")
-        head = self.integer(whole) if whole else self.cardinal(0)
-        return f"{head} {self.w['point']} {self.digits(frac)}" if frac else head
+        said = self._numbers.get(s)
+        if said is None:
+            whole, _, frac = s.partition(".")
+            head = self.integer(whole) if whole else self.cardinal(0)
+            said = f"{head} {self.w['point']} {self.digits(frac)}" if frac else head
+            if len(self._numbers) < 4096:  # kept for the process, as number words are
+                self._numbers[s] = said
+        return said
 
     def fraction(self, num: int, den: int) -> str:
         """3/4 "three quarters", 1/2 "one half", 2/3 "two thirds"."""
@@ -88,11 +117,29 @@ class Language:
         return f"{self.cardinal(num)} {names[0] if num == 1 else names[1]}"
 
 
-_LANGUAGES: dict[str, Language] = {"en": Language(en_tables)}
+def groups(s: str) -> list[str]:
+    """A run cut into the groups a reader says it in: up to five characters whole, longer ones into groups of
+    three or four, the shorter first ("1234567" -> "123", "4567"; eighteen characters: 3, 3, 4, 4, 4)."""
+    n = len(s)
+    if n <= 5:
+        return [s]
+    k = -(-n // 4)
+    base, extra = divmod(n, k)
+    out, at = [], 0
+    for size in [base] * (k - extra) + [base + 1] * extra:
+        out.append(s[at : at + size])
+        at += size
+    return out
+
+
+_BRITISH = Language(en_gb_tables)
+_LANGUAGES: dict[str, Language] = {"en": Language(en_tables), "en-gb": _BRITISH, "en-uk": _BRITISH,
+                                   "en-ie": _BRITISH, "en-au": _BRITISH, "en-nz": _BRITISH}  # fmt: skip
+"""By language, and by locale where its readings differ (the language's own serves every other region)."""
 
 
 def for_language(lang: str | None) -> Language | None:
-    """The verbaliser's language for a code ("en", "en-GB"), or None where it has no tables yet (the text is
-    then left as written: the engine reads it as it can)."""
-    code = (lang or "en").replace("_", "-").split("-", 1)[0].lower()
-    return _LANGUAGES.get(code)
+    """The verbaliser's language for a code ("en", "en-GB", "en_US"), or None where it has no tables yet (the
+    text is then left as written: the engine reads it as it can)."""
+    code = (lang or "en").replace("_", "-").lower()
+    return _LANGUAGES.get(code) or _LANGUAGES.get(code.split("-", 1)[0])

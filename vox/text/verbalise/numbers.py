@@ -1,20 +1,22 @@
 """Numbers, money and units: "$42.99", "£1.2bn", "87%", "5-10 km", "2/3", "22nd", "3:1", "1920x1080", "-5".
 
-A plain number reads by what is before it (en.py's tables): digit by digit after "code", in pairs after
-"port", as a version after "Python", as a year when it has four digits from 1100 to 2099; otherwise as a
-quantity (num2words).
+A plain number reads by what is before it (en.py's NUMBER_AFTER): in groups of digits after "code" or
+"order" ("four eight two, one nine three seven"), in pairs after "port" or "flight", as a version after
+"Python", as a year when it has four digits from 1100 to 2099; otherwise as a quantity.
 """
 
 from __future__ import annotations
 
 import re
 
-from vox.text.verbalise.engine import Context, Rule, choice, spaced
+from vox.text.verbalise.engine import Context, Rule, spaced
 from vox.text.verbalise.language import Language
+from vox.text.verbalise.places import choice
 
 NUM = r"(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _NOT_AFTER = r"(?<![\w.,/:#-])"
 _RANGE = r"(?:\s?(?:-|–|to)\s?)"
+_AFTER_A = r"(?:(?<=\b[Aa] )|(?<=\b[Aa]n ))"  # "a 12 km run": a unit said once, as an adjective
 
 
 def is_year(s: str) -> bool:
@@ -33,15 +35,21 @@ def identifier(lang: Language, s: str) -> str:
 
 def plain(lang: Language, s: str, ctx: Context, at: int) -> str:
     """A number as written (no sign, unit or currency), read by what is before it (see the module doc)."""
-    t = lang.t
-    if s.isdecimal() and ctx.after_word(at, t.DIGITS_AFTER):
-        return lang.digits(s)
-    if s.isdecimal() and ctx.after_word(at, t.PAIRS_AFTER):
-        return identifier(lang, s)
-    if "." in s and "," not in s and ctx.after_word(at, t.VERSION_AFTER):
-        return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
+    reading = ctx.reading(at, lang.t.NUMBER_AFTER)
+    if reading is not None:
+        if s.isdecimal():
+            if reading == "digits":
+                return lang.grouped(s)
+            if reading == "pairs":
+                return lang.pairs(s)
+            if reading == "phone" and s in lang.t.EMERGENCY:
+                return lang.spelled(s)
+        elif reading == "version" and "," not in s:
+            return f" {lang.w['point']} ".join(lang.integer(p) for p in s.split("."))
     if is_year(s):
         return lang.year(int(s))
+    if len(s) >= 8 and s.isdecimal() and not s.endswith("000"):  # "12345678": an identifier, not a quantity
+        return lang.grouped(s)
     return lang.number(s)
 
 
@@ -101,23 +109,32 @@ def rules(lang: Language) -> list[Rule]:
         return spaced([minus(m.group(1)), _quantity(lang, m.group(2)), w["to"] if high else "",
                        _quantity(lang, high) if high else "", w["percent"]])  # fmt: skip
 
-    def dimensions(m: re.Match[str], ctx: Context) -> str:
-        sides = [g for g in m.groups() if g]
-        return f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdecimal() else _quantity(lang, g)
-                                   for g in sides)  # fmt: skip
+    def dimensions(m: re.Match[str], ctx: Context, single: bool = False) -> str:
+        *sides, symbol = m.groups()
+        said = f" {w['by']} ".join(identifier(lang, g) if len(g) == 4 and g.isdecimal() else _quantity(lang, g)
+                                   for g in sides if g)  # fmt: skip
+        if symbol:  # "3×2 m": the unit after the last side
+            one, many = t.UNITS[symbol]
+            said += f" {one if single else many}"
+        return said
 
-    def unit(m: re.Match[str], ctx: Context) -> str:
+    def unit(m: re.Match[str], ctx: Context, single: bool = False) -> str:
         sign, low, high, symbol = m.groups()
         one, many = t.UNITS[symbol]
-        value = high or low
-        single = _one(value) or ctx.prev_word(m.start()).lower() in ("a", "an")
         words = [minus(sign), _quantity(lang, low)]
         if high:
             words += [w["to"], _quantity(lang, high)]
-        return spaced([*words, one if single else many])
+        return spaced([*words, one if single or _one(high or low) else many])
 
-    def ratio(m: re.Match[str], ctx: Context) -> str:
-        return f"{lang.integer(m.group(1))} {w['to']} {lang.integer(m.group(2))}"
+    def unit_after_a(m: re.Match[str], ctx: Context) -> str:  # "a 12 km run": an adjective
+        return unit(m, None, single=True)  # type: ignore[arg-type]
+
+    def dimensions_after_a(m: re.Match[str], ctx: Context) -> str:  # "a 3×2 m room"
+        return dimensions(m, None, single=True)  # type: ignore[arg-type]
+
+    def ratio(m: re.Match[str], ctx: Context) -> str:  # "3:1", "1:250", "a 16:10 monitor" (else a time)
+        a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        return f"{lang.integer(a)} {w['to']} {lang.integer(b)}"
 
     def number_range(m: re.Match[str], ctx: Context) -> str:
         a, b = m.group(1), m.group(2)
@@ -168,6 +185,9 @@ def rules(lang: Language) -> list[Rule]:
     def number(m: re.Match[str], ctx: Context) -> str:
         return plain(lang, m.group(), ctx, m.start())
 
+    unit_pattern = rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)"
+    dims_pattern = (rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?"
+                    rf"(?:\s?({units})(?![\w/²³]|\.\w))?(?!\w|\.\d|\s?=)")  # fmt: skip
     return [
         Rule("cents", rf"{_NOT_AFTER}(\d{{1,2}})\s?¢", cents),
         Rule("currency before", rf"(?<![\w.,])(-|−)?({symbols})\s?({NUM})(?:\s?({scales})\b)?", currency_before),
@@ -175,10 +195,13 @@ def rules(lang: Language) -> list[Rule]:
         Rule("currency after", rf"{_NOT_AFTER}(-|−)?({NUM})(?:\s?({scales}))?\s?({symbols}|{codes}\b)",
              currency_after),
         Rule("percent", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?%", percent),
-        Rule("dimensions", rf"{_NOT_AFTER}({NUM})\s?[x×]\s?({NUM})(?:\s?[x×]\s?({NUM}))?(?!\w|\.\d)", dimensions),
-        Rule("unit", rf"{_NOT_AFTER}(-|−)?({NUM})(?:{_RANGE}({NUM}))?\s?({units})(?![\w/²³]|\.\w)", unit),
-        Rule("ratio", r"(?<![\w.:,])(\d+):(\d)(?![\d:])", ratio),
-        Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?({NUM})(?![\w\-–/]|\.\d)", number_range),
+        Rule("dimensions after a", rf"{_AFTER_A}{dims_pattern}", dimensions_after_a),
+        Rule("dimensions", dims_pattern, dimensions),
+        Rule("unit after a", rf"{_AFTER_A}{unit_pattern}", unit_after_a),
+        Rule("unit", unit_pattern, unit),
+        Rule("ratio", r"(?<![\w.:,])(\d+):(\d|\d{3,})(?![\d:])|(?<![\w.:,])(\d+):(\d+)(?=\s(?:aspect|ratio|monitor"
+             r"|screen|display|format|split|mix)\b)", ratio),
+        Rule("range", rf"{_NOT_AFTER}({NUM})\s?[-–]\s?(?!0\d)({NUM})(?![\w\-–/]|\.\d)", number_range),
         Rule("fraction", r"(?<![\w./,])(\d+)/(\d+)(?![\w/]|\.\d)", fraction),
         Rule("vulgar fraction", rf"(?<![\w.,])(\d+)?\s?([{''.join(t.VULGAR_FRACTIONS)}])", vulgar),
         Rule("power", rf"(?<=\w)[{''.join(t.POWERS)}]|(?<=\w)\^(\d+)\b", power),
