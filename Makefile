@@ -9,7 +9,7 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 # pytest-xdist workers: whole files per worker (module fixtures are shared), more workers than cores because much
 # of the suite waits (servers starting, real-time audio, browsers); README "Tests" has the measurements.
 WORKERS ?= 3
-PYTEST := $(PY) -m pytest -q -n $(WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -q -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: run turbo serve test test-fast bench bench-quick screenshots clean
 
