@@ -206,9 +206,13 @@ def run(quick: bool = False) -> list[dict]:
     reps = 3 if quick else 7
     plain = best_ms(lambda: SpeechPlanner(verbaliser=None).plan(reply), reps)
     said = best_ms(lambda: SpeechPlanner().plan(reply), reps)
+    # quick (CI, any load): what verbalising adds as a share of planning, which a busy machine scales alike;
+    # 20 ms on the development machine's 37 ms of planning is 0.55 of it
+    share = (said - plain) / plain
     rows.append({"id": "T15", "what": "verbalising a 10,000-word reply (dense in numbers): added to planning",
-                 "value": f"{said - plain:.1f} ms ({plain:.0f} -> {said:.0f} ms)", "target": "< 20 ms",
-                 "ok": said - plain < 20, "measure": (said - plain) / 1e3, "limit": 0.02})  # fmt: skip
+                 "value": f"{said - plain:.1f} ms ({plain:.0f} -> {said:.0f} ms, +{100 * share:.0f}%)",
+                 "target": "< 20 ms" + (" (quick: < 55% of planning)" if quick else ""), "ok": said - plain < 20,
+                 "measure": share if quick else (said - plain) / 1e3, "limit": 0.55 if quick else 0.02})  # fmt: skip
     ten = " ".join(c["text"] for c in cases[:10])
 
     def first_chunk(verbaliser: object) -> float:
@@ -243,7 +247,7 @@ def run(quick: bool = False) -> list[dict]:
         return [*rows, not_measured("T18", "word error rate of Vox's speech", f"{type(e).__name__}: {e}")]
     words = hearing.words
     if quick:
-        cases = cases[::8]  # CI: that the harness runs end to end; the full run carries the figures
+        cases = cases[::26]  # CI: that the harness runs end to end (4 sentences); the full run carries the figures
     totals: dict[str, list[int]] = {}
     report: list[dict] = []
     saved = 0
