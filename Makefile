@@ -45,8 +45,9 @@ test: $(VENV)/.test-deps
 	VOX_STRICT=1 $(PYTEST) -ra $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory bench-quick
 
-test-fast: $(VENV)/.test-deps  ## a developer's quick check: no browser, Chatterbox, speakers, window or Ray
-	$(PYTEST) -m "not browser and not chatterbox and not speakers and not window and not serve" $(PYTEST_ARGS)
+FAST := not browser and not chatterbox and not speakers and not window and not serve and not whisper and not schemathesis
+test-fast: $(VENV)/.test-deps  ## a developer's quick check: the slow groups (pyproject.toml markers) left out
+	$(PYTEST) -m "$(FAST)" $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-deps
 	$(PY) -m bench
