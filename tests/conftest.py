@@ -128,9 +128,10 @@ def _start_server(tmp: Path, config: str, env: dict | None, args: tuple[str, ...
 
 
 LONGEST_FIRST = (
-    "test_chatterbox_engine.py", "test_stt.py", "test_page_controls.py", "test_chatterbox_server.py",
-    "test_speakers.py", "test_openapi.py", "test_listen_browser.py", "test_serve.py", "test_page_access.py",
-    "test_browser.py", "test_chat_browser.py",
+    "test_serve.py", "test_chatterbox_engine.py", "test_stt.py", "test_page_controls.py", "test_speakers.py",
+    "test_listen_browser.py", "test_books_server.py", "test_openai_api.py", "test_openapi.py", "test_books_cli.py",
+    "test_browser.py", "test_page_access.py", "test_stalled_clients.py", "test_chat_browser.py",
+    "test_chatterbox_server.py", "test_soak.py", "test_llm.py",
 )  # fmt: skip
 """Test files that take longest (measured), in that order."""
 
