@@ -88,8 +88,7 @@ def turbo_checkpoint() -> Path:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Voice:
-    # just over Turbo's 5 s minimum: S3Gen re-reads the whole reference as its prompt at every call
-    return voice(write_reference(tmp_path_factory.mktemp("voices") / "ref.wav", 5.5))
+    return voice(write_reference(tmp_path_factory.mktemp("voices") / "ref.wav", 6.0))
 
 
 @pytest.fixture(scope="module")

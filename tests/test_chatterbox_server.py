@@ -25,8 +25,7 @@ TOKENS = 20
 LONG_REPLY = " ".join(f"This is sentence number {n} of a long reply that Piper reads out." for n in range(300))
 
 
-def write_clip(path, seconds: float = 5.5) -> None:
-    """A voiced-sounding clip, by default just over Turbo's 5 s minimum (S3Gen re-reads it at every call)."""
+def write_clip(path, seconds: float = 6.0) -> None:
     import soundfile
 
     t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
