@@ -46,7 +46,11 @@ def wait_idle(server: VoxServer, timeout: float = 5.0) -> float:
 
 def test_a_stop_frees_piper_in_the_middle_of_a_sentence(server):
     """After a stop the engine is idle long before Piper could have finished the 300-character chunk it was
-    on (about a second of compute here): the ONNX run is terminated, not waited for."""
+    on (about a second of compute here, more on a loaded machine: it is timed here too): the ONNX run is
+    terminated, not waited for."""
+    started = time.monotonic()
+    assert server.post("/api/vox_speak_wav", {"text": ONE_LONG_SENTENCE}).status_code == 200
+    whole = time.monotonic() - started
     idle = []
     for _ in range(3):
         _, stream = first_audio(server, ONE_LONG_SENTENCE)
@@ -55,7 +59,7 @@ def test_a_stop_frees_piper_in_the_middle_of_a_sentence(server):
         server.post("/api/vox_stop")
         idle.append(wait_idle(server))
         stream.close()
-    assert min(idle) < 0.25, idle
+    assert min(idle) < whole / 10, (idle, whole)  # the reply is about three chunks: a quarter of one
 
 
 def test_a_new_reply_is_not_delayed_by_the_one_it_replaces(server):
