@@ -168,18 +168,6 @@ def in_process_app(tmp: Path, config: str = ""):
     return create_app(settings, Runtime(settings))
 
 
-@pytest.fixture(scope="module")
-def app_client(tmp_path_factory):
-    """Flask's test client on Vox's app in this process (``in_process_app``, default settings, an empty voices
-    folder, no engine loaded until a request needs one), shared by one test module: for route logic, validation
-    and error answers, which need no socket. ``app_client.application`` is the app and
-    ``app_client.application.extensions["vox"]`` its Runtime. Use ``server`` where a real socket matters
-    (streams cut off, slow clients, connection limits, another process)."""
-    app = in_process_app(tmp_path_factory.mktemp("app"))
-    yield app.test_client()
-    app.extensions["vox"].shutdown()
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[VoxServer]:
     """One shared server with Piper loaded, for tests that don't change its state."""
