@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
+# pytest-xdist workers: whole files per worker (module fixtures are shared), more workers than cores because much
+# of the suite waits (servers starting, real-time audio, browsers); README "Tests" has the measurements.
+WORKERS ?= 3
+PYTEST := $(PY) -m pytest -q -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: run turbo serve test test-fast bench bench-quick screenshots clean
 
@@ -38,11 +42,12 @@ run: $(VENV)/.run-deps
 
 test: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .
-	VOX_STRICT=1 $(PY) -m pytest -q -ra $(PYTEST_ARGS)
+	VOX_STRICT=1 $(PYTEST) -ra $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory bench-quick
 
-test-fast: $(VENV)/.test-deps  ## a developer's quick check: no browser, Chatterbox, speakers, window or Ray
-	$(PY) -m pytest -q -m "not browser and not chatterbox and not speakers and not window and not serve" $(PYTEST_ARGS)
+FAST := not browser and not chatterbox and not speakers and not window and not serve and not whisper and not schemathesis
+test-fast: $(VENV)/.test-deps  ## a developer's quick check: the slow groups (pyproject.toml markers) left out
+	$(PYTEST) -m "$(FAST)" $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-deps
 	$(PY) -m bench

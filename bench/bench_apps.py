@@ -227,7 +227,7 @@ def wyoming_rows(quick: bool) -> list[dict]:
     except ImportError:
         return [not_measured("16", "Wyoming: Vox against wyoming-piper", "wyoming-piper is not installed "
                              "(pip install -r requirements-dev.txt)")]  # fmt: skip
-    trials = 3 if quick else 9
+    trials = 2 if quick else 9
     streamed = REPLY10 if not quick else " ".join(REPLY10.split(". ")[:3]) + "."  # quick: 3 sentences at 30 tok/s
     servers: list[WyomingServer] = []
     try:

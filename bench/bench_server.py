@@ -219,7 +219,7 @@ def run(quick: bool = False) -> list[dict]:
         before = mem.get("/api/status").json()["memory_mb"]
         mem.post("/api/tts_load", {"engine": "piper"})
         loaded = mem.get("/api/status").json()["memory_mb"]
-        replies = 20 if quick else 200
+        replies = 12 if quick else 200
         texts = ["Hello there, this is a short reply.", "The second reply has two sentences. Here it is.",
                  "Numbers like 3.14 and dates like May 5 are fine."]
         for i in range(replies):  # back to back: the freed heap is kept for the next reply

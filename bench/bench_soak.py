@@ -94,7 +94,7 @@ def settle(url: str, threads: int, timeout: float) -> tuple[dict, float]:
 
 
 def run(quick: bool = False) -> list[dict]:
-    alone_s, soak_s, client_timeout = (10, 20, 2.0) if quick else (40, 120, 10.0)
+    alone_s, soak_s, client_timeout = (6, 12, 2.0) if quick else (40, 120, 10.0)
     every = 2 * soak_s  # each stalled client holds one stream for the whole soak
     tmp = Path(tempfile.mkdtemp(prefix="vox-bench-soak-"))
     s = start_server(tmp, config=f"[server]\nmax_queued_jobs = {POLITE + STALLED}\nclient_timeout_s = {client_timeout}"

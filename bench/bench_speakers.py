@@ -189,7 +189,7 @@ def reload_engine(vox: VoxServer) -> None:
 
 def first_audio_rows(root: Path, vox: VoxServer, sink: pulse.PulseServer, quick: bool) -> list[dict]:
     """Rows 6b1-6b4: each case measured for both paths, the trials of the two alternating."""
-    starts, loads, warm, idle = (2, 2, 4, 1) if quick else (4, 8, 10, 3)
+    starts, loads, warm, idle = (1, 2, 4, 1) if quick else (4, 8, 10, 3)
     page: dict[str, list[float]] = {k: [] for k in ("start", "load", "warm", "idle")}
     spk: dict[str, list[tuple[float, float, dict]]] = {k: [] for k in page}
     for i in range(starts):  # a server of its own per trial and path: nothing used before

@@ -212,9 +212,14 @@ def speed_rows(cases: list[dict], forms: list[dict], quick: bool) -> list[dict]:
                                                                               "symbols", dense_reply())):  # fmt: skip
         plain = best_ms(lambda r=reply: SpeechPlanner(verbaliser=None).plan(r), reps)
         said = best_ms(lambda r=reply: SpeechPlanner().plan(r), reps)
+        # quick (CI, any load): what verbalising adds as a share of planning, which a busy machine scales alike;
+        # 20 ms on the development machine's 37 ms of planning is 0.55 of it
+        share = (said - plain) / plain
         rows.append({"id": row, "what": f"verbalising a 10,000-word reply ({what}): added to planning",
-                     "value": f"{said - plain:.1f} ms ({plain:.0f} -> {said:.0f} ms)", "target": "< 20 ms",
-                     "ok": said - plain < 20, "measure": (said - plain) / 1e3, "limit": 0.02})  # fmt: skip
+                     "value": f"{said - plain:.1f} ms ({plain:.0f} -> {said:.0f} ms, +{100 * share:.0f}%)",
+                     "target": "< 20 ms" + (" (quick: < 55% of planning)" if quick else ""), "ok": said - plain < 20,
+                     "measure": share if quick else (said - plain) / 1e3,
+                     "limit": 0.55 if quick else 0.02})  # fmt: skip
 
     def first_chunk(ten: str, verbalising: bool) -> float:
         def once() -> None:
@@ -298,7 +303,7 @@ def run(quick: bool = False) -> list[dict]:
     except Exception as e:  # reported as a row the runner fails
         return [*rows, not_measured("T18", "word error rate of Vox's speech", f"{type(e).__name__}: {e}")]
     if quick:  # CI: that the harness runs end to end; the full run carries the figures
-        cases, forms = cases[::8], forms[::16]
+        cases, forms = cases[::26], forms[::16]  # 4 + 4 sentences
     report: list[dict] = []
     rows += wer_rows(hearing, cases, "T18", MAX_RATIO, report)
     rows += wer_rows(hearing, forms, "T19", MAX_RATIO_FORMS, report)

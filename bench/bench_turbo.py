@@ -1,12 +1,13 @@
 """Chatterbox Turbo on the CPU: speed per token, time to first audio, and what token slicing buys.
 
-Runs the real engine on a random-weight checkpoint (built once into ``bench/.cache/``): per-token compute
-does not depend on the weights' values, so the timings are real for the architecture. Random weights never
+Runs the real engine on a random-weight checkpoint (the full one built once into ``bench/.cache/``; quick uses
+the tests' small one in ``tests/.cache/``, which ``make test`` has built by then): per-token compute does not
+depend on the weights' values, so the timings are real for the architecture. Random weights never
 decide when to stop, so each text gets the token count real speech would need: 25 tokens per second of
 audio at ~15 characters per second, capped at 1000 tokens (upstream's limit per call).
 
-``quick=True`` uses the small checkpoint (2-layer T3) and fewer tokens: a smoke test and a guard against
-large regressions, not a speed figure.
+``quick=True`` uses the small checkpoint (2-layer T3, 2 of S3Gen's 12 flow middle blocks) and fewer tokens: a
+smoke test and a guard against large regressions, not a speed figure.
 """
 
 from __future__ import annotations
@@ -83,11 +84,10 @@ def run(quick: bool = False) -> list[dict]:
         return [not_measured("9", "Chatterbox Turbo bench", why)]
     import psutil
 
-    from tests.chatterbox_ckpt import build_checkpoint
+    from tests.chatterbox_ckpt import build_checkpoint, small_checkpoint
 
-    variant = "small" if quick else "full"
-    started = time.perf_counter()
-    checkpoint = build_checkpoint(CACHE / f"turbo-{variant}", small=quick)
+    started = time.perf_counter()  # quick: the tests' small checkpoint (make test has just built it)
+    checkpoint = small_checkpoint() if quick else build_checkpoint(CACHE / "turbo-full", small=False)
     build_s = time.perf_counter() - started
     from vox.engines.base import Voice
 
@@ -120,7 +120,7 @@ def run(quick: bool = False) -> list[dict]:
     vocoder_rtf = whole_reply.stats.vocoder_seconds / audio_s
     chunk_ratio = whole_first.first / whole_reply.first
     slice_ratio = sliced_first.first / whole_first.first
-    tag = f"CPU, {variant} random checkpoint"
+    tag = f"CPU, {'small' if quick else 'full'} random checkpoint"
     rows = [
         row(
             "9a",

@@ -5,21 +5,25 @@ loop, S3Gen, the vocoder) run the same with random weights: per-token compute do
 weights' values, so speed figures are real for the architecture; speech quality is not.
 
 ``small=True`` shrinks the T3 transformer (Turbo: GPT-2, 2 layers x 256; Multilingual: Llama, 14 layers x 1024
-with a narrow MLP: its perceiver is fixed at 1024 wide, and the alignment analyzer hooks layers 9-13) and
-stores weights as fp16, so a build takes seconds. S3Gen and the voice encoder keep their real sizes. The
-shrink changes a module-level table in ``chatterbox``, so it must also be applied in every process that
-loads a small checkpoint: call :func:`use_small_config` here, or start the server with :func:`small_env`,
-which injects :func:`small_engine` through the engine factory hook (``VOX_ENGINE_HOOK``).
+with a narrow MLP: its perceiver is fixed at 1024 wide, and the alignment analyzer hooks layers 9-13) and the
+flow decoder of S3Gen to 2 of its 12 identical middle blocks (those 12 blocks were two thirds of a test
+reply's time; every kind of layer still runs), and stores weights as fp16, so a build takes seconds. S3Gen's
+encoder and vocoder and the voice encoder keep their real sizes. The shrink changes module-level tables in
+``chatterbox``, so it must also be applied in every process that loads a small checkpoint: call
+:func:`use_small_config` here, or start the server with :func:`small_env`, which injects :func:`small_engine`
+through the engine factory hook (``VOX_ENGINE_HOOK``).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
 import time
 from pathlib import Path
 
+from tests import cache
 from vox.engines.chatterbox import SUPPORTED_LANGUAGES, import_chatterbox
 from vox.engines.registry import HOOK_ENV
 from vox.engines.tags import TAGS
@@ -27,6 +31,7 @@ from vox.engines.tags import TAGS
 TURBO = "turbo"
 MULTILINGUAL = "multilingual"
 _DONE = "vox-random-checkpoint.json"
+SMALL_MID_BLOCKS = 2
 TOKENS_ENV = "VOX_TEST_CHATTERBOX_TOKENS"
 """A fixed number of speech tokens per model call for :func:`small_engine` (random weights never stop)."""
 
@@ -35,13 +40,31 @@ def use_small_config() -> None:
     """Shrink T3's transformer in this process to the size of the small random checkpoints.
 
     Turbo: GPT-2 with 2 layers x 256. Multilingual: Llama with 14 layers x 1024 (its perceiver is fixed at
-    1024 wide; 14 layers and 16 heads keep the alignment analyzer's hooked heads) and a narrow MLP.
+    1024 wide; 14 layers and 16 heads keep the alignment analyzer's hooked heads) and a narrow MLP. Both:
+    S3Gen's flow decoder with 2 middle blocks.
     """
     cb = import_chatterbox()
     gpt2 = cb.ORIGINAL_CONFIGS["GPT2_medium"]
     cb.LLAMA_CONFIGS["GPT2_medium"] = {**gpt2, "n_layer": 2, "n_embd": 256, "hidden_size": 256, "n_head": 4}
     llama = cb.ORIGINAL_CONFIGS["Llama_520M"]
     cb.LLAMA_CONFIGS["Llama_520M"] = {**llama, "num_hidden_layers": 14, "intermediate_size": 1024}
+    s3gen = importlib.import_module("chatterbox.models.s3gen.s3gen")
+    if not issubclass(s3gen.ConditionalDecoder, _SmallDecoder):
+        s3gen.ConditionalDecoder = _small_decoder(s3gen.ConditionalDecoder)
+
+
+class _SmallDecoder:
+    """Marks S3Gen's flow decoder as shrunk (see :func:`_small_decoder`)."""
+
+
+def _small_decoder(real: type) -> type:
+    """S3Gen's flow decoder with ``SMALL_MID_BLOCKS`` of its middle blocks (upstream: 12)."""
+
+    class SmallDecoder(real, _SmallDecoder):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **{**kwargs, "num_mid_blocks": SMALL_MID_BLOCKS})
+
+    return SmallDecoder
 
 
 def small_engine(engine):
@@ -71,7 +94,7 @@ def build_checkpoint(directory: str | Path, small: bool = True, kind: str = TURB
     """
     directory = Path(directory)
     marker = directory / _DONE
-    want = {"kind": kind, "small": small, "version": 2}
+    want = {"kind": kind, "small": small, "version": 3}
     if marker.exists() and json.loads(marker.read_text()) == want:
         if small:
             use_small_config()
@@ -93,6 +116,13 @@ def build_checkpoint(directory: str | Path, small: bool = True, kind: str = TURB
         f"built {'small' if small else 'full'} random {kind} checkpoint in {time.monotonic() - started:.1f} s"
     )
     return directory
+
+
+def small_checkpoint(kind: str = TURBO) -> Path:
+    """The small random checkpoint of ``kind`` in ``tests/.cache/``: built by the first test (or xdist worker)
+    that asks, then kept across runs (the marker names the variant, so a change of recipe rebuilds it)."""
+    with cache.locked(f"chatterbox-{kind}-small") as directory:
+        return build_checkpoint(directory, small=True, kind=kind)
 
 
 def _state(module, half: bool) -> dict:

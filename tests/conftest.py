@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Vox server in its own process on a real socket, and an SSE reader."""
+"""Shared fixtures: a real Vox server in its own process on a real socket, Vox's Flask app in this process (route
+logic and validation need no socket), and an SSE reader; and the order in which pytest-xdist hands out files."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vox.audio.pcm import read_wav  # noqa: E402
+from vox.config import load as load_config  # noqa: E402
 
 
 def free_port() -> int:
@@ -79,7 +81,24 @@ def decode_chunk(message: dict) -> tuple[np.ndarray, int]:
 def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tuple[str, ...] = (),
                  command: tuple[str, ...] = ()) -> VoxServer:  # fmt: skip
     """Start ``python app.py --no-window`` with its own config and voices folder; waits for /health. ``command``
-    runs another entry point with app.py's options instead (``bench.baselines.baseline_command``)."""
+    runs another entry point with app.py's options instead (``bench.baselines.baseline_command``).
+
+    The port is a free one picked here; should another process take it before the server binds it (xdist
+    workers start servers side by side), the server is started again on another."""
+    for _ in range(2):
+        try:
+            return _start_server(tmp, config, env, args, command)
+        except PortTaken:
+            pass
+    return _start_server(tmp, config, env, args, command)
+
+
+class PortTaken(RuntimeError):
+    """The free port picked for a server was taken before the server could bind it."""
+
+
+def _start_server(tmp: Path, config: str, env: dict | None, args: tuple[str, ...],
+                  command: tuple[str, ...]) -> VoxServer:  # fmt: skip
     port = free_port()
     voices = tmp / "voices"
     voices.mkdir(parents=True, exist_ok=True)
@@ -100,6 +119,8 @@ def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tup
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if "Address already in use" in server.log_text():
+                raise PortTaken(port)
             raise RuntimeError(f"server exited with {proc.returncode}:\n{server.log_text()}")
         try:
             if requests.get(server.url + "/health", timeout=1).status_code == 200:
@@ -110,6 +131,22 @@ def start_server(tmp: Path, config: str = "", env: dict | None = None, args: tup
     raise RuntimeError(f"server did not answer /health in 30 s:\n{server.log_text()}")
 
 
+LONGEST_FIRST = (
+    "test_serve.py", "test_chatterbox_engine.py", "test_stt.py", "test_page_controls.py", "test_speakers.py",
+    "test_listen_browser.py", "test_books_server.py", "test_openai_api.py", "test_openapi.py", "test_books_cli.py",
+    "test_browser.py", "test_page_access.py", "test_stalled_clients.py", "test_chat_browser.py",
+    "test_chatterbox_server.py", "test_soak.py", "test_llm.py",
+)  # fmt: skip
+"""Test files that take longest (measured), in that order."""
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """``make test`` hands whole files to pytest-xdist workers (``--dist loadfile``) in collection order: the
+    longest files go first, so that no worker is left running one of them alone at the end."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort keeps each file's order
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Under ``make test`` (VOX_STRICT=1) every part is installed, so a skipped test is a failure."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -118,6 +155,21 @@ def pytest_sessionfinish(session, exitstatus):
         reporter.write_line(f"VOX_STRICT: {len(skipped)} test(s) skipped; make test installs everything they need",
                             red=True)
         session.exitstatus = 1
+
+
+def in_process_app(tmp: Path, config: str = ""):
+    """Vox's Flask app on ``config`` (config.toml text; its own empty voices folder unless it names one), with its
+    own Runtime, in this process. Shut it down with ``app.extensions["vox"].shutdown()``."""
+    from vox.runtime import Runtime
+    from vox.web.app import create_app
+
+    voices = tmp / "voices"
+    voices.mkdir(parents=True, exist_ok=True)
+    if "[voices]" not in config:
+        config += f'\n[voices]\ndir = "{voices}"\n'
+    (tmp / "config.toml").write_text(config)
+    settings = load_config(tmp / "config.toml")
+    return create_app(settings, Runtime(settings))
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tests import cache
 from vox.audio.pcm import resample
 from vox.stt import RATE
 
-CACHE = Path(__file__).resolve().parent / ".cache" / "clips"
+CACHE = cache.CACHE / "clips"
 
 CLIPS = {
     "question": "What is the weather like in Berlin tomorrow?",
@@ -82,7 +83,7 @@ def piper_pcm(text: str) -> tuple[np.ndarray, int]:
         pcm = np.concatenate(list(engine.synthesize(text, None, SynthesisOptions(), Cancel())))
     finally:
         engine.unload()
-    np.save(path, pcm.astype(np.float32))
+    cache.write_atomic(path, lambda tmp: np.save(tmp, pcm.astype(np.float32)))
     return pcm.astype(np.float32), engine.sample_rate
 
 

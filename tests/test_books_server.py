@@ -89,6 +89,7 @@ def vox(tmp_path):
     s.stop()
 
 
+@pytest.mark.whisper
 def test_an_epub_becomes_an_m4b_with_chapters_tags_and_speech_and_tagged_mp3s(vox, tmp_path):
     r = upload(vox, "tales.epub", make_epub(tmp_path / "tales.epub").read_bytes())
     assert r.status_code == 201, r.text

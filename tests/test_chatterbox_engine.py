@@ -80,10 +80,10 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
-def turbo_checkpoint(tmp_path_factory) -> Path:
-    from tests.chatterbox_ckpt import build_checkpoint
+def turbo_checkpoint() -> Path:
+    from tests.chatterbox_ckpt import small_checkpoint
 
-    return build_checkpoint(tmp_path_factory.getbasetemp() / "chatterbox-turbo-small", small=True)
+    return small_checkpoint()
 
 
 @pytest.fixture(scope="module")
@@ -413,13 +413,11 @@ def test_conditionals_cache_on_disk_and_invalidation(turbo, tmp_path):
 
 
 @needs_torch
-def test_multilingual_speaks_a_language_honours_its_options_and_refuses_unknown_ones(tmp_path_factory, reference,
-                                                                                    monkeypatch):  # fmt: skip
-    from tests.chatterbox_ckpt import MULTILINGUAL, build_checkpoint
+def test_multilingual_speaks_a_language_honours_its_options_and_refuses_unknown_ones(reference, monkeypatch):
+    from tests.chatterbox_ckpt import MULTILINGUAL, small_checkpoint
 
     assert len(SUPPORTED_LANGUAGES) == 23 and ChatterboxMultilingualEngine.SUPPORTED_LANGUAGES == SUPPORTED_LANGUAGES
-    checkpoint = build_checkpoint(tmp_path_factory.getbasetemp() / "chatterbox-mtl-small", small=True,
-                                  kind=MULTILINGUAL)  # fmt: skip
+    checkpoint = small_checkpoint(MULTILINGUAL)
     engine = ChatterboxMultilingualEngine(
         checkpoint, device="cpu", max_new_tokens=6, min_new_tokens=6, cfm_steps=2, watermark=False
     )

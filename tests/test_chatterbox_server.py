@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bench.baselines import baseline_command
-from tests.chatterbox_ckpt import build_checkpoint, small_env
+from tests.chatterbox_ckpt import small_checkpoint, small_env
 from tests.conftest import decode_chunk, start_server
 from vox.engines.chatterbox import SAMPLE_RATE, SAMPLES_PER_TOKEN, missing_modules
 
@@ -40,7 +40,7 @@ def audio_of(messages: list[dict]) -> np.ndarray:
 
 
 def test_turbo_replaces_a_speaking_piper_streams_a_cloned_voice_and_comes_back_after_unload(tmp_path_factory):
-    checkpoint = build_checkpoint(tmp_path_factory.getbasetemp() / "chatterbox-turbo-small", small=True)
+    checkpoint = small_checkpoint()
     root = tmp_path_factory.mktemp("vox-turbo")
     (root / "voices").mkdir()
     write_clip(root / "voices" / "clone.wav")

